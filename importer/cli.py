@@ -1,0 +1,207 @@
+"""``worklog-import``: flags in, one library call, exit code out.
+
+No parsing, HTTP or business rules live here; errors are mapped to exit codes in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from .config import Settings, load_settings, resolve_credentials
+from .errors import AuthError, ConfigError, DeliveryError, ImporterError, InputError, TrackerUnavailable
+from .log import LogFormat, configure_logging
+from .run import ExitCode, RunOptions, RunSummary, run_import
+from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _exit_code_for(error: ImporterError) -> ExitCode:
+    if isinstance(error, (ConfigError, InputError)):
+        return ExitCode.BAD_INPUT
+    if isinstance(error, AuthError):
+        return ExitCode.AUTH
+    if isinstance(error, (TrackerUnavailable, DeliveryError)):
+        return ExitCode.UNAVAILABLE
+    return ExitCode.BAD_INPUT
+
+
+def _fail(error: ImporterError) -> None:
+    click.echo(f"error: {error}", err=True)
+    sys.exit(int(_exit_code_for(error)))
+
+
+def _log_options(command: _F) -> _F:
+    command = click.option(
+        "--log-format",
+        type=click.Choice(["console", "json"]),
+        default="console",
+        show_default=True,
+        help="Log lines for people (console) or for machines (json).",
+    )(command)
+    return click.option("--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded.")(
+        command
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="tracker-worklog-importer")
+def main() -> None:
+    """Book timesheets (CSV, Excel) into Yandex Tracker as worklogs, exactly once."""
+
+
+def _print_summary(summary: RunSummary) -> None:
+    c = summary.counts
+    lines = [
+        f"rows: {sum(c.values())}  created: {c['created']}  already imported: {c['already_imported']}"
+        f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
+        f"  pending: {c['pending']}",
+        f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
+        f"  retries: {summary.retries}  429s: {summary.responses_429}"
+        f"  elapsed: {summary.elapsed_seconds:.1f} s",
+    ]
+    if summary.dry_run:
+        lines.insert(0, "dry run: nothing was sent")
+    if summary.stopped:
+        lines.append(f"stopped: {summary.stopped}")
+    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    click.echo("\n".join(lines))
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="The TOML config (see config.example.toml).")
+@click.option("--report", "report_path", type=click.Path(path_type=Path),
+              help="Where to write the per-row report CSV (default: report.path in the config).")
+@click.option("--state", "state_path", type=click.Path(path_type=Path),
+              help="The journal file (reserved: accepted and not yet used).")
+@click.option("--dry-run", is_flag=True, help="Read and validate only; send nothing.")
+@click.option("--sandbox", is_flag=True,
+              help="Import into an embedded sandbox Tracker instead of the real one.")
+@click.option("--mode", type=click.Choice(["create", "import"]),
+              help="create: book as the token's owner (default, from the config).")
+@_log_options
+def run(
+    files: tuple[Path, ...],
+    config_path: Path,
+    report_path: Path | None,
+    state_path: Path | None,
+    dry_run: bool,
+    sandbox: bool,
+    mode: str | None,
+    quiet: bool,
+    log_format: LogFormat,
+) -> None:
+    """Import FILE... into Tracker and write a per-row report.
+
+    \b
+    Example:
+      export TRACKER_TOKEN=... TRACKER_ORG_ID=...
+      worklog-import run october.xlsx -c config.toml --report out/october-report.csv
+    """
+    configure_logging(log_format, level=logging.ERROR if quiet else logging.INFO)
+    try:
+        settings = load_settings(config_path)
+        options = RunOptions(
+            files=list(files),
+            settings=settings,
+            report_path=report_path,
+            dry_run=dry_run,
+            mode=mode,  # type: ignore[arg-type]
+            sandbox=_sandbox_settings(settings) if sandbox else None,
+        )
+        summary = run_import(options)
+    except ImporterError as error:
+        _fail(error)
+        return
+    if not (quiet and summary.exit_code == ExitCode.OK):
+        _print_summary(summary)
+    sys.exit(int(summary.exit_code))
+
+
+def _sandbox_settings(settings: Settings) -> SandboxSettings:
+    knobs = dataclasses.asdict(settings.sandbox)
+    return SandboxSettings(**knobs)
+
+
+@main.command("check-config")
+@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
+              help="The TOML config to check.")
+def check_config(config_path: Path) -> None:
+    """Check the config and the environment without touching the network.
+
+    \b
+    Example:
+      worklog-import check-config -c config.toml
+    """
+    try:
+        settings = load_settings(config_path)
+        credentials = resolve_credentials(settings)
+    except ImporterError as error:
+        _fail(error)
+        return
+    org = (
+        f"X-Org-ID {credentials.org_id}"
+        if credentials.org_id
+        else f"X-Cloud-Org-ID {credentials.cloud_org_id}"
+    )
+    click.echo(f"config ok: {config_path}")
+    click.echo(f"tracker: {credentials.base_url}  organisation: {org}  auth: {credentials.auth}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, help="Port to listen on (0: any free).")
+@click.option("--latency", default=0.0, show_default=True, help="Seconds added to every answer.")
+@click.option("--rate-limit", default=0.0, show_default=True,
+              help="Requests per second before 429 (0: unlimited).")
+@click.option("--p-500", default=0.0, show_default=True, help="Probability of a 500.")
+@click.option("--p-503", default=0.0, show_default=True, help="Probability of a 503.")
+@click.option("--p-429", default=0.0, show_default=True, help="Probability of a random 429.")
+@click.option("--p-created-then-500", default=0.0, show_default=True,
+              help="Probability that a worklog is stored and the answer is a 500.")
+@click.option("--p-created-then-drop", default=0.0, show_default=True,
+              help="Probability that a worklog is stored and the connection dropped.")
+@click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
+def sandbox(host: str, port: int, seed: int | None, **knobs: float) -> None:
+    """Serve a Tracker double on HOST:PORT for rehearsals and tests.
+
+    \b
+    Example:
+      worklog-import sandbox --port 8080 --p-503 0.2
+      TRACKER_BASE_URL=http://127.0.0.1:8080 TRACKER_TOKEN=sandbox-token \\
+        TRACKER_ORG_ID=sandbox-org worklog-import run october.csv -c config.toml
+    """
+    from .sandbox import running_sandbox
+
+    settings = SandboxSettings(seed=seed, **knobs)
+
+    async def serve() -> None:
+        async with running_sandbox(settings, host, port) as running:
+            click.echo(
+                json.dumps(
+                    {
+                        "base_url": running.base_url,
+                        "token": DEFAULT_TOKEN,
+                        "org_id": DEFAULT_ORG_ID,
+                    }
+                ),
+                nl=True,
+            )
+            sys.stdout.flush()
+            await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,77 @@
+"""One exception tree, grouped by what the caller does next.
+
+::
+
+    ImporterError
+    ├── ConfigError            bad config or flags            → exit 2
+    ├── InputError             unreadable file / no header    → exit 2
+    ├── RowInvalid             one row; reported, not sent
+    └── DeliveryError
+        ├── Retryable          429, 5xx, network, timeout
+        │   └── OutcomeUnknown the request may have been applied (timeout,
+        │                      dropped connection, 5xx after sending)
+        ├── Rejected           other 4xx; the row fails
+        ├── AuthError          401 / systemic 403             → exit 3
+        └── TrackerUnavailable gave up                        → exit 4
+
+Only :mod:`importer.tracker` translates aiohttp's exceptions into this tree.
+"""
+
+from __future__ import annotations
+
+
+class ImporterError(Exception):
+    """Base of every error the importer raises on purpose."""
+
+
+class ConfigError(ImporterError):
+    """The configuration, the environment or the command line is wrong."""
+
+
+class InputError(ImporterError):
+    """An input file cannot be read at all (missing, unreadable, no header)."""
+
+
+class RowInvalid(ImporterError):
+    """One row cannot become a worklog; the reason names its column and value."""
+
+    def __init__(self, reason: str, column: str | None = None, value: object = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.column = column
+        self.value = value
+
+
+class DeliveryError(ImporterError):
+    """Talking to Tracker went wrong."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class Retryable(DeliveryError):
+    """Worth another attempt: 429, 5xx, network trouble, timeout."""
+
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, status)
+        self.retry_after = retry_after
+
+
+class OutcomeUnknown(Retryable):
+    """The request was sent and may have taken effect; reconcile before resending."""
+
+
+class Rejected(DeliveryError):
+    """Tracker refused this request (4xx other than 401/429); retrying will not help."""
+
+
+class AuthError(DeliveryError):
+    """Tracker rejected the credentials; nothing else can succeed."""
+
+
+class TrackerUnavailable(DeliveryError):
+    """Tracker kept failing for longer than the configured patience."""

@@ -1,0 +1,90 @@
+"""The values that flow through the pipeline: rows in, worklogs, outcomes out."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Mapping
+
+from .durations import format_duration
+from .times import format_tracker_start
+
+Cell = str | int | float | dt.datetime | dt.date | dt.time | dt.timedelta | None
+
+
+class Status(enum.StrEnum):
+    """What happened to one input row; every row ends with exactly one."""
+
+    CREATED = "created"
+    ALREADY_IMPORTED = "already_imported"
+    INVALID = "invalid"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    PENDING = "pending"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SourceRow:
+    """One row as read from a file; ``row`` is the number a person sees in the sheet."""
+
+    file: str
+    row: int
+    values: Mapping[str, Cell]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Worklog:
+    """What one row books in Tracker."""
+
+    issue: str
+    start: dt.datetime
+    duration: dt.timedelta
+    comment: str
+    author: str = ""
+
+    @property
+    def content_key(self) -> tuple[str, dt.datetime, int, str, str]:
+        """What makes two worklogs the same booking (start compared as an instant)."""
+        return (
+            self.issue,
+            self.start.astimezone(dt.UTC),
+            int(self.duration.total_seconds()),
+            self.comment,
+            self.author,
+        )
+
+    def payload(self) -> dict[str, str]:
+        body = {"start": format_tracker_start(self.start), "duration": format_duration(self.duration)}
+        if self.comment:
+            body["comment"] = self.comment
+        return body
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Invalid:
+    """Why a row cannot become a worklog."""
+
+    reason: str
+    column: str | None = None
+    value: object = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Skipped:
+    """A row that books nothing on purpose (blank)."""
+
+    reason: str
+
+
+@dataclasses.dataclass(slots=True)
+class Outcome:
+    """The end state of one row, as the report shows it."""
+
+    source: SourceRow
+    status: Status
+    worklog: Worklog | None = None
+    worklog_id: str = ""
+    http_status: int | None = None
+    attempts: int = 0
+    error: str = ""

@@ -1,0 +1,127 @@
+"""The per-row report (CSV) and the run summary (JSON).
+
+The report is written as outcomes arrive, so even a crashed run leaves the lines it
+finished. It is UTF-8 with a BOM so that Excel shows Cyrillic, and any cell that Excel would
+take for a formula (``=``, ``+``, ``-``, ``@``, tab, CR) is neutralised with a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime as dt
+import json
+import time
+from pathlib import Path
+from typing import Any, TextIO
+
+from .durations import format_duration
+from .models import Cell, Outcome, Status
+
+REPORT_COLUMNS = (
+    "file",
+    "row",
+    "status",
+    "issue",
+    "start",
+    "duration",
+    "worklog_id",
+    "http_status",
+    "attempts",
+    "error",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FLUSH_EVERY = 200
+
+
+def neutralise(text: str) -> str:
+    """Keep spreadsheet programs from running a cell as a formula."""
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
+
+def cell_text(value: Cell) -> str:
+    """A source cell as text, the way a person would type it back."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and not value.time():
+        return value.date().isoformat()
+    return str(value)
+
+
+def summary_path_for(report: Path) -> Path:
+    """``report.csv`` → ``report.summary.json``."""
+    return report.with_name(report.stem + ".summary.json")
+
+
+class ReportWriter:
+    """Streams one CSV line per input row."""
+
+    def __init__(self, path: Path, source_columns: list[str]) -> None:
+        self.path = path
+        self.source_columns = source_columns
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: TextIO = path.open("w", encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._handle)
+        self._csv.writerow([*REPORT_COLUMNS, *source_columns])
+        self._unflushed = 0
+
+    def write(self, outcome: Outcome) -> None:
+        worklog = outcome.worklog
+        fixed = [
+            outcome.source.file,
+            str(outcome.source.row),
+            outcome.status.value,
+            worklog.issue if worklog else "",
+            worklog.start.isoformat() if worklog else "",
+            format_duration(worklog.duration) if worklog else "",
+            outcome.worklog_id,
+            "" if outcome.http_status is None else str(outcome.http_status),
+            str(outcome.attempts),
+            outcome.error,
+        ]
+        values = outcome.source.values
+        original = [cell_text(values.get(name)) for name in self.source_columns]
+        self._csv.writerow([neutralise(text) for text in (*fixed, *original)])
+        self._unflushed += 1
+        if self._unflushed >= _FLUSH_EVERY:
+            self._handle.flush()
+            self._unflushed = 0
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclasses.dataclass
+class Tally:
+    """Counts and totals for the summary, updated as outcomes arrive."""
+
+    counts: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {status.value: 0 for status in Status}
+    )
+    seconds_created: int = 0
+    started: float = dataclasses.field(default_factory=time.monotonic)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.status.value] += 1
+        if outcome.status is Status.CREATED and outcome.worklog is not None:
+            self.seconds_created += int(outcome.worklog.duration.total_seconds())
+
+    @property
+    def rows(self) -> int:
+        return sum(self.counts.values())
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,72 @@
+"""The embedded Tracker double: for tests, the demo, and rehearsing a migration."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from ._app import (
+    DEFAULT_ORG_ID,
+    DEFAULT_TOKEN,
+    ROBOT,
+    STATS,
+    STORE,
+    TEAM,
+    SandboxSettings,
+    SandboxStats,
+    create_app,
+)
+from ._store import SandboxUser, Store, StoredWorklog
+
+__all__ = [
+    "DEFAULT_ORG_ID",
+    "DEFAULT_TOKEN",
+    "ROBOT",
+    "TEAM",
+    "RunningSandbox",
+    "SandboxSettings",
+    "SandboxStats",
+    "SandboxUser",
+    "Store",
+    "StoredWorklog",
+    "create_app",
+    "running_sandbox",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunningSandbox:
+    """A sandbox listening on loopback: where it is and what it holds."""
+
+    base_url: str
+    app: web.Application
+
+    @property
+    def store(self) -> Store:
+        return self.app[STORE]
+
+    @property
+    def stats(self) -> SandboxStats:
+        return self.app[STATS]
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(
+    settings: SandboxSettings | None = None, host: str = "127.0.0.1", port: int = 0
+) -> AsyncIterator[RunningSandbox]:
+    """Serve the sandbox on ``host:port`` (port 0: any free port) until the block ends."""
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    try:
+        server = site._server
+        assert server is not None and server.sockets  # type: ignore[attr-defined]
+        bound_port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        yield RunningSandbox(f"http://{host}:{bound_port}", app)
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,199 @@
+"""Tracker's HTTP API, one request at a time, paced and counted.
+
+This is the only module that knows aiohttp's exceptions: it translates them (and Tracker's
+status codes) into :mod:`importer.errors`, deciding in one function what a status means for
+the caller. Every request waits for the shared rate limiter and for any cooldown that a 429
+imposed on the whole run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+from aiolimiter import AsyncLimiter
+
+from .clock import Clock, SystemClock
+from .config import Credentials
+from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+PAGE_SIZE = 500
+MAX_RETRY_AFTER = 300.0
+Record = dict[str, Any]
+
+
+@dataclasses.dataclass
+class RequestStats:
+    """Counters for the run summary."""
+
+    requests: int = 0
+    responses_429: int = 0
+    retries: int = 0
+
+
+class Pacer:
+    """One rate limit and one 429 cooldown, shared by every request of a run."""
+
+    def __init__(self, rate_per_second: float, clock: Clock) -> None:
+        # Capacity 1 spaces requests evenly: a bucket of R would let 2R through in the first
+        # second, and Tracker counts per second.
+        self._limiter = AsyncLimiter(1, 1.0 / rate_per_second)
+        self._clock = clock
+        self._resume_at = 0.0
+
+    def cool_down(self, seconds: float) -> None:
+        """Hold every request for ``seconds`` (Tracker's ``Retry-After``)."""
+        self._resume_at = max(self._resume_at, self._clock.monotonic() + seconds)
+
+    async def wait_turn(self) -> None:
+        while (delay := self._resume_at - self._clock.monotonic()) > 0:
+            await self._clock.sleep(delay)
+        await self._limiter.acquire()
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return min(max(float(raw), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return None  # an HTTP date: rare; the backoff takes over
+
+
+def _message(status: int, body: str) -> str:
+    """Tracker's ``errorMessages`` (and field ``errors``) as one line, or the raw body."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        parts = [str(m) for m in parsed.get("errorMessages") or []]
+        errors = parsed.get("errors") or {}
+        if isinstance(errors, dict):
+            parts += [f"{field}: {text}" for field, text in errors.items()]
+        if parts:
+            return f"HTTP {status}: " + "; ".join(parts)
+    text = " ".join(body.split())[:200]
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+def error_for_status(
+    status: int, body: str, headers: Mapping[str, str], *, changes_state: bool
+) -> DeliveryError:
+    """What a non-2xx answer means for the caller: the one place this is decided."""
+    message = _message(status, body)
+    if status == 401:
+        return AuthError(message, status)
+    if status == 429:
+        return Retryable(message, status, _retry_after(headers))
+    if status in RETRYABLE_STATUSES:
+        # A 5xx after a POST arrived may still have created the worklog.
+        kind = OutcomeUnknown if changes_state else Retryable
+        return kind(message, status, _retry_after(headers))
+    return Rejected(message, status)
+
+
+class TrackerClient:
+    """Worklog calls against one Tracker organisation."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        rate_limit: float = 10.0,
+        request_timeout: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session
+        self._base = credentials.base_url
+        self._headers = credentials.headers()
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self.clock = clock or SystemClock()
+        self.pacer = Pacer(rate_limit, self.clock)
+        self.stats = RequestStats()
+
+    async def _request(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        changes_state = method == "POST" and "_search" not in path
+        await self.pacer.wait_turn()
+        self.stats.requests += 1
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                json=body,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as response:
+                text = await response.text(errors="replace")
+                status = response.status
+                headers = response.headers
+        except aiohttp.ClientConnectorError as exc:
+            # Never connected: nothing was sent, so a resend is safe.
+            raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
+        except (TimeoutError, asyncio.TimeoutError):
+            kind = OutcomeUnknown if changes_state else Retryable
+            raise kind(f"no answer within {self._timeout.total:g} s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            kind = OutcomeUnknown if changes_state else Retryable
+            raise kind(f"connection lost: {type(exc).__name__}: {exc}") from None
+        if 200 <= status < 300:
+            try:
+                return json.loads(text) if text else None
+            except ValueError:
+                raise Retryable(f"HTTP {status} with a body that is not JSON") from None
+        error = error_for_status(status, text, headers, changes_state=changes_state)
+        if status == 429:
+            self.stats.responses_429 += 1
+            self.pacer.cool_down(getattr(error, "retry_after", None) or 1.0)
+        raise error
+
+    async def myself(self) -> Record:
+        """``GET /v2/myself``: who the token belongs to."""
+        record = await self._request("GET", "/v2/myself")
+        if isinstance(record, list) and record:
+            record = record[0]
+        if not isinstance(record, dict):
+            raise Rejected("GET /v2/myself answered with something that is not a user")
+        return record
+
+    async def create_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
+        """``POST /v2/issues/<key>/worklog``."""
+        record = await self._request("POST", f"/v2/issues/{issue}/worklog", body=dict(payload))
+        if not isinstance(record, dict) or "id" not in record:
+            raise OutcomeUnknown("Tracker answered the POST without a worklog id")
+        return record
+
+    async def import_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
+        """``POST /v3/issues/<key>/worklogs/_import`` (administrators; keeps the author)."""
+        answer = await self._request(
+            "POST", f"/v3/issues/{issue}/worklogs/_import", body=dict(payload)
+        )
+        record = answer[0] if isinstance(answer, list) and answer else answer
+        if not isinstance(record, dict) or "id" not in record:
+            raise OutcomeUnknown("Tracker answered the import without a worklog id")
+        return record
+
+    async def issue_worklogs(self, issue: str) -> list[Record]:
+        """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).
+
+        Pages until an empty one: a server that caps pages below ``perPage`` must not make
+        us miss worklogs, since a missed one would be booked twice.
+        """
+        found: list[Record] = []
+        params = {"perPage": str(PAGE_SIZE)}
+        while True:
+            page = await self._request("GET", f"/v2/issues/{issue}/worklog", params=params)
+            if not isinstance(page, list) or not page:
+                return found
+            found.extend(page)
+            params = {"perPage": str(PAGE_SIZE), "id": str(page[-1]["id"])}
