@@ -208,7 +208,11 @@ class Deliverer:
         return AsyncRetrying(
             retry=retry_if_exception_type(Retryable),
             stop=stop_after_attempt(p.max_attempts),
-            wait=wait_retry_after(wait_exponential_jitter(p.backoff_initial, p.backoff_max)),
+            wait=wait_retry_after(
+                wait_exponential_jitter(
+                    multiplier=p.backoff_initial, max=p.backoff_max, jitter=p.backoff_initial
+                )
+            ),
             sleep=self.client.clock.sleep,
             before_sleep=count_retry,
             reraise=True,
@@ -247,7 +251,12 @@ class Deliverer:
         return await self.client.create_worklog(worklog.issue, payload)
 
     async def _reconcile(self, worklog: Worklog) -> Record | None:
-        records = await self._patiently(self.client.issue_worklogs(worklog.issue))
+        # Reading is safe to repeat, so the listing retries on its own and a flaky GET does
+        # not use up the row's attempts at the POST.
+        records: list[Record] = []
+        async for attempt in self._retrying(f"{worklog.issue} (reconcile)"):
+            with attempt:
+                records = await self._patiently(self.client.issue_worklogs(worklog.issue))
         authors = {worklog.author} if self.mode == "import" else self.owner
         match = find_match(records, worklog, authors, self.claimed)
         if match is None:

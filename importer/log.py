@@ -59,7 +59,12 @@ def configure_logging(
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
+        # Look stderr up at each event, so a replaced stream (tests, daemons) is honoured.
+        logger_factory=(
+            structlog.PrintLoggerFactory(stream)
+            if stream is not None
+            else lambda *_: structlog.PrintLogger(sys.stderr)
+        ),
         cache_logger_on_first_use=False,
     )
 

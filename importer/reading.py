@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from python_calamine import CalamineError
 
 from .config import InputSection
 from .errors import InputError
@@ -34,6 +35,7 @@ class Table:
     kind: str
     encoding: str = ""
     delimiter: str = ""
+    sheet: str | int = 0
 
     def rows(self) -> Iterator[SourceRow]:
         """Stream the rows in file order."""
@@ -87,7 +89,8 @@ def open_table(path: str | Path, options: InputSection) -> Table:
     try:
         if suffix in EXCEL_SUFFIXES:
             head = pd.read_excel(path, engine="calamine", sheet_name=options.sheet, nrows=0)
-            return Table(path, _clean_header(list(head.columns), path), "excel")
+            columns = _clean_header(list(head.columns), path)
+            return Table(path, columns, "excel", sheet=options.sheet)
         if suffix in CSV_SUFFIXES or not suffix:
             encoding = _detect_encoding(path, options.encoding)
             delimiter = _sniff_delimiter(path, encoding, options.delimiter)
@@ -97,7 +100,7 @@ def open_table(path: str | Path, options: InputSection) -> Table:
         raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{path}: the file is empty") from None
-    except (ValueError, KeyError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, KeyError, OSError, pd.errors.ParserError, CalamineError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     raise InputError(
         f"{path}: unsupported file type {suffix!r} "
@@ -146,9 +149,14 @@ def _excel_rows(table: Table) -> Iterator[SourceRow]:
     file = str(table.path)
     try:
         frame = pd.read_excel(
-            table.path, engine="calamine", sheet_name=0, dtype=object, header=0, names=table.columns
+            table.path,
+            engine="calamine",
+            sheet_name=table.sheet,
+            dtype=object,
+            header=0,
+            names=table.columns,
         )
-    except (ValueError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError, CalamineError) as exc:
         raise InputError(f"{file}: cannot read: {exc}") from None
     for offset, values in enumerate(frame.itertuples(index=False, name=None)):
         cells = {name: _cell(v) for name, v in zip(table.columns, values, strict=True)}

@@ -90,8 +90,8 @@ STORE = web.AppKey("store", Store)
 STATS = web.AppKey("stats", SandboxStats)
 RNG = web.AppKey("rng", random.Random)
 WINDOW = web.AppKey("window", collections.deque)  # type: ignore[type-arg]
-USER = "sandbox.user"
-CREATE_FAULT = "sandbox.create_fault"
+USER = web.RequestKey("user", SandboxUser)
+CREATE_FAULT = web.RequestKey("create_fault", str)
 
 
 def tracker_error(status: int, *messages: str, errors: dict[str, str] | None = None) -> web.Response:
@@ -271,7 +271,7 @@ async def create_worklog(request: web.Request) -> web.Response:
 
 async def import_worklog(request: web.Request) -> web.Response:
     """``POST /v3/issues/{key}/worklogs/_import``: admin only, keeps the real author."""
-    user: SandboxUser = request[USER]
+    user = request[USER]
     if not user.admin:
         return tracker_error(403, "Недостаточно прав: импорт доступен только администратору")
     key = _issue(request)
@@ -376,7 +376,7 @@ async def search_worklogs_post(request: web.Request) -> web.Response:
 
 async def myself(request: web.Request) -> web.Response:
     """``GET /v2/myself``."""
-    user: SandboxUser = request[USER]
+    user = request[USER]
     first, _, last = user.display.partition(" ")
     return web.json_response(
         {

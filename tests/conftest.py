@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+
+from importer.config import Settings, parse_settings
+
+COLUMNS = {
+    "issue": "Issue",
+    "date": "Date",
+    "time": "Start",
+    "duration": "Hours",
+    "comment": "Comment",
+    "author": "Author",
+}
+
+
+def make_settings(**sections: dict[str, object]) -> Settings:
+    """Settings for the standard test columns, with sections overridden."""
+    raw: dict[str, dict[str, object]] = {"columns": dict(COLUMNS)}
+    raw["delivery"] = {"backoff_initial": 0.01, "backoff_max": 0.05, "rate_limit": 10_000.0}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return parse_settings(raw)
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write rows (header first) as a CSV file and return its path."""
+
+    def write(
+        rows: Iterable[Iterable[object]],
+        name: str = "timesheet.csv",
+        delimiter: str = ",",
+        encoding: str = "utf-8",
+    ) -> Path:
+        path = tmp_path / name
+        with path.open("w", encoding=encoding, newline="") as handle:
+            csv.writer(handle, delimiter=delimiter).writerows(rows)
+        return path
+
+    return write
+
+
+@pytest.fixture(autouse=True)
+def _console_logging() -> None:
+    """Every test starts with the default log setup, whatever the previous one chose."""
+    from importer.log import configure_logging
+
+    configure_logging("console")

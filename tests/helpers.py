@@ -1,0 +1,67 @@
+"""Shared helpers: run an import against a sandbox and read its report back."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+from importer.clock import Clock
+from importer.config import Settings
+from importer.run import RunOptions, RunSummary, run_import_async
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, RunningSandbox
+
+HEADER = ["Issue", "Date", "Start", "Hours", "Comment", "Author"]
+
+
+def sandbox_env(sandbox: RunningSandbox, token: str = DEFAULT_TOKEN) -> dict[str, str]:
+    return {
+        "TRACKER_TOKEN": token,
+        "TRACKER_ORG_ID": DEFAULT_ORG_ID,
+        "TRACKER_BASE_URL": sandbox.base_url,
+    }
+
+
+async def import_into(
+    sandbox: RunningSandbox,
+    files: list[Path],
+    settings: Settings,
+    report: Path,
+    *,
+    clock: Clock | None = None,
+    token: str = DEFAULT_TOKEN,
+    dry_run: bool = False,
+) -> RunSummary:
+    options = RunOptions(
+        files=files,
+        settings=settings,
+        report_path=report,
+        dry_run=dry_run,
+        environ=sandbox_env(sandbox, token),
+    )
+    return await run_import_async(options, clock=clock)
+
+
+def read_report(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def month_rows(count: int, *, identical_pairs: int = 0) -> list[list[str]]:
+    """A header and ``count`` distinct valid rows, then copies of the first rows."""
+    rows = [HEADER]
+    day = dt.date(2026, 10, 1)
+    for n in range(count):
+        date = day + dt.timedelta(days=n % 28)
+        rows.append(
+            [
+                f"PORT-{400 + n % 7}",
+                date.strftime("%d.%m.%Y"),
+                f"{9 + n % 8:02d}:{(n * 15) % 60:02d}",
+                ["0,5", "1", "1,25", "2", "7,5", "0:45"][n % 6],
+                f"row {n}",
+                ["a.smirnova", "i.petrov", "m.kuznetsova"][n % 3],
+            ]
+        )
+    rows.extend(rows[1 : 1 + identical_pairs])
+    return rows

@@ -1,0 +1,217 @@
+"""Delivery against the sandbox: exactly once through faults, the rate limit, run stops."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
+
+from importer.clock import FakeClock
+from importer.delivery import wait_retry_after
+from importer.durations import parse_business_iso, parse_duration
+from importer.errors import Retryable
+from importer.run import ExitCode
+from importer.sandbox import SandboxSettings, running_sandbox
+from importer.times import parse_tracker_start
+
+from .conftest import make_settings
+from .helpers import HEADER, import_into, month_rows, read_report
+
+
+def assert_report_matches_store(report: list[dict[str, str]], stored: list[dict[str, object]]) -> None:
+    """Every created line names a distinct stored worklog that books exactly that row."""
+    by_id = {str(w["id"]): w for w in stored}
+    created = [line for line in report if line["status"] == "created"]
+    ids = [line["worklog_id"] for line in created]
+    assert len(ids) == len(set(ids)), "two rows claim the same worklog"
+    assert sorted(ids, key=int) == sorted(by_id, key=int), "store and report disagree"
+    for line in created:
+        record = by_id[line["worklog_id"]]
+        assert record["issue"]["key"] == line["Issue"].upper()  # type: ignore[index]
+        assert record["comment"] == line["Comment"]
+        assert parse_business_iso(str(record["duration"])) == parse_duration(line["Hours"])
+        assert parse_tracker_start(str(record["start"])) == dt.datetime.fromisoformat(line["start"])
+
+
+async def test_every_row_is_stored_exactly_once_through_faults(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_csv(month_rows(300, identical_pairs=10))
+    knobs = SandboxSettings(
+        p_503=0.20, p_429=0.05, p_created_then_500=0.03, p_created_then_drop=0.03, seed=11
+    )
+    async with running_sandbox(knobs) as sandbox:
+        # A server failing a third of all requests needs more attempts than the default.
+        settings = make_settings(delivery={"max_attempts": 25})
+        summary = await import_into(sandbox, [path], settings, tmp_path / "report.csv", clock=FakeClock())
+        faults = sandbox.stats.faults
+        stored = [w.record(sandbox.base_url) for w in sandbox.store.worklogs.values()]
+    report = read_report(tmp_path / "report.csv")
+    assert summary.exit_code == ExitCode.OK
+    assert summary.counts["created"] == 310 and len(report) == 310
+    assert len(stored) == 310
+    assert_report_matches_store(report, stored)
+    # The faults really happened, and some answers were lost after the worklog was stored.
+    assert faults["random_503"] > 30 and faults["random_429"] > 5
+    assert faults["created_then_500"] > 3 and faults["created_then_drop"] > 3
+    assert summary.responses_429 == faults["random_429"]
+    adopted = [line for line in report if line["error"].startswith("adopted")]
+    assert len(adopted) == faults["created_then_500"] + faults["created_then_drop"]
+
+
+@pytest.mark.parametrize("fault", ["p_created_then_500", "p_created_then_drop"])
+async def test_lost_answers_are_adopted_not_resent(
+    fault: str, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    twin = ["PORT-1", "01.10.2026", "09:00", "1,5", "same", "a"]
+    rows = [HEADER, twin, twin]  # two genuinely identical entries stay two worklogs
+    path = write_csv(rows)
+    async with running_sandbox(SandboxSettings(**{fault: 1.0})) as sandbox:
+        summary = await import_into(
+            sandbox, [path], make_settings(), tmp_path / "r.csv", clock=FakeClock()
+        )
+        stored = sorted(sandbox.store.worklogs)
+    report = read_report(tmp_path / "r.csv")
+    assert stored == [1, 2]
+    assert sorted(line["worklog_id"] for line in report) == ["1", "2"]
+    assert [line["status"] for line in report] == ["created", "created"]
+    assert all(line["attempts"] == "2" and line["http_status"] == "200" for line in report)
+    assert summary.exit_code == ExitCode.OK
+
+
+async def test_configured_rate_at_the_server_limit_never_draws_a_429(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    limit = 20
+    path = write_csv(month_rows(60))
+    settings = make_settings(delivery={"rate_limit": limit, "concurrency": 8})
+    async with running_sandbox(SandboxSettings(rate_limit=limit)) as sandbox:
+        summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv")
+        stats = sandbox.stats
+    assert summary.counts["created"] == 60
+    assert stats.served[429] == 0
+    assert stats.busiest_second() <= limit
+    assert len(stats.arrivals) == 61  # who-am-I plus one POST a row
+
+
+async def test_retry_waits_at_least_what_retry_after_asks() -> None:
+    clock = FakeClock()
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Retryable("HTTP 429", 429, retry_after=7.0)
+        return "ok"
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(Retryable),
+        stop=stop_after_attempt(3),
+        wait=wait_retry_after(wait_fixed(0.5)),
+        sleep=clock.sleep,
+    )
+    assert await retrying(flaky) == "ok"
+    assert clock.slept == [7.0]
+
+
+async def test_unknown_issue_fails_that_row_with_trackers_message(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = [
+        HEADER,
+        ["PORT-1", "01.10.2026", "09:00", "1", "ok", "a"],
+        ["GONE-9", "01.10.2026", "10:00", "1", "missing issue", "a"],
+    ]
+    path = write_csv(rows)
+    async with running_sandbox(SandboxSettings(known_issues=frozenset({"PORT-1"}))) as sandbox:
+        summary = await import_into(sandbox, [path], make_settings(), tmp_path / "r.csv")
+    report = {line["row"]: line for line in read_report(tmp_path / "r.csv")}
+    assert summary.exit_code == ExitCode.ROWS_FAILED
+    assert report["2"]["status"] == "created"
+    assert report["3"]["status"] == "failed"
+    assert report["3"]["http_status"] == "404"
+    assert report["3"]["error"] == "HTTP 404: Задача не существует."
+    assert report["3"]["attempts"] == "1"
+
+
+async def test_tracker_down_stops_the_run_leaving_rows_pending(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_csv(month_rows(5))
+    settings = make_settings(delivery={"max_attempts": 3})
+    async with running_sandbox(SandboxSettings(p_503=1.0)) as sandbox:
+        summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv", clock=FakeClock())
+        stored = len(sandbox.store.worklogs)
+    report = read_report(tmp_path / "r.csv")
+    assert summary.exit_code == ExitCode.UNAVAILABLE
+    assert stored == 0
+    assert [line["status"] for line in report] == ["pending"] * 5
+    assert all("not sent, run stopped" in line["error"] for line in report)
+    assert "not answering" in summary.stopped
+
+
+async def test_an_outage_mid_run_stops_after_the_patience_runs_out(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_csv(month_rows(40))
+    settings = make_settings(
+        delivery={"max_attempts": 1000, "give_up_after": 60.0, "concurrency": 2}
+    )
+    clock = FakeClock()
+    knobs = SandboxSettings()
+    async with running_sandbox(knobs) as sandbox:
+
+        async def outage_after_ten() -> None:
+            while len(sandbox.store.worklogs) < 10:
+                await asyncio.sleep(0)
+            knobs.p_503 = 1.0
+
+        trigger = asyncio.create_task(outage_after_ten())
+        summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv", clock=clock)
+        await trigger
+        stored = len(sandbox.store.worklogs)
+    statuses = collections.Counter(line["status"] for line in read_report(tmp_path / "r.csv"))
+    assert summary.exit_code == ExitCode.UNAVAILABLE
+    assert statuses["created"] == stored >= 10
+    assert statuses["created"] + statuses["pending"] == 40
+    assert "no successful answer from Tracker for 60 s" in summary.stopped
+
+
+async def test_rejected_token_stops_at_once_with_exit_3_and_never_leaks(
+    write_csv: Callable[..., Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from importer.log import configure_logging
+
+    configure_logging("json")
+    path = write_csv(month_rows(3))
+    secret = "y0_not-the-right-token-1234567890"
+    async with running_sandbox() as sandbox:
+        summary = await import_into(sandbox, [path], make_settings(), tmp_path / "r.csv", token=secret)
+        requests = len(sandbox.stats.arrivals)
+    report_text = (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
+    summary_text = (tmp_path / "r.summary.json").read_text(encoding="utf-8")
+    logs = capsys.readouterr()
+    assert summary.exit_code == ExitCode.AUTH
+    assert requests == 1  # who-am-I only: nothing was posted
+    assert [line["status"] for line in read_report(tmp_path / "r.csv")] == ["pending"] * 3
+    for text in (report_text, summary_text, logs.out, logs.err, str(summary)):
+        assert secret not in text
+    assert "HTTP 401" in summary.stopped
+
+
+async def test_dry_run_sends_nothing(write_csv: Callable[..., Path], tmp_path: Path) -> None:
+    path = write_csv(month_rows(4) + [["BAD", "01.10.2026", "09:00", "1", "x", "a"]])
+    async with running_sandbox() as sandbox:
+        summary = await import_into(
+            sandbox, [path], make_settings(), tmp_path / "r.csv", dry_run=True
+        )
+        requests = len(sandbox.stats.arrivals)
+    assert requests == 0
+    assert summary.counts["pending"] == 4 and summary.counts["invalid"] == 1
+    assert summary.exit_code == ExitCode.ROWS_FAILED

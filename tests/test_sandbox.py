@@ -1,0 +1,164 @@
+"""The sandbox must validate and answer like Tracker, or the tests prove nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings, create_app
+
+AUTH = {"Authorization": f"OAuth {DEFAULT_TOKEN}", "X-Org-ID": DEFAULT_ORG_ID}
+GOOD = {"start": "2026-10-01T09:00:00.000+0300", "duration": "PT9H", "comment": "SSO"}
+
+
+async def _client(aiohttp_client: Any, **knobs: Any) -> TestClient:
+    return await aiohttp_client(create_app(SandboxSettings(**knobs)))  # type: ignore[no-any-return]
+
+
+async def test_create_answers_in_utc_and_business_time(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    response = await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
+    assert response.status == 201
+    record = await response.json()
+    assert record["start"] == "2026-10-01T06:00:00.000+0000"
+    assert record["duration"] == "P1DT1H"
+    assert record["issue"]["key"] == "PORT-1"
+    assert record["comment"] == "SSO"
+    assert record["createdBy"]["id"] == "1120000000000001"
+
+
+async def test_start_must_have_milliseconds_and_an_offset_without_colon(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    for start in ("2026-10-01T09:00:00+03:00", "2026-10-01T09:00:00.000", "2026-10-01 09:00"):
+        response = await client.post(
+            "/v2/issues/PORT-1/worklog", json={**GOOD, "start": start}, headers=AUTH
+        )
+        assert response.status == 400, start
+        body = await response.json()
+        assert body["statusCode"] == 400 and "start" in body["errors"]
+
+
+async def test_duration_must_be_a_positive_iso_duration(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    for duration in ("1.5", "PT0M", "P1M", "", None):
+        response = await client.post(
+            "/v2/issues/PORT-1/worklog", json={**GOOD, "duration": duration}, headers=AUTH
+        )
+        assert response.status == 400, duration
+        assert "duration" in (await response.json())["errors"]
+
+
+async def test_unparsable_body_is_422(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    response = await client.post("/v2/issues/PORT-1/worklog", data=b"{start", headers=AUTH)
+    assert response.status == 422
+    assert (await response.json())["errorMessages"] == ["JSON validation error"]
+
+
+async def test_unknown_issue_is_404(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, known_issues=frozenset({"PORT-1"}))
+    response = await client.post("/v2/issues/PORT-2/worklog", json=GOOD, headers=AUTH)
+    assert response.status == 404
+    assert await response.json() == {
+        "errors": {},
+        "errorMessages": ["Задача не существует."],
+        "statusCode": 404,
+    }
+
+
+async def test_authentication_and_organisation_are_checked(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    no_auth = await client.get("/v2/myself", headers={"X-Org-ID": DEFAULT_ORG_ID})
+    assert (no_auth.status, await no_auth.text()) == (401, "Authorization required")
+    bad_token = await client.get("/v2/myself", headers={**AUTH, "Authorization": "OAuth nope"})
+    assert bad_token.status == 401
+    bearer = await client.get("/v2/myself", headers={**AUTH, "Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    assert bearer.status == 200
+    wrong_org = await client.get("/v2/myself", headers={**AUTH, "X-Org-ID": "other"})
+    assert wrong_org.status == 403
+    both = await client.get("/v2/myself", headers={**AUTH, "X-Cloud-Org-ID": "c"})
+    assert both.status == 400
+    neither = await client.get("/v2/myself", headers={"Authorization": AUTH["Authorization"]})
+    assert neither.status == 400
+
+
+async def test_myself_describes_the_token_owner(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    me = await (await client.get("/v2/myself", headers=AUTH)).json()
+    assert (me["login"], me["uid"]) == ("robot-importer", 1120000000000001)
+    assert me["self"].endswith("/v2/users/1120000000000001")
+
+
+async def test_issue_worklogs_page_by_id(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    for _ in range(5):
+        await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
+    await client.post("/v2/issues/PORT-2/worklog", json=GOOD, headers=AUTH)
+    first = await (await client.get("/v2/issues/PORT-1/worklog?perPage=2", headers=AUTH)).json()
+    assert [w["id"] for w in first] == [1, 2]
+    rest = await (await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=2", headers=AUTH)).json()
+    assert [w["id"] for w in rest] == [3, 4, 5]
+    empty = await (await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=5", headers=AUTH)).json()
+    assert empty == []
+
+
+async def test_search_by_author_and_creation_time(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
+    by_login = await client.get("/v2/worklog?createdBy=robot-importer&createdAt=from:2020-01-01T00:00:00", headers=AUTH)
+    assert len(await by_login.json()) == 1
+    other = await client.get("/v2/worklog?createdBy=i.petrov", headers=AUTH)
+    assert await other.json() == []
+    future = await client.post(
+        "/v2/worklog/_search",
+        json={"createdBy": "robot-importer", "createdAt": {"from": "2999-01-01T00:00:00"}},
+        headers=AUTH,
+    )
+    assert await future.json() == []
+
+
+async def test_admin_import_keeps_the_author_and_answers_an_array(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client)
+    body = {**GOOD, "createdBy": "a.smirnova", "createdAt": "2026-10-01T18:00:00.000+0300"}
+    response = await client.post("/v3/issues/PORT-1/worklogs/_import", json=body, headers=AUTH)
+    assert response.status == 201
+    [record] = await response.json()
+    assert record["createdBy"]["display"] == "Анна Смирнова"
+    assert record["createdAt"] == "2026-10-01T15:00:00.000+0000"
+    unknown = await client.post(
+        "/v3/issues/PORT-1/worklogs/_import", json={**body, "createdBy": "ghost"}, headers=AUTH
+    )
+    assert unknown.status == 400
+
+
+async def test_server_rate_limit_answers_429_with_retry_after(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, rate_limit=3)
+    statuses = [(await client.get("/v2/myself", headers=AUTH)).status for _ in range(5)]
+    assert statuses == [200, 200, 200, 429, 429]
+    limited = await client.get("/v2/myself", headers=AUTH)
+    assert limited.headers["Retry-After"] == "1"
+    stats = await (await client.get("/_sandbox/stats")).json()
+    assert stats["served_429"] == 3
+    assert stats["requests"] == 6
+
+
+async def test_created_then_500_stores_the_worklog(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, p_created_then_500=1.0)
+    response = await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
+    assert response.status == 500
+    stored = await (await client.get("/_sandbox/worklogs")).json()
+    assert len(stored) == 1 and stored[0]["login"] == "robot-importer"
+
+
+async def test_faults_do_not_apply_to_reads_of_the_store(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, p_503=1.0)
+    assert (await client.get("/v2/myself", headers=AUTH)).status == 503
+    assert (await client.get("/_sandbox/worklogs")).status == 200
+
+
+async def test_booking_by_hand_bypasses_faults(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, p_503=1.0)
+    response = await client.post("/_sandbox/worklogs", json={**GOOD, "issue": "PORT-9", "login": "i.petrov"})
+    assert response.status == 201
+    assert (await response.json())["createdBy"]["display"] == "Иван Петров"
