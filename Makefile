@@ -21,7 +21,7 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 # The sample holds a few deliberately broken rows, so the run exits 1 ("some rows invalid");
 # that is the expected outcome here, any other exit code fails the demo.
 demo: $(VENV)/.installed
-	$(BIN)/worklog-import run --sandbox sample_data/timesheet-2026-10.csv \
+	@$(BIN)/worklog-import run --sandbox sample_data/timesheet-2026-10.csv \
 		-c sample_data/config.toml --report $(OUT)/demo-report.csv; \
 	code=$$?; \
 	if [ $$code -eq 1 ]; then echo "demo: done (exit 1: the sample's broken rows are reported as invalid, see $(OUT)/demo-report.csv)"; \

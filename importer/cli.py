@@ -6,6 +6,7 @@ No parsing, HTTP or business rules live here; errors are mapped to exit codes in
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
 import logging
@@ -17,7 +18,14 @@ from typing import Any, TypeVar
 import click
 
 from .config import Settings, load_settings, resolve_credentials
-from .errors import AuthError, ConfigError, DeliveryError, ImporterError, InputError, TrackerUnavailable
+from .errors import (
+    AuthError,
+    ConfigError,
+    DeliveryError,
+    ImporterError,
+    InputError,
+    TrackerUnavailable,
+)
 from .log import LogFormat, configure_logging
 from .run import ExitCode, RunOptions, RunSummary, run_import
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings
@@ -48,9 +56,9 @@ def _log_options(command: _F) -> _F:
         show_default=True,
         help="Log lines for people (console) or for machines (json).",
     )(command)
-    return click.option("--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded.")(
-        command
-    )
+    return click.option(
+        "--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded."
+    )(command)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,7 +70,8 @@ def main() -> None:
 def _print_summary(summary: RunSummary) -> None:
     c = summary.counts
     lines = [
-        f"rows: {sum(c.values())}  created: {c['created']}  already imported: {c['already_imported']}"
+        f"rows: {sum(c.values())}  created: {c['created']}"
+        f"  already imported: {c['already_imported']}"
         f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
         f"  pending: {c['pending']}",
         f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
@@ -79,17 +88,37 @@ def _print_summary(summary: RunSummary) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="The TOML config (see config.example.toml).")
-@click.option("--report", "report_path", type=click.Path(path_type=Path),
-              help="Where to write the per-row report CSV (default: report.path in the config).")
-@click.option("--state", "state_path", type=click.Path(path_type=Path),
-              help="The journal file (reserved: accepted and not yet used).")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The TOML config (see config.example.toml).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Where to write the per-row report CSV (default: report.path in the config).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    help="The journal file (reserved: accepted and not yet used).",
+)
 @click.option("--dry-run", is_flag=True, help="Read and validate only; send nothing.")
-@click.option("--sandbox", is_flag=True,
-              help="Import into an embedded sandbox Tracker instead of the real one.")
-@click.option("--mode", type=click.Choice(["create", "import"]),
-              help="create: book as the token's owner (default, from the config).")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Import into an embedded sandbox Tracker instead of the real one.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["create", "import"]),
+    help="create: book as the token's owner (default, from the config).",
+)
 @_log_options
 def run(
     files: tuple[Path, ...],
@@ -135,8 +164,14 @@ def _sandbox_settings(settings: Settings) -> SandboxSettings:
 
 
 @main.command("check-config")
-@click.option("-c", "--config", "config_path", required=True, type=click.Path(path_type=Path),
-              help="The TOML config to check.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="The TOML config to check.",
+)
 def check_config(config_path: Path) -> None:
     """Check the config and the environment without touching the network.
 
@@ -163,17 +198,29 @@ def check_config(config_path: Path) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, help="Port to listen on (0: any free).")
 @click.option("--latency", default=0.0, show_default=True, help="Seconds added to every answer.")
-@click.option("--rate-limit", default=0.0, show_default=True,
-              help="Requests per second before 429 (0: unlimited).")
+@click.option(
+    "--rate-limit",
+    default=0.0,
+    show_default=True,
+    help="Requests per second before 429 (0: unlimited).",
+)
 @click.option("--p-500", default=0.0, show_default=True, help="Probability of a 500.")
 @click.option("--p-503", default=0.0, show_default=True, help="Probability of a 503.")
 @click.option("--p-429", default=0.0, show_default=True, help="Probability of a random 429.")
-@click.option("--p-created-then-500", default=0.0, show_default=True,
-              help="Probability that a worklog is stored and the answer is a 500.")
-@click.option("--p-created-then-drop", default=0.0, show_default=True,
-              help="Probability that a worklog is stored and the connection dropped.")
+@click.option(
+    "--p-created-then-500",
+    default=0.0,
+    show_default=True,
+    help="Probability that a worklog is stored and the answer is a 500.",
+)
+@click.option(
+    "--p-created-then-drop",
+    default=0.0,
+    show_default=True,
+    help="Probability that a worklog is stored and the connection dropped.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for the fault dice.")
-def sandbox(host: str, port: int, seed: int | None, **knobs: float) -> None:
+def sandbox(host: str, port: int, seed: int | None, **knobs: Any) -> None:
     """Serve a Tracker double on HOST:PORT for rehearsals and tests.
 
     \b
@@ -184,7 +231,7 @@ def sandbox(host: str, port: int, seed: int | None, **knobs: float) -> None:
     """
     from .sandbox import running_sandbox
 
-    settings = SandboxSettings(seed=seed, **knobs)
+    settings = dataclasses.replace(SandboxSettings(seed=seed), **knobs)
 
     async def serve() -> None:
         async with running_sandbox(settings, host, port) as running:
@@ -201,7 +248,5 @@ def sandbox(host: str, port: int, seed: int | None, **knobs: float) -> None:
             sys.stdout.flush()
             await asyncio.Event().wait()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass

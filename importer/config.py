@@ -147,7 +147,7 @@ def _check_type(where: str, value: Any, hint: Any) -> Any:
         raise ConfigError(f"{where} must be {names}, got {value!r}")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if hint is int and isinstance(value, bool) or not isinstance(value, hint):
+    if (hint is int and isinstance(value, bool)) or not isinstance(value, hint):
         raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
     return value
 
@@ -188,14 +188,14 @@ def _positive(where: str, value: float) -> None:
 
 def _check_values(settings: Settings) -> None:
     try:
-        settings.zone
+        _ = settings.zone
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(
             f"input.timezone {settings.input.timezone!r} is not an IANA timezone "
             "(e.g. 'Europe/Moscow')"
         ) from None
     try:
-        settings.default_start_time
+        _ = settings.default_start_time
     except ValueError:
         raise ConfigError(
             f"input.default_start_time must be hh:mm, got {settings.input.default_start_time!r}"
@@ -266,7 +266,7 @@ def resolve_credentials(
     if not token:
         raise ConfigError(
             f"no token: set the environment variable {t.token_env} "
-            "(an OAuth token, or an IAM token with tracker.auth = \"iam\")"
+            '(an OAuth token, or an IAM token with tracker.auth = "iam")'
         )
     org_id = env.get("TRACKER_ORG_ID", "").strip() or t.org_id
     cloud_org_id = env.get("TRACKER_CLOUD_ORG_ID", "").strip() or t.cloud_org_id

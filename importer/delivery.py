@@ -26,13 +26,19 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from .config import DeliverySection, Mode
-from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable, TrackerUnavailable
+from .errors import (
+    AuthError,
+    DeliveryError,
+    OutcomeUnknown,
+    Rejected,
+    Retryable,
+    TrackerUnavailable,
+)
 from .log import get_logger
 from .matching import find_match, user_identities
 from .models import Outcome, SourceRow, Status, Worklog
 from .times import format_tracker_start
 from .tracker import Record, TrackerClient
-
 
 log = get_logger()
 _T = TypeVar("_T")

@@ -19,7 +19,11 @@ from .times import parse_tracker_start
 
 def user_identities(user: Mapping[str, Any]) -> frozenset[str]:
     """Every id Tracker may put in ``createdBy.id`` for this user (login or a numeric uid)."""
-    ids = {str(user[k]) for k in ("login", "uid", "trackerUid", "passportUid", "cloudUid") if user.get(k)}
+    ids = {
+        str(user[k])
+        for k in ("login", "uid", "trackerUid", "passportUid", "cloudUid")
+        if user.get(k)
+    }
     if isinstance(user.get("self"), str):
         ids.add(user["self"].rstrip("/").rsplit("/", 1)[-1])
     return frozenset(ids)

@@ -55,7 +55,10 @@ class Worklog:
         )
 
     def payload(self) -> dict[str, str]:
-        body = {"start": format_tracker_start(self.start), "duration": format_duration(self.duration)}
+        body = {
+            "start": format_tracker_start(self.start),
+            "duration": format_duration(self.duration),
+        }
         if self.comment:
             body["comment"] = self.comment
         return body

@@ -106,7 +106,9 @@ class Normalizer:
         try:
             day = parse_date(value, dayfirst=self.dayfirst)
         except ValueError as exc:
-            raise RowInvalid(f"column '{c.date}' value {_text(value)!r}: {exc}", c.date, value) from None
+            raise RowInvalid(
+                f"column '{c.date}' value {_text(value)!r}: {exc}", c.date, value
+            ) from None
         clock = self.default_start
         if c.time and not is_blank(time_value := self._cell(row, c.time)):
             try:
@@ -123,10 +125,14 @@ class Normalizer:
         try:
             duration = parse_duration(value, self.unit)
         except ValueError as exc:
-            raise RowInvalid(f"column '{column}' value {_text(value)!r}: {exc}", column, value) from None
+            raise RowInvalid(
+                f"column '{column}' value {_text(value)!r}: {exc}", column, value
+            ) from None
         if duration <= dt.timedelta(0):
             raise RowInvalid(
-                f"column '{column}' value {_text(value)!r}: duration must be positive", column, value
+                f"column '{column}' value {_text(value)!r}: duration must be positive",
+                column,
+                value,
             )
         if duration > self.max_duration:
             limit = self.max_duration.total_seconds() / 3600

@@ -131,7 +131,7 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{file}: not readable as {table.encoding} near row {row_number + 1} ({exc.reason}); "
-            "set input.encoding (e.g. \"cp1251\")"
+            'set input.encoding (e.g. "cp1251")'
         ) from None
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{file}: cannot read after row {row_number}: {exc}") from None

@@ -45,7 +45,7 @@ def cell_text(value: Cell) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    if isinstance(value, dt.datetime) and not value.time():
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
         return value.date().isoformat()
     return str(value)
 

@@ -27,8 +27,10 @@ _CLOCK = re.compile(
 
 
 def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or (
-        isinstance(value, str) and not value.strip()
+    return (
+        value is None
+        or (isinstance(value, float) and math.isnan(value))
+        or (isinstance(value, str) and not value.strip())
     )
 
 

@@ -8,7 +8,6 @@ imposed on the whole run.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -140,7 +139,7 @@ class TrackerClient:
         except aiohttp.ClientConnectorError as exc:
             # Never connected: nothing was sent, so a resend is safe.
             raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             kind = OutcomeUnknown if changes_state else Retryable
             raise kind(f"no answer within {self._timeout.total:g} s") from None
         except (aiohttp.ClientError, OSError) as exc:

@@ -113,6 +113,8 @@ def test_plain_http_is_refused_except_to_loopback(url: str) -> None:
         check_base_url(url)
 
 
-@pytest.mark.parametrize("url", ["https://api.tracker.yandex.net", "http://127.0.0.1:8080", "http://localhost"])
+@pytest.mark.parametrize(
+    "url", ["https://api.tracker.yandex.net", "http://127.0.0.1:8080", "http://localhost"]
+)
 def test_https_and_loopback_are_accepted(url: str) -> None:
     assert check_base_url(url) == url

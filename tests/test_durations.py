@@ -66,7 +66,9 @@ def test_business_iso_does_not_fold_hours_into_calendar_days() -> None:
     assert parse_business_iso("P1DT25H") == 33 * H
 
 
-@pytest.mark.parametrize("text", ["", "  ", "полтора", "1,5,5", "P1M", "P1Y", "PT", "P", "-P1D", "h", "1:75"])
+@pytest.mark.parametrize(
+    "text", ["", "  ", "полтора", "1,5,5", "P1M", "P1Y", "PT", "P", "-P1D", "h", "1:75"]
+)
 def test_unreadable_durations_say_why(text: str) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)

@@ -72,7 +72,11 @@ def test_excel_cells_are_read_as_typed_values() -> None:
 @pytest.mark.parametrize(
     ("values", "reason", "column"),
     [
-        ({"Issue": "PORT412"}, "column 'Issue' value 'PORT412' is not an issue key like QUEUE-123", "Issue"),
+        (
+            {"Issue": "PORT412"},
+            "column 'Issue' value 'PORT412' is not an issue key like QUEUE-123",
+            "Issue",
+        ),
         ({"Issue": ""}, "column 'Issue' is empty", "Issue"),
         ({"Date": "31.09.2026"}, "column 'Date' value '31.09.2026': not a date", "Date"),
         ({"Start": "25:10"}, "column 'Start' value '25:10': not a time: '25:10'", "Start"),

@@ -27,7 +27,10 @@ def test_semicolon_csv_with_bom_keeps_its_first_header(write_csv: Callable[..., 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
 def test_delimiter_is_detected(write_csv: Callable[..., Path], delimiter: str) -> None:
-    path = write_csv([HEADER, ["PORT-1", "2026-10-01", "1.5"], ["PORT-2", "2026-10-02", "2"]], delimiter=delimiter)
+    path = write_csv(
+        [HEADER, ["PORT-1", "2026-10-01", "1.5"], ["PORT-2", "2026-10-02", "2"]],
+        delimiter=delimiter,
+    )
     table = open_table(path, InputSection())
     assert table.delimiter == delimiter
     assert [r.values["Issue"] for r in table.rows()] == ["PORT-1", "PORT-2"]
@@ -35,9 +38,16 @@ def test_delimiter_is_detected(write_csv: Callable[..., Path], delimiter: str) -
 
 def test_blank_lines_are_kept_so_row_numbers_match_the_sheet(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
-    path.write_text("Issue,Date,Hours\nPORT-1,2026-10-01,1\n\n,,\nPORT-2,2026-10-02,2\n", encoding="utf-8")
+    path.write_text(
+        "Issue,Date,Hours\nPORT-1,2026-10-01,1\n\n,,\nPORT-2,2026-10-02,2\n", encoding="utf-8"
+    )
     rows = list(open_table(path, InputSection()).rows())
-    assert [(r.row, r.values["Issue"]) for r in rows] == [(2, "PORT-1"), (3, ""), (4, ""), (5, "PORT-2")]
+    assert [(r.row, r.values["Issue"]) for r in rows] == [
+        (2, "PORT-1"),
+        (3, ""),
+        (4, ""),
+        (5, "PORT-2"),
+    ]
 
 
 def test_multiline_cells_count_as_one_row(tmp_path: Path) -> None:

@@ -28,7 +28,9 @@ async def test_create_answers_in_utc_and_business_time(aiohttp_client: Any) -> N
     assert record["createdBy"]["id"] == "1120000000000001"
 
 
-async def test_start_must_have_milliseconds_and_an_offset_without_colon(aiohttp_client: Any) -> None:
+async def test_start_must_have_milliseconds_and_an_offset_without_colon(
+    aiohttp_client: Any,
+) -> None:
     client = await _client(aiohttp_client)
     for start in ("2026-10-01T09:00:00+03:00", "2026-10-01T09:00:00.000", "2026-10-01 09:00"):
         response = await client.post(
@@ -73,7 +75,9 @@ async def test_authentication_and_organisation_are_checked(aiohttp_client: Any) 
     assert (no_auth.status, await no_auth.text()) == (401, "Authorization required")
     bad_token = await client.get("/v2/myself", headers={**AUTH, "Authorization": "OAuth nope"})
     assert bad_token.status == 401
-    bearer = await client.get("/v2/myself", headers={**AUTH, "Authorization": f"Bearer {DEFAULT_TOKEN}"})
+    bearer = await client.get(
+        "/v2/myself", headers={**AUTH, "Authorization": f"Bearer {DEFAULT_TOKEN}"}
+    )
     assert bearer.status == 200
     wrong_org = await client.get("/v2/myself", headers={**AUTH, "X-Org-ID": "other"})
     assert wrong_org.status == 403
@@ -97,16 +101,22 @@ async def test_issue_worklogs_page_by_id(aiohttp_client: Any) -> None:
     await client.post("/v2/issues/PORT-2/worklog", json=GOOD, headers=AUTH)
     first = await (await client.get("/v2/issues/PORT-1/worklog?perPage=2", headers=AUTH)).json()
     assert [w["id"] for w in first] == [1, 2]
-    rest = await (await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=2", headers=AUTH)).json()
+    rest = await (
+        await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=2", headers=AUTH)
+    ).json()
     assert [w["id"] for w in rest] == [3, 4, 5]
-    empty = await (await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=5", headers=AUTH)).json()
+    empty = await (
+        await client.get("/v2/issues/PORT-1/worklog?perPage=10&id=5", headers=AUTH)
+    ).json()
     assert empty == []
 
 
 async def test_search_by_author_and_creation_time(aiohttp_client: Any) -> None:
     client = await _client(aiohttp_client)
     await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
-    by_login = await client.get("/v2/worklog?createdBy=robot-importer&createdAt=from:2020-01-01T00:00:00", headers=AUTH)
+    by_login = await client.get(
+        "/v2/worklog?createdBy=robot-importer&createdAt=from:2020-01-01T00:00:00", headers=AUTH
+    )
     assert len(await by_login.json()) == 1
     other = await client.get("/v2/worklog?createdBy=i.petrov", headers=AUTH)
     assert await other.json() == []
@@ -159,6 +169,8 @@ async def test_faults_do_not_apply_to_reads_of_the_store(aiohttp_client: Any) ->
 
 async def test_booking_by_hand_bypasses_faults(aiohttp_client: Any) -> None:
     client = await _client(aiohttp_client, p_503=1.0)
-    response = await client.post("/_sandbox/worklogs", json={**GOOD, "issue": "PORT-9", "login": "i.petrov"})
+    response = await client.post(
+        "/_sandbox/worklogs", json={**GOOD, "issue": "PORT-9", "login": "i.petrov"}
+    )
     assert response.status == 201
     assert (await response.json())["createdBy"]["display"] == "Иван Петров"

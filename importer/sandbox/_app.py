@@ -31,7 +31,9 @@ ROBOT = SandboxUser("robot-importer", 1120000000000001, "Робот Импорт
 TEAM = (
     SandboxUser("a.smirnova", 1120000000000002, "Анна Смирнова", email="a.smirnova@example.ru"),
     SandboxUser("i.petrov", 1120000000000003, "Иван Петров", email="i.petrov@example.ru"),
-    SandboxUser("m.kuznetsova", 1120000000000004, "Мария Кузнецова", email="m.kuznetsova@example.ru"),
+    SandboxUser(
+        "m.kuznetsova", 1120000000000004, "Мария Кузнецова", email="m.kuznetsova@example.ru"
+    ),
     SandboxUser("d.volkov", 1120000000000005, "Дмитрий Волков", email="d.volkov@example.ru"),
 )
 
@@ -89,12 +91,14 @@ SETTINGS = web.AppKey("settings", SandboxSettings)
 STORE = web.AppKey("store", Store)
 STATS = web.AppKey("stats", SandboxStats)
 RNG = web.AppKey("rng", random.Random)
-WINDOW = web.AppKey("window", collections.deque)  # type: ignore[type-arg]
+WINDOW = web.AppKey("window", collections.deque)
 USER = web.RequestKey("user", SandboxUser)
 CREATE_FAULT = web.RequestKey("create_fault", str)
 
 
-def tracker_error(status: int, *messages: str, errors: dict[str, str] | None = None) -> web.Response:
+def tracker_error(
+    status: int, *messages: str, errors: dict[str, str] | None = None
+) -> web.Response:
     """Tracker's error body: ``{"errors": {...}, "errorMessages": [...], "statusCode": N}``."""
     body = {"errors": errors or {}, "errorMessages": list(messages), "statusCode": status}
     return web.json_response(body, status=status)
@@ -107,13 +111,17 @@ def _authenticate(request: web.Request) -> SandboxUser | web.Response:
         return web.Response(status=401, text="Authorization required")
     scheme, _, token = header.partition(" ")
     if scheme not in ("OAuth", "Bearer") or not token.strip():
-        return tracker_error(401, "Authorization header must be 'OAuth <token>' or 'Bearer <token>'")
+        return tracker_error(
+            401, "Authorization header must be 'OAuth <token>' or 'Bearer <token>'"
+        )
     user = next((u for u in settings.users if u.token and u.token == token.strip()), None)
     if user is None:
         return tracker_error(401, "Not authorized")
     orgs = [(n, request.headers[n]) for n in ("X-Org-ID", "X-Cloud-Org-ID") if n in request.headers]
     if len(orgs) != 1:
-        return tracker_error(400, "Exactly one of the headers X-Org-ID and X-Cloud-Org-ID is required")
+        return tracker_error(
+            400, "Exactly one of the headers X-Org-ID and X-Cloud-Org-ID is required"
+        )
     name, value = orgs[0]
     expected = settings.org_id if name == "X-Org-ID" else settings.cloud_org_id
     if not expected or value != expected:
@@ -287,13 +295,17 @@ async def import_worklog(request: web.Request) -> web.Response:
     login = body.get("createdBy")
     author = next((u for u in request.app[SETTINGS].users if u.login == login), None)
     if author is None:
-        return tracker_error(400, f"Пользователь не найден: {login!r}", errors={"createdBy": "Unknown user"})
+        return tracker_error(
+            400, f"Пользователь не найден: {login!r}", errors={"createdBy": "Unknown user"}
+        )
     created_at = start
     if isinstance(body.get("createdAt"), str):
         try:
             created_at = parse_tracker_start(body["createdAt"])
         except ValueError:
-            return tracker_error(400, "Некорректные значения полей", errors={"createdAt": "Invalid date"})
+            return tracker_error(
+                400, "Некорректные значения полей", errors={"createdAt": "Invalid date"}
+            )
     stored = request.app[STORE].add(key, start, duration, comment, author, created_at)
     return web.json_response([stored.record(_base(request))], status=201)
 
@@ -328,7 +340,10 @@ def _matches_user(user: SandboxUser, wanted: str | None) -> bool:
 
 
 def _search(
-    request: web.Request, created_by: str | None, since: dt.datetime | None, until: dt.datetime | None
+    request: web.Request,
+    created_by: str | None,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
 ) -> web.Response:
     found = [
         w.record(_base(request))
@@ -370,7 +385,7 @@ async def search_worklogs_post(request: web.Request) -> web.Response:
         since = _parse_bound(created_at["from"]) if created_at.get("from") else None
         until = _parse_bound(created_at["to"]) if created_at.get("to") else None
     except (ValueError, TypeError, AttributeError):
-        return tracker_error(400, "createdAt must be {\"from\": ..., \"to\": ...}")
+        return tracker_error(400, 'createdAt must be {"from": ..., "to": ...}')
     return _search(request, body.get("createdBy"), since, until)
 
 

@@ -1,0 +1,5 @@
+"""``python -m importer`` is ``worklog-import``."""
+
+from .cli import main
+
+main()

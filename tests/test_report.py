@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from importer.models import Outcome, SourceRow, Status, Worklog
+from importer.report import REPORT_COLUMNS, ReportWriter, neutralise, summary_path_for
+
+from .helpers import read_report
+
+MSK = dt.timezone(dt.timedelta(hours=3))
+
+
+def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    worklog = Worklog(
+        "PORT-1", dt.datetime(2026, 10, 1, 9, 30, tzinfo=MSK), dt.timedelta(hours=1.5), "SSO"
+    )
+    source = SourceRow(
+        "oct.csv", 2, {"Задача": "PORT-1", "Часы": "1,5", "Дата": dt.datetime(2026, 10, 1)}
+    )
+    with ReportWriter(path, ["Задача", "Часы", "Дата"]) as report:
+        report.write(Outcome(source, Status.CREATED, worklog, "17", 201, 2))
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "UTF-8 with BOM, so Excel shows Cyrillic"
+    [line] = read_report(path)
+    assert list(line) == [*REPORT_COLUMNS, "Задача", "Часы", "Дата"]
+    assert line == {
+        "file": "oct.csv",
+        "row": "2",
+        "status": "created",
+        "issue": "PORT-1",
+        "start": "2026-10-01T09:30:00+03:00",
+        "duration": "PT1H30M",
+        "worklog_id": "17",
+        "http_status": "201",
+        "attempts": "2",
+        "error": "",
+        "Задача": "PORT-1",
+        "Часы": "1,5",
+        "Дата": "2026-10-01",
+    }
+
+
+def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
+    assert neutralise('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
+    assert [neutralise(t) for t in ("+1", "-2", "@SUM(A1)", "\tx", "plain")] == [
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "plain",
+    ]
+    path = tmp_path / "r.csv"
+    source = SourceRow("f.csv", 5, {"Comment": "=1+2"})
+    with ReportWriter(path, ["Comment"]) as report:
+        report.write(Outcome(source, Status.INVALID, error="-bad"))
+    [line] = read_report(path)
+    assert (line["Comment"], line["error"]) == ("'=1+2", "'-bad")
+
+
+def test_summary_sits_beside_the_report() -> None:
+    assert summary_path_for(Path("out/october.csv")) == Path("out/october.summary.json")
