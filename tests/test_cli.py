@@ -96,7 +96,7 @@ def test_exit_1_when_a_row_is_invalid_and_the_message_names_file_row_column_valu
 ) -> None:
     path = write_csv([HEADER, ["PORT-1", "01.10.2026", "09:00", "полтора", "x", "a"]])
     report = tmp_path / "r.csv"
-    code, out, err = invoke(
+    code, _, err = invoke(
         ["run", str(path), "-c", str(config), "--report", str(report), "--log-format", "json"],
         env_for(sandbox_url),
     )
