@@ -28,7 +28,8 @@ demo: $(VENV)/.installed
 	else exit $$code; fi
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check importer tests bench
+	$(BIN)/ruff check importer tests bench sample_data
+	$(BIN)/ruff format --check importer tests bench sample_data
 	$(BIN)/mypy importer
 	$(BIN)/pytest -q
 

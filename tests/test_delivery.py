@@ -43,7 +43,12 @@ def assert_report_matches_store(
 async def test_every_row_is_stored_exactly_once_through_faults(
     write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:
-    path = write_csv(month_rows(300, identical_pairs=10))
+    broken = [
+        ["PORT412", "02.10.2026", "10:00", "1", "broken key", "a"],
+        ["PORT-1", "31.09.2026", "10:00", "1", "broken date", "a"],
+        ["PORT-1", "02.10.2026", "10:00", "полтора", "broken duration", "a"],
+    ]
+    path = write_csv([*month_rows(300, identical_pairs=10), *broken])
     knobs = SandboxSettings(
         p_503=0.20, p_429=0.05, p_created_then_500=0.03, p_created_then_drop=0.03, seed=11
     )
@@ -56,10 +61,19 @@ async def test_every_row_is_stored_exactly_once_through_faults(
         faults = sandbox.stats.faults
         stored = [w.record(sandbox.base_url) for w in sandbox.store.worklogs.values()]
     report = read_report(tmp_path / "report.csv")
-    assert summary.exit_code == ExitCode.OK
-    assert summary.counts["created"] == 310 and len(report) == 310
+    assert summary.exit_code == ExitCode.ROWS_FAILED
+    assert summary.counts["created"] == 310 and summary.counts["invalid"] == 3
+    assert len(report) == 313
     assert len(stored) == 310
     assert_report_matches_store(report, stored)
+    invalid = {line["Comment"]: line["error"] for line in report if line["status"] == "invalid"}
+    assert invalid == {
+        "broken key": "column 'Issue' value 'PORT412' is not an issue key like QUEUE-123",
+        "broken date": "column 'Date' value '31.09.2026': not a date: '31.09.2026' "
+        "(day is out of range for month)",
+        "broken duration": "column 'Hours' value 'полтора': not a duration: 'полтора'",
+    }
+    assert not {w["comment"] for w in stored} & set(invalid), "an invalid row reached Tracker"
     # The faults really happened, and some answers were lost after the worklog was stored.
     assert faults["random_503"] > 0 and faults["random_429"] > 0
     assert faults["created_then_500"] > 0 and faults["created_then_drop"] > 0
