@@ -24,6 +24,8 @@ from .errors import (
     DeliveryError,
     ImporterError,
     InputError,
+    JournalError,
+    StateLocked,
     TrackerUnavailable,
 )
 from .log import LogFormat, configure_logging
@@ -34,7 +36,9 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _exit_code_for(error: ImporterError) -> ExitCode:
-    if isinstance(error, (ConfigError, InputError)):
+    if isinstance(error, StateLocked):
+        return ExitCode.LOCKED
+    if isinstance(error, (ConfigError, InputError, JournalError)):
         return ExitCode.BAD_INPUT
     if isinstance(error, AuthError):
         return ExitCode.AUTH
@@ -67,22 +71,46 @@ def main() -> None:
     """Book timesheets (CSV, Excel) into Yandex Tracker as worklogs, exactly once."""
 
 
+TOP = 10
+
+
+def _hours_table(title: str, hours: dict[str, float]) -> list[str]:
+    lines = [f"{title}:"]
+    for name, value in list(hours.items())[:TOP]:
+        lines.append(f"  {name or '(none)':<30} {value:>9.2f} h")
+    if len(hours) > TOP:
+        rest = sum(list(hours.values())[TOP:])
+        lines.append(f"  {f'… {len(hours) - TOP} more':<30} {rest:>9.2f} h")
+    return lines
+
+
 def _print_summary(summary: RunSummary) -> None:
     c = summary.counts
-    lines = [
-        f"rows: {sum(c.values())}  created: {c['created']}"
-        f"  already imported: {c['already_imported']}"
-        f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
-        f"  pending: {c['pending']}",
-        f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
-        f"  retries: {summary.retries}  429s: {summary.responses_429}"
-        f"  elapsed: {summary.elapsed_seconds:.1f} s",
-    ]
     if summary.dry_run:
-        lines.insert(0, "dry run: nothing was sent")
+        lines = [
+            "dry run: nothing was sent, no state was changed",
+            f"rows: {sum(c.values())}  to create: {c['pending']}"
+            f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
+            f"  skipped: {c['skipped']}",
+        ]
+        if summary.hours_by_author:
+            lines += _hours_table("hours to create by person", summary.hours_by_author)
+            lines += _hours_table("hours to create by issue", summary.hours_by_issue)
+    else:
+        lines = [
+            f"rows: {sum(c.values())}  created: {c['created']}"
+            f"  already imported: {c['already_imported']}"
+            f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
+            f"  pending: {c['pending']}",
+            f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
+            f"  retries: {summary.retries}  429s: {summary.responses_429}"
+            f"  elapsed: {summary.elapsed_seconds:.1f} s",
+        ]
     if summary.stopped:
         lines.append(f"stopped: {summary.stopped}")
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    if summary.failed_rows_path is not None:
+        lines.append(f"rows to fix and re-run: {summary.failed_rows_path}")
     click.echo("\n".join(lines))
 
 
@@ -106,9 +134,18 @@ def _print_summary(summary: RunSummary) -> None:
     "--state",
     "state_path",
     type=click.Path(path_type=Path),
-    help="The journal file (reserved: accepted and not yet used).",
+    help="The journal (default: state.path in the config, else "
+    "~/.local/state/worklog-import/journal.sqlite).",
 )
-@click.option("--dry-run", is_flag=True, help="Read and validate only; send nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and print the plan; send nothing, change no state."
+)
+@click.option(
+    "--precheck/--no-precheck",
+    default=None,
+    help="Read each issue's worklogs once and adopt those already booked "
+    "(default: on, delivery.precheck).",
+)
 @click.option(
     "--sandbox",
     is_flag=True,
@@ -126,6 +163,7 @@ def run(
     report_path: Path | None,
     state_path: Path | None,
     dry_run: bool,
+    precheck: bool | None,
     sandbox: bool,
     mode: str | None,
     quiet: bool,
@@ -145,7 +183,10 @@ def run(
             files=list(files),
             settings=settings,
             report_path=report_path,
+            state_path=state_path,
             dry_run=dry_run,
+            precheck=precheck,
+            handle_signals=True,
             mode=mode,  # type: ignore[arg-type]
             sandbox=_sandbox_settings(settings) if sandbox else None,
         )

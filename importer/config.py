@@ -67,6 +67,12 @@ class DeliverySection:
     backoff_initial: float = 0.5
     backoff_max: float = 30.0
     give_up_after: float = 300.0
+    precheck: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSection:
+    path: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +104,7 @@ class Settings:
     columns: ColumnsSection = ColumnsSection()
     delivery: DeliverySection = DeliverySection()
     report: ReportSection = ReportSection()
+    state: StateSection = StateSection()
     sandbox: SandboxSection = SandboxSection()
 
     @property
@@ -257,13 +264,13 @@ def check_base_url(url: str) -> str:
 
 
 def resolve_credentials(
-    settings: Settings, environ: Mapping[str, str] | None = None
+    settings: Settings, environ: Mapping[str, str] | None = None, *, require_token: bool = True
 ) -> Credentials:
     """Combine the config with ``TRACKER_*`` variables; the environment wins."""
     env = os.environ if environ is None else environ
     t = settings.tracker
     token = env.get(t.token_env, "").strip()
-    if not token:
+    if not token and require_token:
         raise ConfigError(
             f"no token: set the environment variable {t.token_env} "
             '(an OAuth token, or an IAM token with tracker.auth = "iam")'

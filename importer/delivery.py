@@ -1,9 +1,12 @@
-"""Deliver worklogs: retries with backoff, reconciliation of unknown outcomes, run stops.
+"""Deliver worklogs exactly once: journal, pre-check, retries, reconciliation, run stops.
 
 Tracker has no idempotency key, so a POST whose answer was lost (timeout, dropped
 connection, 5xx) is never simply sent again. The next attempt first lists the issue's
 worklogs and adopts a match (see :mod:`importer.matching`); only when none exists is the
-POST repeated. Rows that would book the same thing are delivered one after another, so two
+POST repeated. The journal carries this across runs: a row left ``sending`` by a crashed run
+starts out uncertain. The pre-check makes Tracker the source of truth when the journal does
+not know a row: each issue's worklogs are read once and matches are adopted, counting
+multiplicities. Rows that would book the same thing are delivered one after another, so two
 of them can never adopt each other's worklog.
 """
 
@@ -12,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Collection, Hashable, Iterator
+from collections.abc import Awaitable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -28,20 +31,32 @@ from tenacity.wait import wait_base
 from .config import DeliverySection, Mode
 from .errors import (
     AuthError,
-    DeliveryError,
+    ImporterError,
+    JournalError,
     OutcomeUnknown,
     Rejected,
     Retryable,
     TrackerUnavailable,
 )
+from .journal import Journal
 from .log import get_logger
-from .matching import find_match, user_identities
+from .matching import created_by_one_of, find_match, user_identities
 from .models import Outcome, SourceRow, Status, Worklog
 from .times import format_tracker_start
 from .tracker import Record, TrackerClient
 
 log = get_logger()
 _T = TypeVar("_T")
+SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Booking:
+    """One valid row on its way to Tracker."""
+
+    source: SourceRow
+    worklog: Worklog
+    fingerprint: str
 
 
 class wait_retry_after(wait_base):
@@ -64,10 +79,12 @@ class _Stopped(Exception):
 
 @dataclasses.dataclass
 class _RowState:
-    successes_before: int = 0  # the run's successful answers when this row started
-    attempts: int = 0
+    successes_before: int  # the run's successful answers when this row started
     uncertain: bool = False  # a POST may have created the worklog; reconcile before resending
+    from_earlier_run: bool = False  # the journal says an earlier run was sending this row
+    marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
+    attempts: int = 0
 
 
 class Deliverer:
@@ -75,26 +92,62 @@ class Deliverer:
 
     def __init__(
         self,
-        client: TrackerClient,
+        client: TrackerClient | None,
         policy: DeliverySection,
         *,
+        journal: Journal,
+        target: str,
         mode: Mode = "create",
-        owner: Collection[str] = (),
+        precheck: bool = True,
     ) -> None:
         self.client = client
         self.policy = policy
+        self.journal = journal
+        self.target = target
         self.mode = mode
-        self.owner = frozenset(owner)
-        self.claimed: set[str] = set()
-        self.stop_reason: DeliveryError | None = None
-        self._last_success = client.clock.monotonic()
+        self.precheck = precheck
+        self.owner: frozenset[str] = frozenset()
+        self.claimed: set[str] = journal.claimed_ids(target)
+        self.stop_reason: ImporterError | None = None
+        self.booked = 0
         self.successes = 0
+        self._forbidden = 0
+        self._stopping = asyncio.Event()
+        self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+        self._snapshots: dict[str, asyncio.Future[list[Record]]] = {}
 
-    def stop(self, reason: DeliveryError) -> None:
+    # --- run-level -----------------------------------------------------------------------
+
+    def stop(self, reason: ImporterError) -> None:
         """Stop taking rows: the first reason wins."""
         if self.stop_reason is None:
             self.stop_reason = reason
+            self._stopping.set()
+            log.warning("run_stopping", reason=str(reason))
+
+    async def identify(self) -> None:
+        """Learn who the token belongs to (``GET /v2/myself``), or stop the run saying why."""
+        assert self.client is not None
+        client = self.client
+        try:
+            async for attempt in self._retrying("whoami"):
+                with attempt:
+                    me = await self._patiently(client.myself())
+        except Rejected as exc:
+            # A wrong organisation header is a 403 here; no row could succeed either.
+            self.stop(AuthError(f"Tracker refused the credentials: {exc.message}", exc.status))
+        except (AuthError, TrackerUnavailable) as exc:
+            self.stop(exc)
+        except Retryable as exc:
+            self.stop(TrackerUnavailable(f"Tracker is not answering: {exc.message}", exc.status))
+        except _Stopped:
+            pass
+        else:
+            self.owner = user_identities(me)
+            log.info("authenticated", login=me.get("login"), display=me.get("display"))
+
+    # --- one row -------------------------------------------------------------------------
 
     def tracker_key(self, worklog: Worklog) -> Hashable:
         """What Tracker can tell apart: the author counts only when it is sent (import mode)."""
@@ -120,25 +173,65 @@ class Deliverer:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    async def deliver(self, source: SourceRow, worklog: Worklog) -> Outcome:
+    def _from_journal(self, booking: Booking) -> Outcome | None:
+        entry = self.journal.lookup(booking.fingerprint)
+        if entry is None or entry.state != "created":
+            return None
+        return Outcome(
+            booking.source,
+            Status.ALREADY_IMPORTED,
+            booking.worklog,
+            worklog_id=entry.worklog_id or "",
+            error=f"already imported (journal, {entry.updated_at})",
+        )
+
+    async def plan(self, booking: Booking) -> Outcome:
+        """What a real run would do with this row; sends nothing, writes nothing."""
+        known = self._from_journal(booking)
+        if known is not None:
+            return known
+        if self.client is not None and self.precheck and self.stop_reason is None:
+            try:
+                match = await self._existing(booking.worklog)
+            except (Retryable, Rejected, AuthError, TrackerUnavailable, _Stopped) as exc:
+                match = None
+                self.stop(TrackerUnavailable(f"Tracker not consulted: {exc}"))
+            if match is not None:
+                return self._already_in_tracker(booking, match, record_in_journal=False)
+        return Outcome(
+            booking.source, Status.PENDING, booking.worklog, error="dry run: would be created"
+        )
+
+    async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
+        known = self._from_journal(booking)
+        if known is not None:
+            return known
+        worklog = booking.worklog
+        entry = self.journal.lookup(booking.fingerprint)
         state = _RowState(successes_before=self.successes)
-        outcome = Outcome(source, Status.PENDING, worklog)
+        state.uncertain = state.from_earlier_run = state.marked = entry is not None
+        outcome = Outcome(booking.source, Status.PENDING, worklog)
         with self._counted(self.tracker_key(worklog)) as lock:
             async with lock:
+                if self.stop_reason is not None:
+                    outcome.error = self._stopped_message(state)
+                    return outcome
                 try:
-                    record = await self._with_retries(worklog, state)
+                    if self.precheck and not state.uncertain:
+                        match = await self._existing(worklog)
+                        if match is not None:
+                            return self._already_in_tracker(booking, match)
+                    record = await self._with_retries(booking, state)
                 except _Stopped:
                     outcome.error = self._stopped_message(state)
                 except Rejected as exc:
-                    outcome.status, outcome.error, outcome.http_status = (
-                        Status.FAILED,
-                        exc.message,
-                        exc.status,
-                    )
-                except (AuthError, TrackerUnavailable) as exc:
-                    self.stop(exc)
+                    outcome.status, outcome.error = Status.FAILED, exc.message
                     outcome.http_status = exc.status
+                    self._count_forbidden(exc)
+                except (AuthError, TrackerUnavailable, JournalError) as exc:
+                    self.stop(exc)
+                    outcome.http_status = getattr(exc, "status", None)
                     outcome.error = self._stopped_message(state)
                 except Retryable as exc:
                     # Out of attempts. If the last POST may have landed we cannot say "failed".
@@ -153,54 +246,67 @@ class Deliverer:
                     else:
                         outcome.status, outcome.error = Status.FAILED, tries
                 else:
-                    outcome.status = Status.CREATED
-                    outcome.worklog_id = str(record["id"])
-                    outcome.http_status = 200 if state.adopted else 201
-                    if state.adopted:
-                        outcome.error = "adopted the worklog an unanswered request had created"
+                    self._settle(booking, outcome, record, state)
         outcome.attempts = state.attempts
         return outcome
 
-    def _stopped_message(self, state: _RowState) -> str:
-        reason = self.stop_reason.message if self.stop_reason else "run stopped"
-        prefix = "outcome unknown, run stopped" if state.uncertain else "not sent, run stopped"
-        return f"{prefix}: {reason}"
-
-    async def identify(self) -> None:
-        """Learn who the token belongs to (``GET /v2/myself``), or stop the run saying why."""
-        try:
-            async for attempt in self._retrying("whoami"):
-                with attempt:
-                    me = await self._patiently(self.client.myself())
-        except Rejected as exc:
-            # A wrong organisation header is a 403 here; no row could succeed either.
-            self.stop(AuthError(f"Tracker refused the credentials: {exc.message}", exc.status))
-        except (AuthError, TrackerUnavailable) as exc:
-            self.stop(exc)
-        except Retryable as exc:
-            self.stop(TrackerUnavailable(f"Tracker is not answering: {exc.message}", exc.status))
+    def _settle(self, booking: Booking, outcome: Outcome, record: Record, state: _RowState) -> None:
+        outcome.worklog_id = str(record["id"])
+        self.journal.mark_created(booking.fingerprint, outcome.worklog_id)
+        if state.adopted and state.from_earlier_run:
+            outcome.status, outcome.http_status = Status.ALREADY_IMPORTED, 200
+            outcome.error = "found in Tracker: booked by an earlier run that was interrupted"
+        elif state.adopted:
+            outcome.status, outcome.http_status = Status.CREATED, 200
+            outcome.error = "adopted the worklog an unanswered request had created"
         else:
-            self.owner = user_identities(me)
-            log.info("authenticated", login=me.get("login"), display=me.get("display"))
+            outcome.status, outcome.http_status = Status.CREATED, 201
 
-    async def _patiently(self, request: Awaitable[_T]) -> _T:
-        """Await a request; past the run's patience, a retryable failure stops the run."""
-        try:
-            result = await request
-        except Retryable:
-            if self.client.clock.monotonic() - self._last_success > self.policy.give_up_after:
-                raise TrackerUnavailable(
-                    f"no successful answer from Tracker for {self.policy.give_up_after:g} s"
-                ) from None
-            raise
-        self._last_success = self.client.clock.monotonic()
-        self.successes += 1
-        return result
+    def _already_in_tracker(
+        self, booking: Booking, record: Record, *, record_in_journal: bool = True
+    ) -> Outcome:
+        worklog_id = str(record["id"])
+        self.claimed.add(worklog_id)
+        if record_in_journal:
+            self.journal.mark_created(booking.fingerprint, worklog_id)
+        return Outcome(
+            booking.source,
+            Status.ALREADY_IMPORTED,
+            booking.worklog,
+            worklog_id=worklog_id,
+            http_status=200,
+            error="found in Tracker: booked before this run",
+        )
+
+    def _count_forbidden(self, exc: Rejected) -> None:
+        if exc.status != 403:
+            return
+        self._forbidden += 1
+        if self._forbidden >= SYSTEMIC_FORBIDDEN and self.booked == 0:
+            self.stop(AuthError(f"every worklog so far was refused: {exc.message}", 403))
+
+    def _stopped_message(self, state: _RowState) -> str:
+        reason = str(self.stop_reason) if self.stop_reason else "run stopped"
+        if state.uncertain:
+            return f"outcome unknown, run stopped: {reason}; the next run checks Tracker first"
+        return f"not sent, run stopped: {reason}"
+
+    # --- retries ---------------------------------------------------------------------------
+
+    async def _sleep(self, seconds: float) -> None:
+        """Back off, but wake at once when the run is stopping."""
+        assert self.client is not None
+        sleeper = asyncio.ensure_future(self.client.clock.sleep(seconds))
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
 
     def _retrying(self, what: str) -> AsyncRetrying:
         p = self.policy
 
         def count_retry(state: RetryCallState) -> None:
+            assert self.client is not None
             self.client.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
             log.info(
@@ -219,36 +325,69 @@ class Deliverer:
                     multiplier=p.backoff_initial, max=p.backoff_max, jitter=p.backoff_initial
                 )
             ),
-            sleep=self.client.clock.sleep,
+            sleep=self._sleep,
             before_sleep=count_retry,
             reraise=True,
         )
 
-    async def _with_retries(self, worklog: Worklog, state: _RowState) -> Record:
-        async for attempt in self._retrying(worklog.issue):
+    async def _patiently(self, request: Awaitable[_T]) -> _T:
+        """Await a request; past the run's patience, a retryable failure stops the run."""
+        assert self.client is not None
+        clock = self.client.clock
+        if self.stop_reason is not None:
+            if asyncio.iscoroutine(request):
+                request.close()
+            raise _Stopped
+        try:
+            result = await request
+        except Retryable:
+            if clock.monotonic() - self._last_success > self.policy.give_up_after:
+                raise TrackerUnavailable(
+                    f"no successful answer from Tracker for {self.policy.give_up_after:g} s"
+                ) from None
+            raise
+        self._last_success = clock.monotonic()
+        self.successes += 1
+        return result
+
+    async def _with_retries(self, booking: Booking, state: _RowState) -> Record:
+        async for attempt in self._retrying(booking.worklog.issue):
             with attempt:
-                return await self._attempt(worklog, state)
+                return await self._attempt(booking, state)
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _attempt(self, worklog: Worklog, state: _RowState) -> Record:
+    async def _attempt(self, booking: Booking, state: _RowState) -> Record:
         if self.stop_reason is not None:
             raise _Stopped
         state.attempts += 1
         if state.uncertain:
-            match = await self._reconcile(worklog)
+            match = await self._reconcile(booking.worklog)
             if match is not None:
                 state.adopted = True
+                self.booked += 1
                 return match
             state.uncertain = False
+        if not state.marked:
+            await self.journal.mark_sending(
+                booking.fingerprint,
+                booking.worklog,
+                target=self.target,
+                mode=self.mode,
+                file=booking.source.file,
+                row=booking.source.row,
+            )
+            state.marked = True
         try:
-            record = await self._patiently(self._send(worklog))
+            record = await self._patiently(self._send(booking.worklog))
         except OutcomeUnknown:
             state.uncertain = True
             raise
         self.claimed.add(str(record["id"]))
+        self.booked += 1
         return record
 
     async def _send(self, worklog: Worklog) -> Record:
+        assert self.client is not None
         payload: dict[str, Any] = worklog.payload()
         if self.mode == "import":
             payload["createdBy"] = worklog.author
@@ -256,17 +395,50 @@ class Deliverer:
             return await self.client.import_worklog(worklog.issue, payload)
         return await self.client.create_worklog(worklog.issue, payload)
 
-    async def _reconcile(self, worklog: Worklog) -> Record | None:
+    # --- what Tracker already holds --------------------------------------------------------
+
+    def _authors(self, worklog: Worklog) -> frozenset[str]:
+        return frozenset({worklog.author}) if self.mode == "import" else self.owner
+
+    async def _list(self, issue: str, why: str) -> list[Record]:
+        assert self.client is not None
+        client = self.client
         # Reading is safe to repeat, so the listing retries on its own and a flaky GET does
         # not use up the row's attempts at the POST.
         records: list[Record] = []
-        async for attempt in self._retrying(f"{worklog.issue} (reconcile)"):
+        async for attempt in self._retrying(f"{issue} ({why})"):
             with attempt:
-                records = await self._patiently(self.client.issue_worklogs(worklog.issue))
-        authors = {worklog.author} if self.mode == "import" else self.owner
-        match = find_match(records, worklog, authors, self.claimed)
+                records = await self._patiently(client.issue_worklogs(issue))
+        return records
+
+    async def _reconcile(self, worklog: Worklog) -> Record | None:
+        records = await self._list(worklog.issue, "reconcile")
+        match = find_match(records, worklog, self._authors(worklog), self.claimed)
         if match is None:
             return None
         record = dict(match)
         self.claimed.add(str(record["id"]))
         return record
+
+    async def _existing(self, worklog: Worklog) -> Record | None:
+        """An unclaimed worklog booked before this run that matches, from a per-issue snapshot."""
+        snapshot = self._snapshots.get(worklog.issue)
+        if snapshot is None:
+            snapshot = asyncio.ensure_future(self._snapshot(worklog.issue))
+            self._snapshots[worklog.issue] = snapshot
+        try:
+            records = await asyncio.shield(snapshot)
+        except BaseException:
+            if self._snapshots.get(worklog.issue) is snapshot and snapshot.done():
+                del self._snapshots[worklog.issue]  # let the next row try again
+            raise
+        match = find_match(records, worklog, self._authors(worklog), self.claimed)
+        return dict(match) if match is not None else None
+
+    async def _snapshot(self, issue: str) -> list[Record]:
+        records = await self._list(issue, "pre-check")
+        owner = self.owner
+        # Keep only what could ever match, so a long-lived issue costs little memory.
+        kept = [r for r in records if self.mode == "import" or created_by_one_of(r, owner)]
+        log.info("pre-check", issue=issue, worklogs=len(records), by_owner=len(kept))
+        return kept

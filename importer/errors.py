@@ -5,7 +5,10 @@
     ImporterError
     ├── ConfigError            bad config or flags            → exit 2
     ├── InputError             unreadable file / no header    → exit 2
+    ├── StateLocked            another run holds the journal  → exit 5
+    ├── JournalError           the journal cannot be written  → exit 2
     ├── RowInvalid             one row; reported, not sent
+    ├── Interrupted            SIGINT / SIGTERM               → exit 130 / 143
     └── DeliveryError
         ├── Retryable          429, 5xx, network, timeout
         │   └── OutcomeUnknown the request may have been applied (timeout,
@@ -32,6 +35,14 @@ class InputError(ImporterError):
     """An input file cannot be read at all (missing, unreadable, no header)."""
 
 
+class StateLocked(ImporterError):
+    """Another run is using the same journal; this one must not overlap it."""
+
+
+class JournalError(ImporterError):
+    """The journal cannot be read or written (disk full, permissions, corrupt file)."""
+
+
 class RowInvalid(ImporterError):
     """One row cannot become a worklog; the reason names its column and value."""
 
@@ -40,6 +51,15 @@ class RowInvalid(ImporterError):
         self.reason = reason
         self.column = column
         self.value = value
+
+
+class Interrupted(ImporterError):
+    """The run was asked to stop (SIGINT/SIGTERM); unsettled rows are left for the next run."""
+
+    def __init__(self, signal_name: str, exit_code: int) -> None:
+        super().__init__(f"interrupted by {signal_name}")
+        self.message = f"interrupted by {signal_name}"
+        self.exit_code = exit_code
 
 
 class DeliveryError(ImporterError):

@@ -33,6 +33,15 @@ def _same_text(a: str, b: str) -> bool:
     return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
 
 
+def created_by_one_of(record: Mapping[str, Any], authors: Collection[str]) -> bool:
+    """Whether ``createdBy`` (its id, or the uid ending its ``self``) is one of ``authors``."""
+    created_by = record.get("createdBy") or {}
+    creator = {str(created_by.get("id", ""))}
+    if isinstance(created_by.get("self"), str):
+        creator.add(created_by["self"].rstrip("/").rsplit("/", 1)[-1])
+    return bool(creator & set(authors))
+
+
 def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collection[str]) -> bool:
     """Whether a Tracker worklog record books exactly what ``worklog`` would."""
     try:
@@ -40,15 +49,11 @@ def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collect
         duration = parse_business_iso(str(record["duration"]))
     except (KeyError, ValueError):
         return False
-    created_by = record.get("createdBy") or {}
-    creator = {str(created_by.get("id", ""))}
-    if isinstance(created_by.get("self"), str):
-        creator.add(created_by["self"].rstrip("/").rsplit("/", 1)[-1])
     return (
         start == worklog.start.astimezone(dt.UTC)
         and duration == worklog.duration
         and _same_text(str(record.get("comment") or ""), worklog.comment)
-        and bool(creator & set(authors))
+        and created_by_one_of(record, authors)
     )
 
 

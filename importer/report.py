@@ -99,20 +99,85 @@ class ReportWriter:
         self.close()
 
 
+def failed_rows_path_for(report: Path) -> Path:
+    """``report.csv`` → ``report.failed.csv``."""
+    return report.with_name(report.stem + ".failed.csv")
+
+
+class FailedRowsWriter:
+    """The failed and invalid rows in the input's own columns, plus ``error`` at the end.
+
+    Values are written exactly as read (no formula neutralising), so a person can fix the
+    rows in place and feed this file back to ``worklog-import run`` unchanged. The file is
+    created on the first such row; a stale one from an earlier run is removed.
+    """
+
+    def __init__(self, report: Path, source_columns: list[str]) -> None:
+        self.path = failed_rows_path_for(report)
+        self.source_columns = source_columns
+        self.rows = 0
+        self._handle: TextIO | None = None
+        self._csv: Any = None
+        self.path.unlink(missing_ok=True)
+
+    def write(self, outcome: Outcome) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._csv = csv.writer(self._handle)
+            self._csv.writerow([*self.source_columns, "error"])
+        values = outcome.source.values
+        self._csv.writerow(
+            [*(cell_text(values.get(c)) for c in self.source_columns), outcome.error]
+        )
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def __enter__(self) -> FailedRowsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 @dataclasses.dataclass
 class Tally:
-    """Counts and totals for the summary, updated as outcomes arrive."""
+    """Counts and totals for the summary, updated as outcomes arrive.
 
+    Hours per author and per issue count what was created — or, in a dry run, what would be.
+    """
+
+    dry_run: bool = False
     counts: dict[str, int] = dataclasses.field(
         default_factory=lambda: {status.value: 0 for status in Status}
     )
     seconds_created: int = 0
     started: float = dataclasses.field(default_factory=time.monotonic)
+    _seconds_by: dict[str, dict[str, int]] = dataclasses.field(
+        default_factory=lambda: {"author": {}, "issue": {}}
+    )
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status.value] += 1
-        if outcome.status is Status.CREATED and outcome.worklog is not None:
-            self.seconds_created += int(outcome.worklog.duration.total_seconds())
+        booked = Status.PENDING if self.dry_run else Status.CREATED
+        if outcome.status is booked and outcome.worklog is not None:
+            seconds = int(outcome.worklog.duration.total_seconds())
+            if not self.dry_run:
+                self.seconds_created += seconds
+            for field, key in (
+                ("author", outcome.worklog.author),
+                ("issue", outcome.worklog.issue),
+            ):
+                totals = self._seconds_by[field]
+                totals[key] = totals.get(key, 0) + seconds
+
+    def hours_by(self, field: str) -> dict[str, float]:
+        """Hours per author or per issue, largest first."""
+        totals = sorted(self._seconds_by[field].items(), key=lambda kv: (-kv[1], kv[0]))
+        return {key: round(seconds / 3600, 4) for key, seconds in totals}
 
     @property
     def rows(self) -> int:

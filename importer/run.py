@@ -1,4 +1,4 @@
-"""One import run: read every file, book every valid row, account for every row.
+"""One import run: read every file, book every valid row exactly once, account for every row.
 
 ``run_import(options) -> RunSummary`` is the whole product as a library call; the CLI only
 parses flags into :class:`RunOptions` and turns the summary (or an error) into an exit code.
@@ -10,21 +10,34 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-from collections.abc import AsyncIterator, Mapping, Sequence
+import hashlib
+import signal
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import filelock
 
 from .clock import Clock
 from .config import Credentials, Mode, Settings, resolve_credentials
-from .delivery import Deliverer
-from .errors import AuthError, ConfigError, InputError, TrackerUnavailable
+from .delivery import Booking, Deliverer
+from .errors import (
+    AuthError,
+    ConfigError,
+    ImporterError,
+    InputError,
+    Interrupted,
+    JournalError,
+    StateLocked,
+    TrackerUnavailable,
+)
+from .journal import Journal, default_state_path, fingerprint
 from .log import get_logger, redact
 from .models import Invalid, Outcome, SourceRow, Status, Worklog
 from .normalize import Normalizer
 from .reading import Table, open_table
-from .report import ReportWriter, Tally, summary_path_for, write_summary
+from .report import FailedRowsWriter, ReportWriter, Tally, summary_path_for, write_summary
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings, running_sandbox
 from .tracker import TrackerClient
 
@@ -37,6 +50,9 @@ class ExitCode(enum.IntEnum):
     BAD_INPUT = 2
     AUTH = 3
     UNAVAILABLE = 4
+    LOCKED = 5
+    INTERRUPTED = 130  # SIGINT
+    TERMINATED = 143  # SIGTERM
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,10 +62,13 @@ class RunOptions:
     files: Sequence[Path]
     settings: Settings
     report_path: Path | None = None
+    state_path: Path | None = None
     dry_run: bool = False
+    precheck: bool | None = None  # None: the config's delivery.precheck
     mode: Mode | None = None
     sandbox: SandboxSettings | None = None  # run against an in-process sandbox
     environ: Mapping[str, str] | None = None
+    handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
 
 
 @dataclasses.dataclass
@@ -64,14 +83,18 @@ class RunSummary:
     responses_429: int
     report_path: Path
     summary_path: Path
+    failed_rows_path: Path | None
+    state_path: str
+    hours_by_author: dict[str, float] = dataclasses.field(default_factory=dict)
+    hours_by_issue: dict[str, float] = dataclasses.field(default_factory=dict)
     dry_run: bool = False
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["report_path"] = str(self.report_path)
-        data["summary_path"] = str(self.summary_path)
+        for key in ("report_path", "summary_path", "failed_rows_path"):
+            data[key] = str(data[key]) if data[key] is not None else None
         data["exit_code"] = int(self.exit_code)
         data["rows"] = sum(self.counts.values())
         return data
@@ -96,6 +119,12 @@ def _union_columns(tables: Sequence[Table]) -> list[str]:
     return list(seen)
 
 
+def _target(credentials: Credentials) -> str:
+    """Which Tracker organisation a booking lives in: part of every fingerprint."""
+    org = credentials.org_id or f"cloud:{credentials.cloud_org_id}"
+    return f"{credentials.base_url}|{org}"
+
+
 @contextlib.asynccontextmanager
 async def _tracker(options: RunOptions) -> AsyncIterator[Credentials]:
     if options.sandbox is None:
@@ -105,11 +134,43 @@ async def _tracker(options: RunOptions) -> AsyncIterator[Credentials]:
         yield Credentials(sandbox.base_url, DEFAULT_TOKEN, "oauth", org_id=DEFAULT_ORG_ID)
 
 
-class _Sink:
-    """Where outcomes go: the report, the tally, the log."""
+def _state_path(options: RunOptions) -> Path | None:
+    """Where the journal lives; ``None`` (in memory) for a run against a throw-away sandbox."""
+    if options.sandbox is not None and options.state_path is None:
+        return None
+    if options.state_path is not None:
+        return options.state_path
+    configured = options.settings.state.path
+    return Path(configured).expanduser() if configured else default_state_path()
 
-    def __init__(self, report: ReportWriter, tally: Tally) -> None:
+
+@contextlib.contextmanager
+def _exclusive(state: Path | None) -> Iterator[None]:
+    """Hold the journal's lock for the whole run, so two cron runs never overlap."""
+    if state is None:
+        yield
+        return
+    state.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(state) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise StateLocked(
+            f"another run is using {state} (lock {lock.lock_file}); wait for it to finish "
+            "or pass --state for an independent journal"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class _Sink:
+    """Where outcomes go: the report, the failed-rows file, the tally, the log."""
+
+    def __init__(self, report: ReportWriter, failed: FailedRowsWriter, tally: Tally) -> None:
         self.report = report
+        self.failed = failed
         self.tally = tally
         self.log = get_logger()
 
@@ -117,6 +178,7 @@ class _Sink:
         self.report.write(outcome)
         self.tally.add(outcome)
         if outcome.status in (Status.FAILED, Status.INVALID):
+            self.failed.write(outcome)
             self.log.warning(
                 "row_" + outcome.status.value,
                 file=outcome.source.file,
@@ -132,36 +194,73 @@ def _not_delivered(source: SourceRow, result: Worklog | Any, error: str) -> Outc
     return Outcome(source, status, error=result.reason)
 
 
+class _Occurrences:
+    """Numbers identical rows 1, 2, 3… so that two genuinely identical entries stay two.
+
+    Keyed by an 8-byte digest to keep a million-row input's memory small; a digest clash
+    only renumbers rows, the same way on every run, so fingerprints stay stable.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def next(self, worklog: Worklog) -> int:
+        content = "\x1f".join(
+            (
+                worklog.issue,
+                worklog.start.isoformat(),
+                str(worklog.duration.total_seconds()),
+                worklog.comment.strip(),
+                worklog.author,
+            )
+        )
+        key = int.from_bytes(hashlib.blake2b(content.encode(), digest_size=8).digest())
+        count = self._seen.get(key, 0) + 1
+        self._seen[key] = count
+        return count
+
+
 async def _pump(
     tables: Sequence[Table],
     normalizer: Normalizer,
-    deliverer: Deliverer | None,
+    deliverer: Deliverer,
     sink: _Sink,
+    *,
     concurrency: int,
+    dry_run: bool,
 ) -> None:
     """Read rows in order and hand valid ones to ``concurrency`` workers."""
     log = get_logger()
-    queue: asyncio.Queue[tuple[SourceRow, Worklog] | None] = asyncio.Queue(concurrency * 2)
+    occurrences = _Occurrences()
+    queue: asyncio.Queue[Booking | None] = asyncio.Queue(concurrency * 2)
 
     async def worker() -> None:
-        assert deliverer is not None
-        while (item := await queue.get()) is not None:
-            sink(await deliverer.deliver(*item))
+        while (booking := await queue.get()) is not None:
+            sink(await deliverer.deliver(booking))
 
-    workers = [asyncio.create_task(worker()) for _ in range(concurrency if deliverer else 0)]
+    workers = [asyncio.create_task(worker()) for _ in range(0 if dry_run else concurrency)]
     try:
         for table in tables:
             rows = 0
             for source in table.rows():
                 rows += 1
                 result = normalizer.normalize(source)
-                if deliverer is None:
-                    sink(_not_delivered(source, result, "dry run: not sent"))
-                elif isinstance(result, Worklog) and deliverer.stop_reason is None:
-                    await queue.put((source, result))
+                if not isinstance(result, Worklog):
+                    sink(_not_delivered(source, result, ""))
+                    continue
+                fp = fingerprint(
+                    result,
+                    mode=deliverer.mode,
+                    target=deliverer.target,
+                    occurrence=occurrences.next(result),
+                )
+                booking = Booking(source, result, fp)
+                if dry_run:
+                    sink(await deliverer.plan(booking))
+                elif deliverer.stop_reason is None:
+                    await queue.put(booking)
                 else:
-                    reason = deliverer.stop_reason.message if deliverer.stop_reason else ""
-                    sink(_not_delivered(source, result, f"not sent, run stopped: {reason}"))
+                    sink(await deliverer.deliver(booking))  # journal knowledge, else pending
             log.info("file_read", file=str(table.path), rows=rows)
     finally:
         for _ in workers:
@@ -169,19 +268,41 @@ async def _pump(
         await asyncio.gather(*workers)
 
 
-def _exit_code(tally: Tally, deliverer: Deliverer | None, dry_run: bool) -> ExitCode:
-    reason = deliverer.stop_reason if deliverer else None
+def _exit_code(tally: Tally, reason: ImporterError | None, dry_run: bool) -> ExitCode:
+    if isinstance(reason, Interrupted):
+        return ExitCode(reason.exit_code)
     if isinstance(reason, AuthError):
         return ExitCode.AUTH
-    if isinstance(reason, TrackerUnavailable):
+    if isinstance(reason, TrackerUnavailable) and not dry_run:
         return ExitCode.UNAVAILABLE
+    if isinstance(reason, JournalError):
+        return ExitCode.BAD_INPUT
     c = tally.counts
     trouble = c[Status.INVALID] + c[Status.FAILED] + (0 if dry_run else c[Status.PENDING])
     return ExitCode.ROWS_FAILED if trouble else ExitCode.OK
 
 
+@contextlib.contextmanager
+def _signals(deliverer: Deliverer, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the report."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+    for signum, code in codes.items():
+        loop.add_signal_handler(
+            signum, deliverer.stop, Interrupted(signal.Signals(signum).name, int(code))
+        )
+    try:
+        yield
+    finally:
+        for signum in codes:
+            loop.remove_signal_handler(signum)
+
+
 async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:
-    """Run one import; raises ``ConfigError``/``InputError`` before anything is sent."""
+    """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings = options.settings
     mode = options.mode or settings.tracker.mode
     if mode == "import":
@@ -189,6 +310,7 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
             "mode 'import' (keeping each employee as the author) is not available in this "
             "version; use mode 'create'"
         )
+    precheck = settings.delivery.precheck if options.precheck is None else options.precheck
     log = get_logger()
     normalizer = Normalizer(settings)
     tables = [open_table(path, settings.input) for path in options.files]
@@ -201,28 +323,60 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
         if settings.report.summary_path and options.report_path is None
         else summary_path_for(report_path)
     )
-    tally = Tally()
-    deliverer: Deliverer | None = None
+    state = _state_path(options)
+    tally = Tally(dry_run=options.dry_run)
     client: TrackerClient | None = None
-    log.info("run_started", files=[str(t.path) for t in tables], dry_run=options.dry_run, mode=mode)
-    with ReportWriter(report_path, _union_columns(tables)) as report:
-        sink = _Sink(report, tally)
-        if options.dry_run:
-            await _pump(tables, normalizer, None, sink, 0)
-        else:
-            async with _tracker(options) as credentials, aiohttp.ClientSession() as session:
+    with _exclusive(None if options.dry_run else state):
+        journal = Journal.open(state, readonly=options.dry_run)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                credentials = await _credentials(options, stack)
                 redact(credentials.token)
-                client = TrackerClient(
-                    session,
-                    credentials,
-                    rate_limit=settings.delivery.rate_limit,
-                    request_timeout=settings.delivery.request_timeout,
-                    clock=clock,
+                if credentials.token:
+                    session = await stack.enter_async_context(aiohttp.ClientSession())
+                    client = TrackerClient(
+                        session,
+                        credentials,
+                        rate_limit=settings.delivery.rate_limit,
+                        request_timeout=settings.delivery.request_timeout,
+                        clock=clock,
+                    )
+                deliverer = Deliverer(
+                    client,
+                    settings.delivery,
+                    journal=journal,
+                    target=_target(credentials),
+                    mode=mode,
+                    precheck=precheck,
                 )
-                deliverer = Deliverer(client, settings.delivery, mode=mode)
-                await deliverer.identify()
-                await _pump(tables, normalizer, deliverer, sink, settings.delivery.concurrency)
+                log.info(
+                    "run_started",
+                    files=[str(t.path) for t in tables],
+                    dry_run=options.dry_run,
+                    mode=mode,
+                    journal=journal.path,
+                    precheck=precheck,
+                )
+                report = stack.enter_context(ReportWriter(report_path, _union_columns(tables)))
+                failed = stack.enter_context(FailedRowsWriter(report_path, _union_columns(tables)))
+                sink = _Sink(report, failed, tally)
+                with _signals(deliverer, options.handle_signals):
+                    if client is not None and (precheck or not options.dry_run):
+                        await deliverer.identify()
+                    await _pump(
+                        tables,
+                        normalizer,
+                        deliverer,
+                        sink,
+                        concurrency=settings.delivery.concurrency,
+                        dry_run=options.dry_run,
+                    )
+                    if not journal.readonly:
+                        await journal.flush()
+        finally:
+            journal.close()
     stats = client.stats if client else None
+    reason = deliverer.stop_reason
     summary = RunSummary(
         counts=dict(tally.counts),
         hours_created=round(tally.seconds_created / 3600, 4),
@@ -232,9 +386,13 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
         responses_429=stats.responses_429 if stats else 0,
         report_path=report_path,
         summary_path=summary_path,
+        failed_rows_path=failed.path if failed.rows else None,
+        state_path=journal.path,
+        hours_by_author=tally.hours_by("author"),
+        hours_by_issue=tally.hours_by("issue"),
         dry_run=options.dry_run,
-        stopped=deliverer.stop_reason.message if deliverer and deliverer.stop_reason else "",
-        exit_code=_exit_code(tally, deliverer, options.dry_run),
+        stopped=str(reason) if reason else "",
+        exit_code=_exit_code(tally, reason, options.dry_run),
     )
     write_summary(summary_path, summary.as_json())
     log.info(
@@ -245,6 +403,17 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
         stopped=summary.stopped or None,
     )
     return summary
+
+
+async def _credentials(options: RunOptions, stack: contextlib.AsyncExitStack) -> Credentials:
+    """Where to send. A dry run may lack a token: it then plans from the journal alone."""
+    if options.sandbox is None and options.dry_run:
+        try:
+            return resolve_credentials(options.settings, options.environ, require_token=False)
+        except ConfigError as exc:
+            get_logger().warning("journal_not_consulted", reason=str(exc))
+            return Credentials(options.settings.tracker.base_url, "", "oauth")
+    return await stack.enter_async_context(_tracker(options))
 
 
 def run_import(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:

@@ -46,6 +46,12 @@ def write_csv(tmp_path: Path) -> Callable[..., Path]:
 
 
 @pytest.fixture(autouse=True)
+def _private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test touches the user's real journal: the default state lives in a temp dir."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
+@pytest.fixture(autouse=True)
 def _console_logging() -> None:
     """Every test starts with the default log setup, whatever the previous one chose."""
     from importer.log import configure_logging

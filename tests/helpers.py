@@ -31,11 +31,16 @@ async def import_into(
     clock: Clock | None = None,
     token: str = DEFAULT_TOKEN,
     dry_run: bool = False,
+    state: Path | None = None,
+    precheck: bool | None = None,
 ) -> RunSummary:
+    """Import ``files`` into ``sandbox``; the journal sits beside the report unless given."""
     options = RunOptions(
         files=files,
         settings=settings,
         report_path=report,
+        state_path=state or report.with_name("journal.sqlite"),
+        precheck=precheck,
         dry_run=dry_run,
         environ=sandbox_env(sandbox, token),
     )

@@ -114,7 +114,8 @@ async def test_configured_rate_at_the_server_limit_never_draws_a_429(
     assert summary.counts["created"] == 60
     assert stats.served[429] == 0
     assert stats.busiest_second() <= limit
-    assert len(stats.arrivals) == 61  # who-am-I plus one POST a row
+    # who-am-I, one pre-check listing per issue (7), one POST a row
+    assert len(stats.arrivals) == 1 + 7 + 60
 
 
 async def test_retry_waits_at_least_what_retry_after_asks() -> None:
@@ -155,7 +156,7 @@ async def test_unknown_issue_fails_that_row_with_trackers_message(
     assert report["3"]["status"] == "failed"
     assert report["3"]["http_status"] == "404"
     assert report["3"]["error"] == "HTTP 404: Задача не существует."
-    assert report["3"]["attempts"] == "1"
+    assert report["3"]["attempts"] == "0"  # the pre-check's listing already got the 404
 
 
 async def test_tracker_down_stops_the_run_leaving_rows_pending(
@@ -233,7 +234,9 @@ async def test_dry_run_sends_nothing(write_csv: Callable[..., Path], tmp_path: P
         summary = await import_into(
             sandbox, [path], make_settings(), tmp_path / "r.csv", dry_run=True
         )
-        requests = len(sandbox.stats.arrivals)
-    assert requests == 0
+        stored = len(sandbox.store.worklogs)
+        served = dict(sandbox.stats.served)
+    assert stored == 0
+    assert served == {200: 1 + 4}  # who-am-I and the pre-check listings: reads only
     assert summary.counts["pending"] == 4 and summary.counts["invalid"] == 1
     assert summary.exit_code == ExitCode.ROWS_FAILED
