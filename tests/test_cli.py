@@ -10,13 +10,14 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import filelock
 import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
 
-from .helpers import HEADER, month_rows, read_report
+from .helpers import HEADER, month_rows, read_report, sandbox_process
 
 CONFIG = """
 [columns]
@@ -38,21 +39,8 @@ backoff_max = 0.02
 @pytest.fixture(scope="module")
 def sandbox_url() -> Iterator[str]:
     """A sandbox in its own process, as `worklog-import sandbox` runs it."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        announced = json.loads(process.stdout.readline())
-        assert announced["token"] == DEFAULT_TOKEN
-        yield str(announced["base_url"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    with sandbox_process() as url:
+        yield url
 
 
 @pytest.fixture
@@ -234,3 +222,48 @@ def test_module_entry_point_runs() -> None:
         check=False,
     )
     assert result.returncode == 0 and "run" in result.stdout
+
+
+def test_exit_5_when_another_run_holds_the_state(
+    sandbox_url: str, config: Path, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    state = tmp_path / "journal.sqlite"
+    with filelock.FileLock(f"{state}.lock"):
+        code, _, err = invoke(
+            ["run", str(write_csv(month_rows(2))), "-c", str(config), "--state", str(state)],
+            env_for(sandbox_url),
+        )
+    assert code == 5
+    assert f"another run is using {state}" in err
+
+
+def test_dry_run_prints_the_plan_with_hours_per_person_and_issue(
+    config: Path, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = [
+        HEADER,
+        ["PORT-1", "01.10.2026", "09:00", "1,5", "a", "a.smirnova"],
+        ["PORT-1", "01.10.2026", "11:00", "2", "b", "i.petrov"],
+        ["BILL-7", "02.10.2026", "09:00", "0:30", "c", "a.smirnova"],
+        ["BILL-7", "02.10.2026", "bad", "1", "d", "i.petrov"],
+    ]
+    code, out, _ = invoke(
+        [
+            "run",
+            str(write_csv(rows)),
+            "-c",
+            str(config),
+            "--dry-run",
+            "--report",
+            str(tmp_path / "plan.csv"),
+        ],
+        {"TRACKER_TOKEN": "", "TRACKER_ORG_ID": "1", "TRACKER_CLOUD_ORG_ID": ""},
+    )
+    assert code == 1  # one invalid row
+    assert "dry run: nothing was sent, no state was changed" in out
+    assert "rows: 4  to create: 3  already imported: 0  invalid: 1  skipped: 0" in out
+    assert "  a.smirnova                          2.00 h" in out
+    assert "  i.petrov                            2.00 h" in out
+    assert "  PORT-1                              3.50 h" in out
+    assert "  BILL-7                              0.50 h" in out
+    assert f"rows to fix and re-run: {tmp_path / 'plan.failed.csv'}" in out

@@ -48,6 +48,7 @@ class SandboxSettings:
     org_id: str = DEFAULT_ORG_ID
     cloud_org_id: str = ""
     known_issues: frozenset[str] | None = None  # None: every well-formed key exists
+    forbidden_queues: frozenset[str] = frozenset()  # the token may not touch these queues
     latency: float = 0.0
     rate_limit: float = 0.0  # requests per second; 0 = unlimited
     p_500: float = 0.0
@@ -211,9 +212,12 @@ def _base(request: web.Request) -> str:
 
 def _issue(request: web.Request) -> str | web.Response:
     key = request.match_info["key"]
-    known = request.app[SETTINGS].known_issues
+    settings = request.app[SETTINGS]
+    known = settings.known_issues
     if not ISSUE_KEY.match(key) or (known is not None and key not in known):
         return tracker_error(404, "Задача не существует.")
+    if key.split("-")[0] in settings.forbidden_queues:
+        return tracker_error(403, "У вас нет доступа к этой задаче.")
     return key
 
 
