@@ -114,9 +114,7 @@ def _print_summary(summary: RunSummary) -> None:
     click.echo("\n".join(lines))
 
 
-@main.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
+config_option = click.option(
     "-c",
     "--config",
     "config_path",
@@ -124,6 +122,11 @@ def _print_summary(summary: RunSummary) -> None:
     type=click.Path(path_type=Path),
     help="The TOML config (see config.example.toml).",
 )
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
 @click.option(
     "--report",
     "report_path",
@@ -205,14 +208,7 @@ def _sandbox_settings(settings: Settings) -> SandboxSettings:
 
 
 @main.command("check-config")
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The TOML config to check.",
-)
+@config_option
 def check_config(config_path: Path) -> None:
     """Check the config and the environment without touching the network.
 

@@ -8,12 +8,17 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 from .config import Settings
 from .durations import parse_duration
 from .errors import RowInvalid
 from .models import Cell, Invalid, Skipped, SourceRow, Worklog
 from .times import localize, parse_date, parse_datetime, parse_time
+
+_T = TypeVar("_T")
 
 # Tracker issue keys: a queue key (Latin letters, digits after the first) and a number.
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
@@ -91,43 +96,37 @@ class Normalizer:
             )
         return key
 
+    @staticmethod
+    def _parse(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
+        """Apply a parser; its complaint becomes a reason naming the column and the value."""
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise RowInvalid(
+                f"column '{column}' value {_text(value)!r}: {exc}", column, value
+            ) from None
+
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
         if c.start:
-            value = self._required(row, c.start)
-            try:
-                moment = parse_datetime(value, dayfirst=self.dayfirst)
-            except ValueError as exc:
-                raise RowInvalid(
-                    f"column '{c.start}' value {_text(value)!r}: {exc}", c.start, value
-                ) from None
+            moment = self._parse(
+                c.start,
+                self._required(row, c.start),
+                partial(parse_datetime, dayfirst=self.dayfirst),
+            )
             return localize(moment, self.zone)
-        value = self._required(row, c.date)
-        try:
-            day = parse_date(value, dayfirst=self.dayfirst)
-        except ValueError as exc:
-            raise RowInvalid(
-                f"column '{c.date}' value {_text(value)!r}: {exc}", c.date, value
-            ) from None
+        day = self._parse(
+            c.date, self._required(row, c.date), partial(parse_date, dayfirst=self.dayfirst)
+        )
         clock = self.default_start
         if c.time and not is_blank(time_value := self._cell(row, c.time)):
-            try:
-                clock = parse_time(time_value)
-            except ValueError as exc:
-                raise RowInvalid(
-                    f"column '{c.time}' value {_text(time_value)!r}: {exc}", c.time, time_value
-                ) from None
+            clock = self._parse(c.time, time_value, parse_time)
         return localize(dt.datetime.combine(day, clock), self.zone)
 
     def _duration(self, row: SourceRow) -> dt.timedelta:
         column = self.columns.duration
         value = self._required(row, column)
-        try:
-            duration = parse_duration(value, self.unit)
-        except ValueError as exc:
-            raise RowInvalid(
-                f"column '{column}' value {_text(value)!r}: {exc}", column, value
-            ) from None
+        duration = self._parse(column, value, partial(parse_duration, unit=self.unit))
         if duration <= dt.timedelta(0):
             raise RowInvalid(
                 f"column '{column}' value {_text(value)!r}: duration must be positive",

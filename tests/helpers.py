@@ -20,6 +20,23 @@ from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, RunningSandbox
 
 HEADER = ["Issue", "Date", "Start", "Hours", "Comment", "Author"]
 
+# A config file for the standard test columns, for tests that run the command line.
+CONFIG_TOML = """
+[columns]
+issue = "Issue"
+date = "Date"
+time = "Start"
+duration = "Hours"
+comment = "Comment"
+author = "Author"
+
+[delivery]
+rate_limit = 2000
+max_attempts = 10
+backoff_initial = 0.01
+backoff_max = 0.1
+"""
+
 
 def sandbox_env(sandbox: RunningSandbox, token: str = DEFAULT_TOKEN) -> dict[str, str]:
     return {

@@ -17,23 +17,7 @@ from click.testing import CliRunner
 from importer.cli import main
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
 
-from .helpers import HEADER, month_rows, read_report, sandbox_process
-
-CONFIG = """
-[columns]
-issue = "Issue"
-date = "Date"
-time = "Start"
-duration = "Hours"
-comment = "Comment"
-author = "Author"
-
-[delivery]
-rate_limit = 1000
-max_attempts = 2
-backoff_initial = 0.01
-backoff_max = 0.02
-"""
+from .helpers import CONFIG_TOML, HEADER, month_rows, read_report, sandbox_process
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +30,7 @@ def sandbox_url() -> Iterator[str]:
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text(CONFIG_TOML, encoding="utf-8")
     return path
 
 

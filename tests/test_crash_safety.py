@@ -16,28 +16,12 @@ import pytest
 
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
 
-from .helpers import month_rows, read_report, sandbox_get, sandbox_process
-
-CONFIG = """
-[columns]
-issue = "Issue"
-date = "Date"
-time = "Start"
-duration = "Hours"
-comment = "Comment"
-author = "Author"
-
-[delivery]
-rate_limit = 2000
-concurrency = 8
-backoff_initial = 0.01
-backoff_max = 0.1
-"""
+from .helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, sandbox_process
 
 
 def start_import(base_url: str, csv: Path, tmp_path: Path, report: str) -> subprocess.Popen[bytes]:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(CONFIG_TOML, encoding="utf-8")
     env = {
         **os.environ,
         "TRACKER_TOKEN": DEFAULT_TOKEN,

@@ -265,8 +265,11 @@ def _worklog_fields(
     return start, duration, comment
 
 
-async def create_worklog(request: web.Request) -> web.Response:
-    """``POST /v2/issues/{key}/worklog``."""
+_Posted = tuple[str, dict[str, Any], tuple[dt.datetime, dt.timedelta, str]]
+
+
+async def _posted_worklog(request: web.Request) -> _Posted | web.Response:
+    """The issue, body and checked fields of a worklog POST, or Tracker's error answer."""
     key = _issue(request)
     if isinstance(key, web.Response):
         return key
@@ -276,7 +279,15 @@ async def create_worklog(request: web.Request) -> web.Response:
     fields = _worklog_fields(body)
     if isinstance(fields, web.Response):
         return fields
-    start, duration, comment = fields
+    return key, body, fields
+
+
+async def create_worklog(request: web.Request) -> web.Response:
+    """``POST /v2/issues/{key}/worklog``."""
+    posted = await _posted_worklog(request)
+    if isinstance(posted, web.Response):
+        return posted
+    key, _, (start, duration, comment) = posted
     stored = request.app[STORE].add(key, start, duration, comment, request[USER])
     return web.json_response(stored.record(_base(request)), status=201)
 
@@ -286,16 +297,10 @@ async def import_worklog(request: web.Request) -> web.Response:
     user = request[USER]
     if not user.admin:
         return tracker_error(403, "Недостаточно прав: импорт доступен только администратору")
-    key = _issue(request)
-    if isinstance(key, web.Response):
-        return key
-    body = await _json_body(request)
-    if isinstance(body, web.Response):
-        return body
-    fields = _worklog_fields(body)
-    if isinstance(fields, web.Response):
-        return fields
-    start, duration, comment = fields
+    posted = await _posted_worklog(request)
+    if isinstance(posted, web.Response):
+        return posted
+    key, body, (start, duration, comment) = posted
     login = body.get("createdBy")
     author = next((u for u in request.app[SETTINGS].users if u.login == login), None)
     if author is None:
