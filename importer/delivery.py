@@ -19,14 +19,7 @@ from collections.abc import Awaitable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential_jitter,
-)
-from tenacity.wait import wait_base
+from tenacity import AsyncRetrying, RetryCallState
 
 from .config import DeliverySection, Mode
 from .errors import (
@@ -38,39 +31,17 @@ from .errors import (
     Retryable,
     TrackerUnavailable,
 )
-from .journal import Journal
+from .journal import Entry, Journal
 from .log import get_logger
 from .matching import created_by_one_of, find_match, user_identities
-from .models import Outcome, SourceRow, Status, Worklog
+from .models import Booking, Outcome, Status, Worklog
+from .retry import retry_policy
 from .times import format_tracker_start
 from .tracker import Record, TrackerClient
 
 log = get_logger()
 _T = TypeVar("_T")
 SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Booking:
-    """One valid row on its way to Tracker."""
-
-    source: SourceRow
-    worklog: Worklog
-    fingerprint: str
-
-
-class wait_retry_after(wait_base):
-    """Back off exponentially, but never less than the server's ``Retry-After``."""
-
-    def __init__(self, backoff: wait_base) -> None:
-        self.backoff = backoff
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        delay = float(self.backoff(retry_state))
-        outcome = retry_state.outcome
-        error = outcome.exception() if outcome is not None else None
-        retry_after = getattr(error, "retry_after", None)
-        return max(delay, retry_after) if retry_after else delay
 
 
 class _Stopped(Exception):
@@ -173,8 +144,9 @@ class Deliverer:
             else:
                 self._locks[key] = (lock, users - 1)
 
-    def _from_journal(self, booking: Booking) -> Outcome | None:
-        entry = self.journal.lookup(booking.fingerprint)
+    @staticmethod
+    def _known(booking: Booking, entry: Entry | None) -> Outcome | None:
+        """The journal's answer for a row it holds as created; ``None`` otherwise."""
         if entry is None or entry.state != "created":
             return None
         return Outcome(
@@ -187,7 +159,7 @@ class Deliverer:
 
     async def plan(self, booking: Booking) -> Outcome:
         """What a real run would do with this row; sends nothing, writes nothing."""
-        known = self._from_journal(booking)
+        known = self._known(booking, self.journal.lookup(booking.fingerprint))
         if known is not None:
             return known
         if self.client is not None and self.precheck and self.stop_reason is None:
@@ -204,11 +176,11 @@ class Deliverer:
 
     async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
-        known = self._from_journal(booking)
+        entry = self.journal.lookup(booking.fingerprint)
+        known = self._known(booking, entry)
         if known is not None:
             return known
         worklog = booking.worklog
-        entry = self.journal.lookup(booking.fingerprint)
         state = _RowState(successes_before=self.successes)
         state.uncertain = state.from_earlier_run = state.marked = entry is not None
         outcome = Outcome(booking.source, Status.PENDING, worklog)
@@ -303,8 +275,6 @@ class Deliverer:
             task.cancel()
 
     def _retrying(self, what: str) -> AsyncRetrying:
-        p = self.policy
-
         def count_retry(state: RetryCallState) -> None:
             assert self.client is not None
             self.client.stats.retries += 1
@@ -317,18 +287,7 @@ class Deliverer:
                 error=getattr(error, "message", str(error)),
             )
 
-        return AsyncRetrying(
-            retry=retry_if_exception_type(Retryable),
-            stop=stop_after_attempt(p.max_attempts),
-            wait=wait_retry_after(
-                wait_exponential_jitter(
-                    multiplier=p.backoff_initial, max=p.backoff_max, jitter=p.backoff_initial
-                )
-            ),
-            sleep=self._sleep,
-            before_sleep=count_retry,
-            reraise=True,
-        )
+        return retry_policy(self.policy, sleep=self._sleep, before_sleep=count_retry)
 
     async def _patiently(self, request: Awaitable[_T]) -> _T:
         """Await a request; past the run's patience, a retryable failure stops the run."""

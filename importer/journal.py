@@ -21,9 +21,12 @@ import datetime as dt
 import hashlib
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import JournalError
+import filelock
+
+from .errors import JournalError, StateLocked
 from .models import Worklog
 
 _SENDING = (
@@ -221,6 +224,53 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+
+
+class Occurrences:
+    """Numbers identical rows 1, 2, 3… so that two genuinely identical entries stay two.
+
+    Keyed by an 8-byte digest to keep a million-row input's memory small; a digest clash
+    only renumbers rows, the same way on every run, so fingerprints stay stable.
+    """
+
+    def __init__(self) -> None:
+        self._seen: dict[int, int] = {}
+
+    def next(self, worklog: Worklog) -> int:
+        content = "\x1f".join(
+            (
+                worklog.issue,
+                worklog.start.isoformat(),
+                str(worklog.duration.total_seconds()),
+                worklog.comment.strip(),
+                worklog.author,
+            )
+        )
+        key = int.from_bytes(hashlib.blake2b(content.encode(), digest_size=8).digest())
+        count = self._seen.get(key, 0) + 1
+        self._seen[key] = count
+        return count
+
+
+@contextlib.contextmanager
+def exclusive(state: Path | None) -> Iterator[None]:
+    """Hold the journal's lock for the whole run, so two cron runs never overlap."""
+    if state is None:
+        yield
+        return
+    state.parent.mkdir(parents=True, exist_ok=True)
+    lock = filelock.FileLock(str(state) + ".lock", timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise StateLocked(
+            f"another run is using {state} (lock {lock.lock_file}); wait for it to finish "
+            "or pass --state for an independent journal"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _now() -> str:

@@ -65,6 +65,15 @@ class Worklog:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Booking:
+    """One valid row on its way to Tracker."""
+
+    source: SourceRow
+    worklog: Worklog
+    fingerprint: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Invalid:
     """Why a row cannot become a worklog."""
 

@@ -10,18 +10,16 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
-import hashlib
 import signal
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import filelock
 
 from .clock import Clock
 from .config import Credentials, Mode, Settings, resolve_credentials
-from .delivery import Booking, Deliverer
+from .delivery import Deliverer
 from .errors import (
     AuthError,
     ConfigError,
@@ -29,12 +27,11 @@ from .errors import (
     InputError,
     Interrupted,
     JournalError,
-    StateLocked,
     TrackerUnavailable,
 )
-from .journal import Journal, default_state_path, fingerprint
+from .journal import Journal, Occurrences, default_state_path, exclusive, fingerprint
 from .log import get_logger, redact
-from .models import Invalid, Outcome, SourceRow, Status, Worklog
+from .models import Booking, Invalid, Outcome, SourceRow, Status, Worklog
 from .normalize import Normalizer
 from .reading import Table, open_table
 from .report import FailedRowsWriter, ReportWriter, Tally, summary_path_for, write_summary
@@ -144,27 +141,6 @@ def _state_path(options: RunOptions) -> Path | None:
     return Path(configured).expanduser() if configured else default_state_path()
 
 
-@contextlib.contextmanager
-def _exclusive(state: Path | None) -> Iterator[None]:
-    """Hold the journal's lock for the whole run, so two cron runs never overlap."""
-    if state is None:
-        yield
-        return
-    state.parent.mkdir(parents=True, exist_ok=True)
-    lock = filelock.FileLock(str(state) + ".lock", timeout=0)
-    try:
-        lock.acquire()
-    except filelock.Timeout:
-        raise StateLocked(
-            f"another run is using {state} (lock {lock.lock_file}); wait for it to finish "
-            "or pass --state for an independent journal"
-        ) from None
-    try:
-        yield
-    finally:
-        lock.release()
-
-
 class _Sink:
     """Where outcomes go: the report, the failed-rows file, the tally, the log."""
 
@@ -194,32 +170,6 @@ def _not_delivered(source: SourceRow, result: Worklog | Any, error: str) -> Outc
     return Outcome(source, status, error=result.reason)
 
 
-class _Occurrences:
-    """Numbers identical rows 1, 2, 3… so that two genuinely identical entries stay two.
-
-    Keyed by an 8-byte digest to keep a million-row input's memory small; a digest clash
-    only renumbers rows, the same way on every run, so fingerprints stay stable.
-    """
-
-    def __init__(self) -> None:
-        self._seen: dict[int, int] = {}
-
-    def next(self, worklog: Worklog) -> int:
-        content = "\x1f".join(
-            (
-                worklog.issue,
-                worklog.start.isoformat(),
-                str(worklog.duration.total_seconds()),
-                worklog.comment.strip(),
-                worklog.author,
-            )
-        )
-        key = int.from_bytes(hashlib.blake2b(content.encode(), digest_size=8).digest())
-        count = self._seen.get(key, 0) + 1
-        self._seen[key] = count
-        return count
-
-
 async def _pump(
     tables: Sequence[Table],
     normalizer: Normalizer,
@@ -231,7 +181,7 @@ async def _pump(
 ) -> None:
     """Read rows in order and hand valid ones to ``concurrency`` workers."""
     log = get_logger()
-    occurrences = _Occurrences()
+    occurrences = Occurrences()
     queue: asyncio.Queue[Booking | None] = asyncio.Queue(concurrency * 2)
 
     async def worker() -> None:
@@ -326,7 +276,7 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
     state = _state_path(options)
     tally = Tally(dry_run=options.dry_run)
     client: TrackerClient | None = None
-    with _exclusive(None if options.dry_run else state):
+    with exclusive(None if options.dry_run else state):
         journal = Journal.open(state, readonly=options.dry_run)
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -12,9 +12,9 @@ import pytest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from importer.clock import FakeClock
-from importer.delivery import wait_retry_after
 from importer.durations import parse_business_iso, parse_duration
 from importer.errors import Retryable
+from importer.retry import wait_retry_after
 from importer.run import ExitCode
 from importer.sandbox import SandboxSettings, running_sandbox
 from importer.times import parse_tracker_start

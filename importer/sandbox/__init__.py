@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from ._app import (
+from ._app import create_app
+from ._settings import (
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
     ROBOT,
@@ -17,7 +18,6 @@ from ._app import (
     TEAM,
     SandboxSettings,
     SandboxStats,
-    create_app,
 )
 from ._store import SandboxUser, Store, StoredWorklog
 

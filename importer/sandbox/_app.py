@@ -1,209 +1,36 @@
 """A Tracker double: the worklog endpoints, validated and answered the way Tracker does.
 
-Faults (latency, a server-side rate limit, random 429/500/503, "created then 500" and
-"created then connection dropped") are injected by middleware, so the handlers stay plain.
+Faults are injected by the middleware in :mod:`._faults`, so the handlers here stay plain.
 """
 
 from __future__ import annotations
 
-import asyncio
 import collections
-import dataclasses
 import datetime as dt
 import json
-import math
 import random
-import re
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
 from ..durations import parse_business_iso
 from ..times import parse_tracker_start
-from ._store import SandboxUser, Store
-
-ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
-TRACKER_START = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
-DEFAULT_TOKEN = "sandbox-token"
-DEFAULT_ORG_ID = "sandbox-org"
-ROBOT = SandboxUser("robot-importer", 1120000000000001, "Робот Импорта", DEFAULT_TOKEN, True)
-TEAM = (
-    SandboxUser("a.smirnova", 1120000000000002, "Анна Смирнова", email="a.smirnova@example.ru"),
-    SandboxUser("i.petrov", 1120000000000003, "Иван Петров", email="i.petrov@example.ru"),
-    SandboxUser(
-        "m.kuznetsova", 1120000000000004, "Мария Кузнецова", email="m.kuznetsova@example.ru"
-    ),
-    SandboxUser("d.volkov", 1120000000000005, "Дмитрий Волков", email="d.volkov@example.ru"),
+from ._faults import faults
+from ._settings import (
+    ISSUE_KEY,
+    RNG,
+    ROBOT,
+    SETTINGS,
+    STATS,
+    STORE,
+    TRACKER_START,
+    USER,
+    WINDOW,
+    SandboxSettings,
+    SandboxStats,
+    tracker_error,
 )
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclasses.dataclass
-class SandboxSettings:
-    """How the sandbox behaves. Probabilities are per request, in 0..1."""
-
-    users: tuple[SandboxUser, ...] = (ROBOT, *TEAM)
-    org_id: str = DEFAULT_ORG_ID
-    cloud_org_id: str = ""
-    known_issues: frozenset[str] | None = None  # None: every well-formed key exists
-    forbidden_queues: frozenset[str] = frozenset()  # the token may not touch these queues
-    latency: float = 0.0
-    rate_limit: float = 0.0  # requests per second; 0 = unlimited
-    p_500: float = 0.0
-    p_503: float = 0.0
-    p_429: float = 0.0
-    p_created_then_500: float = 0.0
-    p_created_then_drop: float = 0.0
-    retry_after: int = 1
-    seed: int | None = None
-
-
-@dataclasses.dataclass
-class SandboxStats:
-    """What the sandbox saw: for tests and benchmarks."""
-
-    arrivals: list[float] = dataclasses.field(default_factory=list)
-    served: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
-    faults: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-
-    def busiest_second(self) -> int:
-        """The most requests that arrived within any one-second window."""
-        times = sorted(self.arrivals)
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= 1.0:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "requests": len(self.arrivals),
-            "served": {str(k): v for k, v in sorted(self.served.items())},
-            "served_429": self.served[429],
-            "faults": dict(self.faults),
-            "busiest_second": self.busiest_second(),
-        }
-
-
-SETTINGS = web.AppKey("settings", SandboxSettings)
-STORE = web.AppKey("store", Store)
-STATS = web.AppKey("stats", SandboxStats)
-RNG = web.AppKey("rng", random.Random)
-WINDOW = web.AppKey("window", collections.deque)
-USER = web.RequestKey("user", SandboxUser)
-CREATE_FAULT = web.RequestKey("create_fault", str)
-
-
-def tracker_error(
-    status: int, *messages: str, errors: dict[str, str] | None = None
-) -> web.Response:
-    """Tracker's error body: ``{"errors": {...}, "errorMessages": [...], "statusCode": N}``."""
-    body = {"errors": errors or {}, "errorMessages": list(messages), "statusCode": status}
-    return web.json_response(body, status=status)
-
-
-def _authenticate(request: web.Request) -> SandboxUser | web.Response:
-    settings = request.app[SETTINGS]
-    header = request.headers.get("Authorization", "")
-    if not header:
-        return web.Response(status=401, text="Authorization required")
-    scheme, _, token = header.partition(" ")
-    if scheme not in ("OAuth", "Bearer") or not token.strip():
-        return tracker_error(
-            401, "Authorization header must be 'OAuth <token>' or 'Bearer <token>'"
-        )
-    user = next((u for u in settings.users if u.token and u.token == token.strip()), None)
-    if user is None:
-        return tracker_error(401, "Not authorized")
-    orgs = [(n, request.headers[n]) for n in ("X-Org-ID", "X-Cloud-Org-ID") if n in request.headers]
-    if len(orgs) != 1:
-        return tracker_error(
-            400, "Exactly one of the headers X-Org-ID and X-Cloud-Org-ID is required"
-        )
-    name, value = orgs[0]
-    expected = settings.org_id if name == "X-Org-ID" else settings.cloud_org_id
-    if not expected or value != expected:
-        return tracker_error(403, "Organization is not available, not ready or not found")
-    return user
-
-
-@web.middleware
-async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record, pace, authenticate and break requests the way a busy Tracker would."""
-    app = request.app
-    settings, stats, rng = app[SETTINGS], app[STATS], app[RNG]
-    if request.path.startswith("/_sandbox/"):
-        return await handler(request)
-    now = asyncio.get_running_loop().time()
-    stats.arrivals.append(now)
-    response = await _faulty(request, handler, settings, rng, now)
-    stats.served[response.status] += 1
-    return response
-
-
-async def _faulty(
-    request: web.Request,
-    handler: Handler,
-    settings: SandboxSettings,
-    rng: random.Random,
-    now: float,
-) -> web.StreamResponse:
-    stats = request.app[STATS]
-    if settings.rate_limit > 0:
-        window = request.app[WINDOW]
-        while window and now - window[0] >= 1.0:
-            window.popleft()
-        if len(window) >= settings.rate_limit:
-            wait = max(1, math.ceil(1.0 - (now - window[0])))
-            stats.faults["rate_limited"] += 1
-            return _too_many(wait)
-        window.append(now)
-    if settings.latency:
-        await asyncio.sleep(settings.latency)
-    user = _authenticate(request)
-    if isinstance(user, web.Response):
-        return user
-    request[USER] = user
-    roll = rng.random()
-    for name, p, status in (
-        ("random_429", settings.p_429, 429),
-        ("random_500", settings.p_500, 500),
-        ("random_503", settings.p_503, 503),
-    ):
-        if roll < p:
-            stats.faults[name] += 1
-            return _too_many(settings.retry_after) if status == 429 else _server_error(status)
-        roll -= p
-    if request.method == "POST" and request.match_info.get("key"):
-        roll = rng.random()
-        if roll < settings.p_created_then_500:
-            request[CREATE_FAULT] = "created_then_500"
-        elif roll < settings.p_created_then_500 + settings.p_created_then_drop:
-            request[CREATE_FAULT] = "created_then_drop"
-    response = await handler(request)
-    fault = request.get(CREATE_FAULT)
-    if fault and response.status in (200, 201):
-        stats.faults[fault] += 1
-        if fault == "created_then_drop":
-            assert request.transport is not None
-            request.transport.abort()
-            return web.Response(status=201)  # never reaches the client
-        return _server_error(500)
-    return response
-
-
-def _too_many(wait: int) -> web.Response:
-    response = tracker_error(429, "Too many requests")
-    response.headers["Retry-After"] = str(wait)
-    return response
-
-
-def _server_error(status: int) -> web.Response:
-    text = "Internal server error" if status == 500 else "Service temporarily unavailable"
-    return tracker_error(status, text)
+from ._store import SandboxUser, Store
 
 
 def _base(request: web.Request) -> str:

@@ -1,0 +1,60 @@
+"""The retry policy, built from tenacity's parts.
+
+Retry what :func:`importer.tracker.error_for_status` calls :class:`~importer.errors.Retryable`
+(429, 5xx, network trouble, timeouts), at most ``max_attempts`` times, waiting an
+exponentially growing, jittered time — but never less than Tracker's ``Retry-After``.
+``sleep`` is injected so that tests never wait on the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+from tenacity.wait import wait_base
+
+from .config import DeliverySection
+from .errors import Retryable
+
+
+class wait_retry_after(wait_base):
+    """Back off exponentially, but never less than the server's ``Retry-After``."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        delay = float(self.backoff(retry_state))
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        retry_after = getattr(error, "retry_after", None)
+        return max(delay, retry_after) if retry_after else delay
+
+
+def retry_policy(
+    policy: DeliverySection,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+) -> AsyncRetrying:
+    """A fresh retrying loop for one request (or one row's attempts)."""
+    return AsyncRetrying(
+        retry=retry_if_exception_type(Retryable),
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait_retry_after(
+            wait_exponential_jitter(
+                multiplier=policy.backoff_initial,
+                max=policy.backoff_max,
+                jitter=policy.backoff_initial,
+            )
+        ),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,128 @@
+"""Middleware that authenticates, paces and breaks requests the way a busy Tracker would.
+
+Latency, a server-side rate limit (a sliding one-second window answering 429 with
+``Retry-After``), random 429/500/503, and for worklog POSTs "created, then 500" and
+"created, then connection dropped". The endpoint handlers stay plain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+
+from aiohttp import web
+
+from ._settings import (
+    CREATE_FAULT,
+    RNG,
+    SETTINGS,
+    STATS,
+    USER,
+    WINDOW,
+    Handler,
+    SandboxSettings,
+    tracker_error,
+)
+from ._store import SandboxUser
+
+
+def _authenticate(request: web.Request) -> SandboxUser | web.Response:
+    settings = request.app[SETTINGS]
+    header = request.headers.get("Authorization", "")
+    if not header:
+        return web.Response(status=401, text="Authorization required")
+    scheme, _, token = header.partition(" ")
+    if scheme not in ("OAuth", "Bearer") or not token.strip():
+        return tracker_error(
+            401, "Authorization header must be 'OAuth <token>' or 'Bearer <token>'"
+        )
+    user = next((u for u in settings.users if u.token and u.token == token.strip()), None)
+    if user is None:
+        return tracker_error(401, "Not authorized")
+    orgs = [(n, request.headers[n]) for n in ("X-Org-ID", "X-Cloud-Org-ID") if n in request.headers]
+    if len(orgs) != 1:
+        return tracker_error(
+            400, "Exactly one of the headers X-Org-ID and X-Cloud-Org-ID is required"
+        )
+    name, value = orgs[0]
+    expected = settings.org_id if name == "X-Org-ID" else settings.cloud_org_id
+    if not expected or value != expected:
+        return tracker_error(403, "Organization is not available, not ready or not found")
+    return user
+
+
+@web.middleware
+async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Record, pace, authenticate and break requests the way a busy Tracker would."""
+    app = request.app
+    settings, stats, rng = app[SETTINGS], app[STATS], app[RNG]
+    if request.path.startswith("/_sandbox/"):
+        return await handler(request)
+    now = asyncio.get_running_loop().time()
+    stats.arrivals.append(now)
+    response = await _faulty(request, handler, settings, rng, now)
+    stats.served[response.status] += 1
+    return response
+
+
+async def _faulty(
+    request: web.Request,
+    handler: Handler,
+    settings: SandboxSettings,
+    rng: random.Random,
+    now: float,
+) -> web.StreamResponse:
+    stats = request.app[STATS]
+    if settings.rate_limit > 0:
+        window = request.app[WINDOW]
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= settings.rate_limit:
+            wait = max(1, math.ceil(1.0 - (now - window[0])))
+            stats.faults["rate_limited"] += 1
+            return _too_many(wait)
+        window.append(now)
+    if settings.latency:
+        await asyncio.sleep(settings.latency)
+    user = _authenticate(request)
+    if isinstance(user, web.Response):
+        return user
+    request[USER] = user
+    roll = rng.random()
+    for name, p, status in (
+        ("random_429", settings.p_429, 429),
+        ("random_500", settings.p_500, 500),
+        ("random_503", settings.p_503, 503),
+    ):
+        if roll < p:
+            stats.faults[name] += 1
+            return _too_many(settings.retry_after) if status == 429 else _server_error(status)
+        roll -= p
+    if request.method == "POST" and request.match_info.get("key"):
+        roll = rng.random()
+        if roll < settings.p_created_then_500:
+            request[CREATE_FAULT] = "created_then_500"
+        elif roll < settings.p_created_then_500 + settings.p_created_then_drop:
+            request[CREATE_FAULT] = "created_then_drop"
+    response = await handler(request)
+    fault = request.get(CREATE_FAULT)
+    if fault and response.status in (200, 201):
+        stats.faults[fault] += 1
+        if fault == "created_then_drop":
+            assert request.transport is not None
+            request.transport.abort()
+            return web.Response(status=201)  # never reaches the client
+        return _server_error(500)
+    return response
+
+
+def _too_many(wait: int) -> web.Response:
+    response = tracker_error(429, "Too many requests")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _server_error(status: int) -> web.Response:
+    text = "Internal server error" if status == 500 else "Service temporarily unavailable"
+    return tracker_error(status, text)

@@ -1,0 +1,95 @@
+"""The sandbox's knobs, what it counts, and the keys under which its app keeps them."""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import random
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from ._store import SandboxUser, Store
+
+ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
+TRACKER_START = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
+DEFAULT_TOKEN = "sandbox-token"
+DEFAULT_ORG_ID = "sandbox-org"
+ROBOT = SandboxUser("robot-importer", 1120000000000001, "Робот Импорта", DEFAULT_TOKEN, True)
+TEAM = (
+    SandboxUser("a.smirnova", 1120000000000002, "Анна Смирнова", email="a.smirnova@example.ru"),
+    SandboxUser("i.petrov", 1120000000000003, "Иван Петров", email="i.petrov@example.ru"),
+    SandboxUser(
+        "m.kuznetsova", 1120000000000004, "Мария Кузнецова", email="m.kuznetsova@example.ru"
+    ),
+    SandboxUser("d.volkov", 1120000000000005, "Дмитрий Волков", email="d.volkov@example.ru"),
+)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclasses.dataclass
+class SandboxSettings:
+    """How the sandbox behaves. Probabilities are per request, in 0..1."""
+
+    users: tuple[SandboxUser, ...] = (ROBOT, *TEAM)
+    org_id: str = DEFAULT_ORG_ID
+    cloud_org_id: str = ""
+    known_issues: frozenset[str] | None = None  # None: every well-formed key exists
+    forbidden_queues: frozenset[str] = frozenset()  # the token may not touch these queues
+    latency: float = 0.0
+    rate_limit: float = 0.0  # requests per second; 0 = unlimited
+    p_500: float = 0.0
+    p_503: float = 0.0
+    p_429: float = 0.0
+    p_created_then_500: float = 0.0
+    p_created_then_drop: float = 0.0
+    retry_after: int = 1
+    seed: int | None = None
+
+
+@dataclasses.dataclass
+class SandboxStats:
+    """What the sandbox saw: for tests and benchmarks."""
+
+    arrivals: list[float] = dataclasses.field(default_factory=list)
+    served: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
+    faults: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+
+    def busiest_second(self) -> int:
+        """The most requests that arrived within any one-second window."""
+        times = sorted(self.arrivals)
+        best, lo = 0, 0
+        for hi, t in enumerate(times):
+            while t - times[lo] >= 1.0:
+                lo += 1
+            best = max(best, hi - lo + 1)
+        return best
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requests": len(self.arrivals),
+            "served": {str(k): v for k, v in sorted(self.served.items())},
+            "served_429": self.served[429],
+            "faults": dict(self.faults),
+            "busiest_second": self.busiest_second(),
+        }
+
+
+SETTINGS = web.AppKey("settings", SandboxSettings)
+STORE = web.AppKey("store", Store)
+STATS = web.AppKey("stats", SandboxStats)
+RNG = web.AppKey("rng", random.Random)
+WINDOW = web.AppKey("window", collections.deque)
+USER = web.RequestKey("user", SandboxUser)
+CREATE_FAULT = web.RequestKey("create_fault", str)
+
+
+def tracker_error(
+    status: int, *messages: str, errors: dict[str, str] | None = None
+) -> web.Response:
+    """Tracker's error body: ``{"errors": {...}, "errorMessages": [...], "statusCode": N}``."""
+    body = {"errors": errors or {}, "errorMessages": list(messages), "statusCode": status}
+    return web.json_response(body, status=status)
