@@ -10,6 +10,7 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -37,14 +38,20 @@ class TrackerSection:
 
 @dataclasses.dataclass(frozen=True)
 class InputSection:
+    preset: str = ""
     timezone: str = "Europe/Moscow"
     dayfirst: bool = True
     default_start_time: str = "09:00"
-    duration_unit: Literal["hours", "minutes"] = "hours"
+    duration_unit: Literal["hours", "minutes", "days"] = "hours"
+    date_system: Literal[1900, 1904] = 1900
     max_duration_hours: float = 24.0
-    encoding: str = "utf-8-sig"
+    max_day_hours: float = 12.0
+    max_comment_length: int = 10_000
+    allow_future: bool = False
+    encoding: str = "auto"
     delimiter: str = ""
     sheet: str | int = 0
+    header_row: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,9 +60,20 @@ class ColumnsSection:
     date: str = ""
     time: str = ""
     start: str = ""
+    end: str = ""
+    end_date: str = ""
     duration: str = ""
     comment: str = ""
     author: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueSection:
+    """How to find the Tracker key in the issue column."""
+
+    pattern: str = r"\b[A-Z][A-Z0-9]*-[1-9][0-9]*\b"
+    map_file: str = ""
+    map_pattern: str = r"#(\d+)"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,10 +120,13 @@ class Settings:
     tracker: TrackerSection = TrackerSection()
     input: InputSection = InputSection()
     columns: ColumnsSection = ColumnsSection()
+    issue: IssueSection = IssueSection()
     delivery: DeliverySection = DeliverySection()
     report: ReportSection = ReportSection()
     state: StateSection = StateSection()
     sandbox: SandboxSection = SandboxSection()
+    explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set
+    config_dir: str = ""  # relative paths in the config are relative to its folder
 
     @property
     def zone(self) -> ZoneInfo:
@@ -175,15 +196,18 @@ def _section(name: str, cls: type[Any], raw: Any) -> Any:
 
 def parse_settings(raw: Mapping[str, Any]) -> Settings:
     """Build and check settings from a parsed TOML document."""
-    sections = {f.name: f.type for f in dataclasses.fields(Settings)}
+    internal = {"explicit", "config_dir"}
+    sections = {f.name: f.type for f in dataclasses.fields(Settings) if f.name not in internal}
     hints = typing.get_type_hints(Settings)
     values: dict[str, Any] = {}
+    explicit: set[str] = set()
     for name, table in raw.items():
         if name not in sections:
             known = ", ".join(f"[{s}]" for s in sections)
             raise ConfigError(f"unknown section [{name}] (known sections: {known})")
         values[name] = _section(name, hints[name], table)
-    settings = Settings(**values)
+        explicit.update(f"{name}.{key}" for key in table)
+    settings = Settings(**values, explicit=frozenset(explicit))
     _check_values(settings)
     return settings
 
@@ -211,19 +235,51 @@ def _check_values(settings: Settings) -> None:
     for key in ("concurrency", "rate_limit", "request_timeout", "max_attempts"):
         _positive(f"delivery.{key}", getattr(d, key))
     _positive("input.max_duration_hours", settings.input.max_duration_hours)
-    cols = settings.columns
-    if cols.issue == "":
-        raise ConfigError("columns.issue is required: the column holding the issue key")
-    if cols.duration == "":
-        raise ConfigError("columns.duration is required: the column holding the time spent")
-    if not cols.start and not cols.date:
-        raise ConfigError("columns.date (or columns.start, one date-and-time column) is required")
-    if cols.start and (cols.date or cols.time):
-        raise ConfigError("set either columns.start or columns.date (+ columns.time), not both")
+    _check_columns(settings)
+    for key, pattern in (
+        ("pattern", settings.issue.pattern),
+        ("map_pattern", settings.issue.map_pattern),
+    ):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"issue.{key} is not a valid regular expression: {exc}") from None
+    if settings.input.header_row < 0:
+        raise ConfigError(
+            f"input.header_row must be 0 (find it) or a row number, got {settings.input.header_row}"
+        )
     for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
         p = getattr(settings.sandbox, key)
         if not 0 <= p <= 1:
             raise ConfigError(f"sandbox.{key} must be between 0 and 1, got {p!r}")
+
+
+def _check_columns(settings: Settings) -> None:
+    """Without a preset, the column map must name the issue, the time spent and the day."""
+    from .presets import PRESETS  # the presets know the columns they find by themselves
+
+    preset = settings.input.preset
+    if preset and preset != "auto" and preset not in PRESETS:
+        raise ConfigError(
+            f"input.preset {preset!r} is not known; "
+            f"choose one of: auto, {', '.join(sorted(PRESETS))}"
+        )
+    cols = settings.columns
+    if cols.start and (cols.date or cols.time):
+        raise ConfigError("set either columns.start or columns.date (+ columns.time), not both")
+    if preset:
+        return
+    if cols.issue == "":
+        raise ConfigError(
+            "columns.issue is required: the column holding the issue key (or set input.preset)"
+        )
+    if cols.duration == "" and cols.end == "":
+        raise ConfigError(
+            "columns.duration is required: the column holding the time spent "
+            "(or columns.end, the time the work ended)"
+        )
+    if not cols.start and not cols.date:
+        raise ConfigError("columns.date (or columns.start, one date-and-time column) is required")
 
 
 def load_settings(path: str | Path) -> Settings:
@@ -239,9 +295,16 @@ def load_settings(path: str | Path) -> Settings:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        return parse_settings(raw)
+        settings = parse_settings(raw)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+    return dataclasses.replace(settings, config_dir=str(path.parent))
+
+
+def config_path(settings: Settings, value: str) -> Path:
+    """A path from the config, relative to the config file's folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(settings.config_dir or ".") / path
 
 
 def check_base_url(url: str) -> str:

@@ -159,6 +159,17 @@ class Deliverer:
 
     async def plan(self, booking: Booking) -> Outcome:
         """What a real run would do with this row; sends nothing, writes nothing."""
+        outcome = await self._plan(booking)
+        outcome.warning = booking.warning
+        return outcome
+
+    async def deliver(self, booking: Booking) -> Outcome:
+        """Book one row and say how it ended; never raises for a row-level problem."""
+        outcome = await self._deliver(booking)
+        outcome.warning = booking.warning
+        return outcome
+
+    async def _plan(self, booking: Booking) -> Outcome:
         known = self._known(booking, self.journal.lookup(booking.fingerprint))
         if known is not None:
             return known
@@ -174,8 +185,7 @@ class Deliverer:
             booking.source, Status.PENDING, booking.worklog, error="dry run: would be created"
         )
 
-    async def deliver(self, booking: Booking) -> Outcome:
-        """Book one row and say how it ended; never raises for a row-level problem."""
+    async def _deliver(self, booking: Booking) -> Outcome:
         entry = self.journal.lookup(booking.fingerprint)
         known = self._known(booking, entry)
         if known is not None:

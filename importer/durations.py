@@ -18,7 +18,8 @@ from isodate.isoduration import ISO8601_PERIOD_REGEX
 BUSINESS_DAY = dt.timedelta(hours=8)
 BUSINESS_WEEK = 5 * BUSINESS_DAY
 
-DurationUnit = Literal["hours", "minutes"]
+DurationUnit = Literal["hours", "minutes", "days"]
+_UNIT_SECONDS = {"hours": 3600, "minutes": 60, "days": 86400}
 
 _CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>[0-5]?\d)(?::(?P<s>[0-5]?\d(?:[.,]\d+)?))?$")
 _UNITS = re.compile(
@@ -74,7 +75,8 @@ def parse_business_iso(text: str) -> dt.timedelta:
 def parse_duration(value: object, unit: DurationUnit = "hours") -> dt.timedelta:
     """Read a timesheet's duration cell; raise ``ValueError`` saying why it cannot be read.
 
-    Accepts numbers in ``unit`` (decimal hours by default, with ``.`` or ``,``), clock
+    Accepts numbers in ``unit`` (decimal hours by default, with ``.`` or ``,``; ``days`` reads
+    Excel's day fractions, 0.0625 = 1:30), clock
     notation ``h:mm`` / ``h:mm:ss``, ``1h 30m`` / ``1ч 30м`` / ``90m``, and ISO 8601
     (``PT1H30M``; ``P1D`` is 8 hours as in Tracker).
     """
@@ -88,7 +90,7 @@ def parse_duration(value: object, unit: DurationUnit = "hours") -> dt.timedelta:
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"not a number: {value!r}")
         amount = Decimal(str(value))
-        return _seconds(amount * (3600 if unit == "hours" else 60))
+        return _seconds(amount * _UNIT_SECONDS[unit])
     if not isinstance(value, str):
         raise ValueError(f"not a duration: {value!r}")
     text = value.strip().replace("\u00a0", " ")

@@ -71,6 +71,7 @@ class Booking:
     source: SourceRow
     worklog: Worklog
     fingerprint: str
+    warning: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,3 +101,4 @@ class Outcome:
     http_status: int | None = None
     attempts: int = 0
     error: str = ""
+    warning: str = ""

@@ -1,27 +1,31 @@
 """Turn a ``SourceRow`` into a ``Worklog`` — or say, naming column and value, why not.
 
-Pure functions over plain values: no I/O, no clock, so every rule here is tested directly.
+Pure functions over plain values: no I/O, and the clock is passed in, so every rule here
+is tested directly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TypeVar
 
-from .config import Settings
+from .config import InputSection, Settings
 from .durations import parse_duration
 from .errors import RowInvalid
 from .models import Cell, Invalid, Skipped, SourceRow, Worklog
+from .presets import ColumnMap, Preset
 from .times import localize, parse_date, parse_datetime, parse_time
 
 _T = TypeVar("_T")
 
 # Tracker issue keys: a queue key (Latin letters, digits after the first) and a number.
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
+TOTAL_WORDS = ("total", "totals", "grand total", "sum", "итого", "итог", "всего", "сумма")
 
 
 def is_blank(value: Cell) -> bool:
@@ -39,41 +43,82 @@ def _text(value: Cell) -> str:
     return str(value).strip()
 
 
+def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
+    """The ``[input]`` options for one file: the preset's, unless the config set them."""
+    if preset is None:
+        return settings.input
+    chosen = {k: v for k, v in preset.options.items() if f"input.{k}" not in settings.explicit}
+    return dataclasses.replace(settings.input, **chosen)  # type: ignore[arg-type]
+
+
+def _totals_marker(values: Mapping[str, Cell]) -> str:
+    for value in values.values():
+        if isinstance(value, str):
+            text = value.strip().rstrip(":").casefold()
+            if text in TOTAL_WORDS or text.startswith(("total ", "итого ", "всего ")):
+                return value.strip()
+    return ""
+
+
 class Normalizer:
-    """Applies one configuration's column map and rules to rows."""
+    """Applies one file's column map and the configured rules to its rows."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.columns = settings.columns
+    def __init__(
+        self,
+        settings: Settings,
+        column_map: ColumnMap | None = None,
+        *,
+        issue_map: Mapping[str, str] | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        column_map = column_map or ColumnMap(settings.columns)
+        options = effective_input(settings, column_map.preset)
+        self.columns = column_map.columns
         self.zone = settings.zone
-        self.dayfirst = settings.input.dayfirst
+        self.dayfirst = options.dayfirst
+        self.date_system = options.date_system
         self.default_start = settings.default_start_time
-        self.unit = settings.input.duration_unit
-        self.max_duration = dt.timedelta(hours=settings.input.max_duration_hours)
-
-    def required_columns(self) -> list[str]:
-        """The columns every input file must have."""
-        c = self.columns
-        names = [c.issue, c.duration, c.start or c.date]
-        return [n for n in names if n]
-
-    def optional_columns(self) -> list[str]:
-        c = self.columns
-        return [n for n in (c.time, c.comment, c.author) if n]
+        self.unit = options.duration_unit
+        self.max_duration = dt.timedelta(hours=options.max_duration_hours)
+        self.max_comment = options.max_comment_length
+        self.allow_future = options.allow_future
+        self.issue_pattern = re.compile(settings.issue.pattern)
+        self.map_pattern = re.compile(settings.issue.map_pattern)
+        self.issue_map = issue_map
+        self.needs_map = column_map.preset is not None and column_map.preset.issue_map
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
 
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
         if all(is_blank(v) for v in row.values.values()):
             return Skipped("blank row")
+        if marker := _totals_marker(row.values):
+            return Skipped(f"totals row ({marker!r})")
+        if self._only_totals(row):
+            return Skipped("totals row (no issue, date or text; only numbers)")
         try:
-            return Worklog(
+            start = self._start(row)
+            worklog = Worklog(
                 issue=self._issue(row),
-                start=self._start(row),
-                duration=self._duration(row),
-                comment=self._optional_text(row, self.columns.comment),
+                start=start,
+                duration=self._duration(row, start),
+                comment=self._comment(row),
                 author=self._optional_text(row, self.columns.author),
             )
         except RowInvalid as exc:
             return Invalid(exc.reason, exc.column, exc.value)
+        return worklog
+
+    def _only_totals(self, row: SourceRow) -> bool:
+        c = self.columns
+        texts = (c.issue, c.start or c.date, c.time, c.comment, c.author)
+        if any(not is_blank(row.values.get(name)) for name in texts if name):
+            return False
+        return any(
+            isinstance(v, (int, float, dt.timedelta, dt.time)) or (isinstance(v, str) and v.strip())
+            for v in row.values.values()
+            if not is_blank(v)
+        )
 
     def _cell(self, row: SourceRow, column: str) -> Cell:
         return row.values.get(column)
@@ -83,18 +128,6 @@ class Normalizer:
         if is_blank(value):
             raise RowInvalid(f"column '{column}' is empty", column, value)
         return value
-
-    def _issue(self, row: SourceRow) -> str:
-        column = self.columns.issue
-        value = self._required(row, column)
-        key = _text(value).upper()
-        if not ISSUE_KEY.match(key):
-            raise RowInvalid(
-                f"column '{column}' value {_text(value)!r} is not an issue key like QUEUE-123",
-                column,
-                value,
-            )
-        return key
 
     @staticmethod
     def _parse(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
@@ -106,27 +139,71 @@ class Normalizer:
                 f"column '{column}' value {_text(value)!r}: {exc}", column, value
             ) from None
 
+    def _issue(self, row: SourceRow) -> str:
+        column = self.columns.issue
+        value = self._required(row, column)
+        text = _text(value)
+        if ISSUE_KEY.match(text.upper()):
+            return text.upper()
+        if self.issue_map is not None and (found := self.map_pattern.search(text)):
+            source_id = found.group(1) if found.groups() else found.group(0)
+            key = self.issue_map.get(source_id)
+            if key is None:
+                raise RowInvalid(
+                    f"column '{column}' value {text!r}: id {source_id} is not in the issue map "
+                    "(issue.map_file)",
+                    column,
+                    value,
+                )
+            return key
+        if found := self.issue_pattern.search(text):
+            key = found.group(0).upper()
+            if ISSUE_KEY.match(key):
+                return key
+        hint = " (set issue.map_file to map its ids to Tracker keys)" if self.needs_map else ""
+        raise RowInvalid(
+            f"column '{column}' value {text!r} holds no issue key like QUEUE-123{hint}",
+            column,
+            value,
+        )
+
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
         if c.start:
-            moment = self._parse(
-                c.start,
-                self._required(row, c.start),
-                partial(parse_datetime, dayfirst=self.dayfirst),
+            parse = partial(
+                parse_datetime,
+                dayfirst=self.dayfirst,
+                date_system=self.date_system,
+                default_time=self.default_start,
             )
-            return localize(moment, self.zone)
-        day = self._parse(
-            c.date, self._required(row, c.date), partial(parse_date, dayfirst=self.dayfirst)
-        )
-        clock = self.default_start
-        if c.time and not is_blank(time_value := self._cell(row, c.time)):
-            clock = self._parse(c.time, time_value, parse_time)
-        return localize(dt.datetime.combine(day, clock), self.zone)
+            start = localize(self._parse(c.start, self._required(row, c.start), parse), self.zone)
+        else:
+            parse_day = partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
+            day = self._parse(c.date, self._required(row, c.date), parse_day)
+            clock = self.default_start
+            if c.time and not is_blank(time_value := self._cell(row, c.time)):
+                clock = self._parse(c.time, time_value, parse_time)
+            start = localize(dt.datetime.combine(day, clock), self.zone)
+        if not self.allow_future and start > self.now():
+            column = c.start or c.date
+            raise RowInvalid(
+                f"column '{column}': the work starts in the future ({start.isoformat()}); "
+                "set input.allow_future = true to book it anyway",
+                column,
+                self._cell(row, column),
+            )
+        return start
 
-    def _duration(self, row: SourceRow) -> dt.timedelta:
-        column = self.columns.duration
-        value = self._required(row, column)
-        duration = self._parse(column, value, partial(parse_duration, unit=self.unit))
+    def _duration(self, row: SourceRow, start: dt.datetime) -> dt.timedelta:
+        c = self.columns
+        if c.duration:
+            column = c.duration
+            value = self._required(row, column)
+            duration = self._parse(column, value, partial(parse_duration, unit=self.unit))
+        else:
+            column = c.end
+            value = self._required(row, column)
+            duration = self._until_end(row, start, value)
         if duration <= dt.timedelta(0):
             raise RowInvalid(
                 f"column '{column}' value {_text(value)!r}: duration must be positive",
@@ -143,8 +220,58 @@ class Normalizer:
             )
         return duration
 
+    def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
+        """Elapsed time from the start to an end time; an end before the start is next day."""
+        c = self.columns
+        if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 8):
+            parse = partial(parse_datetime, dayfirst=self.dayfirst, date_system=self.date_system)
+            end = self._parse(c.end, value, parse)
+        else:
+            day = start.replace(tzinfo=None).date()
+            if c.end_date and not is_blank(end_day := self._cell(row, c.end_date)):
+                day = self._parse(c.end_date, end_day, partial(parse_date, dayfirst=self.dayfirst))
+            end = dt.datetime.combine(day, self._parse(c.end, value, parse_time))
+        if end <= start.replace(tzinfo=None) and not c.end_date:
+            end += dt.timedelta(days=1)  # crossed midnight
+        # Elapsed time between two instants, so a DST change inside the span counts right.
+        return localize(end, self.zone) - start
+
+    def _comment(self, row: SourceRow) -> str:
+        column = self.columns.comment
+        comment = self._optional_text(row, column)
+        if len(comment) > self.max_comment:
+            raise RowInvalid(
+                f"column '{column}': the comment has {len(comment)} characters, more than "
+                f"input.max_comment_length = {self.max_comment}",
+                column,
+                comment[:40] + "…",
+            )
+        return comment
+
     def _optional_text(self, row: SourceRow, column: str) -> str:
         if not column:
             return ""
         value = self._cell(row, column)
         return "" if is_blank(value) else _text(value)
+
+
+class DayTotals:
+    """Warns once when a person's booked hours on one day pass a limit."""
+
+    def __init__(self, limit_hours: float) -> None:
+        self.limit = dt.timedelta(hours=limit_hours)
+        self._booked: dict[tuple[str, dt.date], dt.timedelta] = {}
+
+    def add(self, worklog: Worklog) -> str:
+        """The warning for this row, if it is the one that crosses the limit."""
+        key = (worklog.author, worklog.start.date())
+        before = self._booked.get(key, dt.timedelta(0))
+        after = before + worklog.duration
+        self._booked[key] = after
+        if before <= self.limit < after:
+            who = worklog.author or "the author"
+            return (
+                f"{who} books {after.total_seconds() / 3600:g} h on {key[1].isoformat()}, "
+                f"more than input.max_day_hours = {self.limit.total_seconds() / 3600:g}"
+            )
+        return ""

@@ -29,6 +29,7 @@ REPORT_COLUMNS = (
     "http_status",
     "attempts",
     "error",
+    "warning",
 )
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FLUSH_EVERY = 200
@@ -80,6 +81,7 @@ class ReportWriter:
             "" if outcome.http_status is None else str(outcome.http_status),
             str(outcome.attempts),
             outcome.error,
+            outcome.warning,
         ]
         values = outcome.source.values
         original = [cell_text(values.get(name)) for name in self.source_columns]

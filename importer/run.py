@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import enum
 import signal
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,16 +25,15 @@ from .errors import (
     AuthError,
     ConfigError,
     ImporterError,
-    InputError,
     Interrupted,
     JournalError,
     TrackerUnavailable,
 )
+from .inputs import InputFile, open_inputs
 from .journal import Journal, Occurrences, default_state_path, exclusive, fingerprint
 from .log import get_logger, redact
 from .models import Booking, Invalid, Outcome, SourceRow, Status, Worklog
-from .normalize import Normalizer
-from .reading import Table, open_table
+from .normalize import DayTotals
 from .report import FailedRowsWriter, ReportWriter, Tally, summary_path_for, write_summary
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings, running_sandbox
 from .tracker import TrackerClient
@@ -97,22 +97,10 @@ class RunSummary:
         return data
 
 
-def _check_columns(tables: Sequence[Table], normalizer: Normalizer) -> None:
-    wanted = normalizer.required_columns() + normalizer.optional_columns()
-    for table in tables:
-        missing = [name for name in wanted if name not in table.columns]
-        if missing:
-            names = ", ".join(repr(m) for m in missing)
-            raise InputError(
-                f"{table.path}: column {names} not found (check [columns] in the config); "
-                f"the file's columns are: {', '.join(repr(c) for c in table.columns)}"
-            )
-
-
-def _union_columns(tables: Sequence[Table]) -> list[str]:
+def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
     seen: dict[str, None] = {}
-    for table in tables:
-        seen.update(dict.fromkeys(table.columns))
+    for opened in inputs:
+        seen.update(dict.fromkeys(opened.table.columns))
     return list(seen)
 
 
@@ -171,13 +159,13 @@ def _not_delivered(source: SourceRow, result: Worklog | Any, error: str) -> Outc
 
 
 async def _pump(
-    tables: Sequence[Table],
-    normalizer: Normalizer,
+    inputs: Sequence[InputFile],
     deliverer: Deliverer,
     sink: _Sink,
     *,
     concurrency: int,
     dry_run: bool,
+    day_totals: DayTotals,
 ) -> None:
     """Read rows in order and hand valid ones to ``concurrency`` workers."""
     log = get_logger()
@@ -190,7 +178,8 @@ async def _pump(
 
     workers = [asyncio.create_task(worker()) for _ in range(0 if dry_run else concurrency)]
     try:
-        for table in tables:
+        for opened in inputs:
+            table, normalizer = opened.table, opened.normalizer
             rows = 0
             for source in table.rows():
                 rows += 1
@@ -204,14 +193,14 @@ async def _pump(
                     target=deliverer.target,
                     occurrence=occurrences.next(result),
                 )
-                booking = Booking(source, result, fp)
+                booking = Booking(source, result, fp, day_totals.add(result))
                 if dry_run:
                     sink(await deliverer.plan(booking))
                 elif deliverer.stop_reason is None:
                     await queue.put(booking)
                 else:
                     sink(await deliverer.deliver(booking))  # journal knowledge, else pending
-            log.info("file_read", file=str(table.path), rows=rows)
+            log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
     finally:
         for _ in workers:
             await queue.put(None)
@@ -251,7 +240,12 @@ def _signals(deliverer: Deliverer, enabled: bool) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:
+async def run_import_async(
+    options: RunOptions,
+    *,
+    clock: Clock | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> RunSummary:
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings = options.settings
     mode = options.mode or settings.tracker.mode
@@ -262,11 +256,7 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
         )
     precheck = settings.delivery.precheck if options.precheck is None else options.precheck
     log = get_logger()
-    normalizer = Normalizer(settings)
-    tables = [open_table(path, settings.input) for path in options.files]
-    if not tables:
-        raise InputError("no input files given")
-    _check_columns(tables, normalizer)
+    inputs = open_inputs(options.files, settings, now=now)
     report_path = options.report_path or Path(settings.report.path)
     summary_path = (
         Path(settings.report.summary_path)
@@ -301,25 +291,29 @@ async def run_import_async(options: RunOptions, *, clock: Clock | None = None) -
                 )
                 log.info(
                     "run_started",
-                    files=[str(t.path) for t in tables],
+                    files=[str(i.table.path) for i in inputs],
+                    presets=[
+                        i.column_map.preset.name if i.column_map.preset else None for i in inputs
+                    ],
                     dry_run=options.dry_run,
                     mode=mode,
                     journal=journal.path,
                     precheck=precheck,
                 )
-                report = stack.enter_context(ReportWriter(report_path, _union_columns(tables)))
-                failed = stack.enter_context(FailedRowsWriter(report_path, _union_columns(tables)))
+                columns = _union_columns(inputs)
+                report = stack.enter_context(ReportWriter(report_path, columns))
+                failed = stack.enter_context(FailedRowsWriter(report_path, columns))
                 sink = _Sink(report, failed, tally)
                 with _signals(deliverer, options.handle_signals):
                     if client is not None and (precheck or not options.dry_run):
                         await deliverer.identify()
                     await _pump(
-                        tables,
-                        normalizer,
+                        inputs,
                         deliverer,
                         sink,
                         concurrency=settings.delivery.concurrency,
                         dry_run=options.dry_run,
+                        day_totals=DayTotals(settings.input.max_day_hours),
                     )
                     if not journal.readonly:
                         await journal.flush()

@@ -15,8 +15,9 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
-# Excel's 1900 date system counts from 1899-12-30 (it believes 1900 was a leap year).
-_EXCEL_EPOCH_1900 = dt.datetime(1899, 12, 30)
+# Excel's 1900 date system counts from 1899-12-30 (it believes 1900 was a leap year); the
+# 1904 system (old Mac workbooks) from 1904-01-01.
+_EXCEL_EPOCHS = {1900: dt.datetime(1899, 12, 30), 1904: dt.datetime(1904, 1, 1)}
 
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
@@ -34,21 +35,21 @@ def _is_blank(value: object) -> bool:
     )
 
 
-def excel_serial_to_datetime(serial: float) -> dt.datetime:
-    """A 1900-system Excel serial number (days, fraction = time of day) as a naive datetime."""
+def excel_serial_to_datetime(serial: float, date_system: int = 1900) -> dt.datetime:
+    """An Excel serial number (days, fraction = time of day) as a naive datetime."""
     if not 1 <= serial < 2958466:  # 1900-01-01 .. 9999-12-31
         raise ValueError(f"not an Excel date serial: {serial!r}")
-    return _EXCEL_EPOCH_1900 + dt.timedelta(days=serial)
+    return _EXCEL_EPOCHS[date_system] + dt.timedelta(days=serial)
 
 
-def parse_date(value: object, *, dayfirst: bool = True) -> dt.date:
+def parse_date(value: object, *, dayfirst: bool = True, date_system: int = 1900) -> dt.date:
     """A date cell: a date, ISO ``2026-10-31``, ``31.10.2026``, ``31/10/2026`` or a serial."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return excel_serial_to_datetime(float(value)).date()
+        return excel_serial_to_datetime(float(value), date_system).date()
     if not isinstance(value, str) or _is_blank(value):
         raise ValueError("empty" if _is_blank(value) else f"not a date: {value!r}")
     text = value.strip()
@@ -61,6 +62,15 @@ def parse_date(value: object, *, dayfirst: bool = True) -> dt.date:
     elif m := _SLASHED_DATE.match(head):
         first, second, year = int(m[1]), int(m[2]), int(m[3])
         day, month = (first, second) if dayfirst else (second, first)
+        if month > 12 >= day:
+            # 03/25/2026 read day-first has no month 25: the file writes month first.
+            order, setting = ("day", "false") if dayfirst else ("month", "true")
+            raise ValueError(
+                f"not a {order}-first date: {value!r}; if the file writes "
+                f"{'month' if dayfirst else 'day'} first, set input.dayfirst = {setting}"
+            )
+    elif head.isdigit() and 4 <= len(head) <= 6:
+        return excel_serial_to_datetime(float(head), date_system).date()
     else:
         raise ValueError(f"not a date: {value!r}")
     try:
@@ -98,23 +108,40 @@ def parse_time(value: object) -> dt.time:
         raise ValueError(f"not a time: {value!r}") from None
 
 
-def parse_datetime(value: object, *, dayfirst: bool = True) -> dt.datetime:
-    """A date-and-time cell; naive unless the text carries an offset (``+03:00``, ``Z``)."""
+def parse_datetime(
+    value: object,
+    *,
+    dayfirst: bool = True,
+    date_system: int = 1900,
+    default_time: dt.time | None = None,
+) -> dt.datetime:
+    """A date-and-time cell; naive unless the text carries an offset (``+03:00``, ``Z``).
+
+    With ``default_time``, a bare date is accepted and starts at that time.
+    """
     if isinstance(value, dt.datetime):
         return value
     if isinstance(value, dt.date):
-        raise ValueError(f"a date without a time: {value!r}")
+        if default_time is None:
+            raise ValueError(f"a date without a time: {value!r}")
+        return dt.datetime.combine(value, default_time)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return excel_serial_to_datetime(float(value))
+        return excel_serial_to_datetime(float(value), date_system)
     if not isinstance(value, str) or _is_blank(value):
         raise ValueError("empty" if _is_blank(value) else f"not a date and time: {value!r}")
     text = value.strip()
+    if _ISO_DATE.match(text) or _DOTTED_DATE.match(text) or _SLASHED_DATE.match(text):
+        if default_time is None:
+            raise ValueError(f"a date without a time: {value!r}")
+        return dt.datetime.combine(parse_date(text, dayfirst=dayfirst), default_time)
     try:
         return dt.datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         pass
     parts = re.split(r"[T ]+", text, maxsplit=1)
     if len(parts) != 2:
+        if default_time is not None:
+            return dt.datetime.combine(parse_date(text, dayfirst=dayfirst), default_time)
         raise ValueError(f"not a date and time: {value!r}")
     day = parse_date(parts[0], dayfirst=dayfirst)
     clock = parse_time(parts[1])

@@ -117,3 +117,26 @@ def sandbox_process(*flags: str) -> Iterator[str]:
 def sandbox_get(base_url: str, path: str) -> Any:
     with urllib.request.urlopen(base_url + path, timeout=10) as answer:
         return json.load(answer)
+
+
+PRESETS_DIR = Path(__file__).parent / "fixtures" / "presets"
+NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
+
+
+def read_bookings(path: Path, **sections: dict[str, object]) -> dict[int, object]:
+    """Every row of ``path`` as the importer would book it, keyed by sheet row."""
+    from importer.config import parse_settings
+    from importer.inputs import open_inputs
+
+    settings = parse_settings(sections)
+    [opened] = open_inputs([path], settings, now=lambda: NOW)
+    return {row.row: opened.normalizer.normalize(row) for row in opened.table.rows()}
+
+
+def sent(result: object) -> tuple[str, str, str, str]:
+    """What a worklog sends: issue, Tracker start, duration, comment."""
+    from importer.models import Worklog
+
+    assert isinstance(result, Worklog), result
+    payload = result.payload()
+    return (result.issue, payload["start"], payload["duration"], result.comment)

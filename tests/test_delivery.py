@@ -68,7 +68,7 @@ async def test_every_row_is_stored_exactly_once_through_faults(
     assert_report_matches_store(report, stored)
     invalid = {line["Comment"]: line["error"] for line in report if line["status"] == "invalid"}
     assert invalid == {
-        "broken key": "column 'Issue' value 'PORT412' is not an issue key like QUEUE-123",
+        "broken key": "column 'Issue' value 'PORT412' holds no issue key like QUEUE-123",
         "broken date": "column 'Date' value '31.09.2026': not a date: '31.09.2026' "
         "(day is out of range for month)",
         "broken duration": "column 'Hours' value 'полтора': not a duration: 'полтора'",

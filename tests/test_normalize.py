@@ -74,7 +74,7 @@ def test_excel_cells_are_read_as_typed_values() -> None:
     [
         (
             {"Issue": "PORT412"},
-            "column 'Issue' value 'PORT412' is not an issue key like QUEUE-123",
+            "column 'Issue' value 'PORT412' holds no issue key like QUEUE-123",
             "Issue",
         ),
         ({"Issue": ""}, "column 'Issue' is empty", "Issue"),

@@ -36,6 +36,7 @@ def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) ->
         "http_status": "201",
         "attempts": "2",
         "error": "",
+        "warning": "",
         "Задача": "PORT-1",
         "Часы": "1,5",
         "Дата": "2026-10-01",
