@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -41,6 +42,19 @@ def _text(value: Cell) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
+
+
+def _cached(parse: Callable[[Cell], _T]) -> Callable[[Cell], _T]:
+    """Memoise a parser for hashable cells; failures are not cached, only re-raised."""
+    memo = functools.lru_cache(maxsize=8192)(parse)
+
+    def parse_cell(value: Cell) -> _T:
+        try:
+            return memo(value)
+        except TypeError:  # an unhashable cell
+            return parse(value)
+
+    return parse_cell
 
 
 def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
@@ -87,18 +101,30 @@ class Normalizer:
         self.issue_map = issue_map
         self.needs_map = column_map.preset is not None and column_map.preset.issue_map
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        # A month of rows repeats the same few dates, times and durations: parse each once.
+        self._parse_day = _cached(
+            partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
+        )
+        self._parse_clock = _cached(parse_time)
+        self._parse_moment = _cached(
+            partial(
+                parse_datetime,
+                dayfirst=self.dayfirst,
+                date_system=self.date_system,
+                default_time=self.default_start,
+            )
+        )
+        self._parse_span = _cached(partial(parse_duration, unit=self.unit))
+        self._local = functools.lru_cache(maxsize=65536)(self._localize)
+
+    def _localize(self, day: dt.date, clock: dt.time) -> dt.datetime:
+        return localize(dt.datetime.combine(day, clock), self.zone)
 
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
-        if all(is_blank(v) for v in row.values.values()):
-            return Skipped("blank row")
-        if marker := _totals_marker(row.values):
-            return Skipped(f"totals row ({marker!r})")
-        if self._only_totals(row):
-            return Skipped("totals row (no issue, date or text; only numbers)")
         try:
             start = self._start(row)
-            worklog = Worklog(
+            return Worklog(
                 issue=self._issue(row),
                 start=start,
                 duration=self._duration(row, start),
@@ -106,8 +132,15 @@ class Normalizer:
                 author=self._optional_text(row, self.columns.author),
             )
         except RowInvalid as exc:
+            # Only a row that books nothing can be a blank or a totals row: a real row whose
+            # comment says "Итого за спринт" is still booked.
+            if all(is_blank(v) for v in row.values.values()):
+                return Skipped("blank row")
+            if marker := _totals_marker(row.values):
+                return Skipped(f"totals row ({marker!r})")
+            if self._only_totals(row):
+                return Skipped("totals row (no issue, date or text; only numbers)")
             return Invalid(exc.reason, exc.column, exc.value)
-        return worklog
 
     def _only_totals(self, row: SourceRow) -> bool:
         c = self.columns
@@ -170,20 +203,14 @@ class Normalizer:
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
         if c.start:
-            parse = partial(
-                parse_datetime,
-                dayfirst=self.dayfirst,
-                date_system=self.date_system,
-                default_time=self.default_start,
-            )
-            start = localize(self._parse(c.start, self._required(row, c.start), parse), self.zone)
+            moment = self._parse(c.start, self._required(row, c.start), self._parse_moment)
+            start = localize(moment, self.zone)
         else:
-            parse_day = partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
-            day = self._parse(c.date, self._required(row, c.date), parse_day)
+            day = self._parse(c.date, self._required(row, c.date), self._parse_day)
             clock = self.default_start
             if c.time and not is_blank(time_value := self._cell(row, c.time)):
-                clock = self._parse(c.time, time_value, parse_time)
-            start = localize(dt.datetime.combine(day, clock), self.zone)
+                clock = self._parse(c.time, time_value, self._parse_clock)
+            start = self._local(day, clock)
         if not self.allow_future and start > self.now():
             column = c.start or c.date
             raise RowInvalid(
@@ -199,7 +226,7 @@ class Normalizer:
         if c.duration:
             column = c.duration
             value = self._required(row, column)
-            duration = self._parse(column, value, partial(parse_duration, unit=self.unit))
+            duration = self._parse(column, value, self._parse_span)
         else:
             column = c.end
             value = self._required(row, column)

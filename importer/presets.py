@@ -98,11 +98,11 @@ PRESETS: dict[str, Preset] = {
             ("issue", "date", "time"),
             date=["Date", "Дата"],
             time=["From", "Begin", "С", "Начало"],
-            end=["To", "End", "По", "Конец"],
-            duration=["Duration", "Продолжительность", "Длительность"],
+            end=["To", "End", "До", "По", "Конец"],
+            duration=["Duration", "Длительность", "Продолжительность"],
             issue=["Description", "Описание"],
             comment=["Description", "Описание"],
-            author=["User", "Пользователь"],
+            author=["User", "Имя пользователя", "Пользователь"],
         ),
         _preset(
             "redmine",
@@ -110,9 +110,11 @@ PRESETS: dict[str, Preset] = {
             ("issue", "date", "duration"),
             issue=["Issue", "Задача"],
             date=["Date", "Дата"],
-            duration=["Hours", "Часы"],
+            duration=["Hours", "час(а,ов)", "Часы"],
             comment=["Comment", "Комментарий"],
             author=["User", "Пользователь"],
+            # English Redmine writes 10/05/2026 month first; Russian writes 05.10.2026.
+            options={"dayfirst": False},
             issue_map=True,
         ),
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import charset_normalizer
 import pandas as pd
 from python_calamine import CalamineError
 
@@ -55,20 +56,23 @@ class Table:
 
 
 def detect_encoding(path: Path, configured: str) -> str:
-    """``auto``: UTF-8 (with or without BOM) when the start of the file reads as UTF-8,
-    otherwise cp1251 — what Russian Excel writes for "CSV (разделители — точка с запятой)"."""
+    """``auto``: UTF-8 (with or without BOM) when the start of the file reads as UTF-8;
+    otherwise cp1251 (Russian Excel's "CSV (разделители — точка с запятой)") or cp1252
+    (Latin-1: e.g. Redmine's English export), whichever charset-normalizer finds coherent."""
     if configured != "auto":
         return configured
     with path.open("rb") as handle:
         head = handle.read(1024 * 1024)
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "utf-16"  # Excel's "Unicode text"
+    # Cut at a line end so a multi-byte character is never split by the sample's edge.
+    sample = head[: head.rfind(b"\n") + 1 or len(head)]
     try:
-        # Cut at a line end so a multi-byte character is never split by the sample's edge.
-        head[: head.rfind(b"\n") + 1 or len(head)].decode("utf-8")
+        sample.decode("utf-8")
         return "utf-8-sig"
     except UnicodeDecodeError:
-        return "cp1251"
+        best = charset_normalizer.from_bytes(sample, cp_isolation=["cp1251", "cp1252"]).best()
+        return best.encoding if best is not None else "cp1251"
 
 
 def _sniff_delimiter(path: Path, encoding: str, configured: str) -> str:

@@ -31,17 +31,19 @@ REPORT_COLUMNS = (
     "error",
     "warning",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200
 
 
 def neutralise(text: str) -> str:
     """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return "'" + text if text and text[0] in _FORMULA_STARTS else text
 
 
 def cell_text(value: Cell) -> str:
     """A source cell as text, the way a person would type it back."""
+    if type(value) is str:
+        return value
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
@@ -84,8 +86,8 @@ class ReportWriter:
             outcome.warning,
         ]
         values = outcome.source.values
-        original = [cell_text(values.get(name)) for name in self.source_columns]
-        self._csv.writerow([neutralise(text) for text in (*fixed, *original)])
+        fixed.extend(cell_text(values.get(name)) for name in self.source_columns)
+        self._csv.writerow([neutralise(text) for text in fixed])
         self._unflushed += 1
         if self._unflushed >= _FLUSH_EVERY:
             self._handle.flush()
