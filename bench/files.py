@@ -13,7 +13,6 @@ import csv
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -84,21 +83,25 @@ def dry_run(path: Path) -> dict[str, object]:
     config.write_text(CONFIG, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
     env["XDG_STATE_HOME"] = str(OUT / "state")
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    result = subprocess.run(
+    child = subprocess.Popen(
         [sys.executable, "-m", "importer", "run", str(path), "-c", str(config), "--dry-run",
          "--quiet", "--report", str(OUT / f"{path.stem}-plan.csv")],
-        env=env, capture_output=True, text=True, check=False,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    assert child.stdout is not None
+    output = child.stdout.read().decode(errors="replace")
+    _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
-    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if result.returncode != 0:
-        raise SystemExit(f"{path}: exit {result.returncode}\n{result.stdout}{result.stderr}")
+    child.returncode = os.waitstatus_to_exitcode(status)
+    child.stdout.close()
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"{path}: exit {child.returncode}\n{output}")
+    peak_kib = usage.ru_maxrss
     return {
         "file": path.name,
         "wall_seconds": round(wall, 2),
-        "peak_rss_mb": round(max(peak_kib, before) / 1024, 1),
+        "peak_rss_mb": round(peak_kib / 1024, 1),
     }
 
 

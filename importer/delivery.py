@@ -157,11 +157,30 @@ class Deliverer:
             error=f"already imported (journal, {entry.updated_at})",
         )
 
+    @property
+    def consults_tracker(self) -> bool:
+        """Whether a dry run still asks Tracker (pre-check on, credentials, no stop yet)."""
+        return self.client is not None and self.precheck and self.stop_reason is None
+
     async def plan(self, booking: Booking) -> Outcome:
         """What a real run would do with this row; sends nothing, writes nothing."""
-        outcome = await self._plan(booking)
+        outcome = await self._plan(booking) if self.consults_tracker else self.plan_offline(booking)
         outcome.warning = booking.warning
         return outcome
+
+    def plan_offline(self, booking: Booking) -> Outcome:
+        """The plan from the journal alone."""
+        known = self._known(booking, self.journal.lookup(booking.fingerprint))
+        if known is not None:
+            known.warning = booking.warning
+            return known
+        return Outcome(
+            booking.source,
+            Status.PENDING,
+            booking.worklog,
+            error="dry run: would be created",
+            warning=booking.warning,
+        )
 
     async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
@@ -173,17 +192,14 @@ class Deliverer:
         known = self._known(booking, self.journal.lookup(booking.fingerprint))
         if known is not None:
             return known
-        if self.client is not None and self.precheck and self.stop_reason is None:
-            try:
-                match = await self._existing(booking.worklog)
-            except (Retryable, Rejected, AuthError, TrackerUnavailable, _Stopped) as exc:
-                match = None
-                self.stop(TrackerUnavailable(f"Tracker not consulted: {exc}"))
-            if match is not None:
-                return self._already_in_tracker(booking, match, record_in_journal=False)
-        return Outcome(
-            booking.source, Status.PENDING, booking.worklog, error="dry run: would be created"
-        )
+        try:
+            match = await self._existing(booking.worklog)
+        except (Retryable, Rejected, AuthError, TrackerUnavailable, _Stopped) as exc:
+            match = None
+            self.stop(TrackerUnavailable(f"Tracker not consulted: {exc}"))
+        if match is not None:
+            return self._already_in_tracker(booking, match, record_in_journal=False)
+        return self.plan_offline(booking)
 
     async def _deliver(self, booking: Booking) -> Outcome:
         entry = self.journal.lookup(booking.fingerprint)

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import os
 import sqlite3
@@ -64,18 +65,30 @@ def default_state_path() -> Path:
     return Path(base) / "worklog-import" / "journal.sqlite"
 
 
-def fingerprint(worklog: Worklog, *, mode: str, target: str, occurrence: int) -> str:
-    """A stable id for "the ``occurrence``-th row booking exactly this, at this Tracker"."""
-    parts = (
-        target,
-        mode,
-        worklog.issue,
-        worklog.start.astimezone(dt.UTC).isoformat(),
-        str(int(worklog.duration.total_seconds())),
-        worklog.comment.strip(),
-        worklog.author,
-        str(occurrence),
+@functools.lru_cache(maxsize=65536)
+def _utc_text(start: dt.datetime) -> str:
+    return start.astimezone(dt.UTC).isoformat()
+
+
+def booking_content(worklog: Worklog) -> str:
+    """What a row books, as text: issue, start instant (UTC), seconds, comment, author."""
+    return "\x1f".join(
+        (
+            worklog.issue,
+            _utc_text(worklog.start),
+            str(int(worklog.duration.total_seconds())),
+            worklog.comment.strip(),
+            worklog.author,
+        )
     )
+
+
+def fingerprint(
+    worklog: Worklog, *, mode: str, target: str, occurrence: int, content: str | None = None
+) -> str:
+    """A stable id for "the ``occurrence``-th row booking exactly this, at this Tracker"."""
+    content = booking_content(worklog) if content is None else content
+    parts = (target, mode, content, str(occurrence))
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
@@ -236,16 +249,8 @@ class Occurrences:
     def __init__(self) -> None:
         self._seen: dict[int, int] = {}
 
-    def next(self, worklog: Worklog) -> int:
-        content = "\x1f".join(
-            (
-                worklog.issue,
-                worklog.start.isoformat(),
-                str(worklog.duration.total_seconds()),
-                worklog.comment.strip(),
-                worklog.author,
-            )
-        )
+    def next(self, content: str) -> int:
+        """The occurrence number of the next row with this :func:`booking_content`."""
         key = int.from_bytes(hashlib.blake2b(content.encode(), digest_size=8).digest())
         count = self._seen.get(key, 0) + 1
         self._seen[key] = count

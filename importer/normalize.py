@@ -31,6 +31,8 @@ TOTAL_WORDS = ("total", "totals", "grand total", "sum", "итого", "итог"
 
 def is_blank(value: Cell) -> bool:
     """An empty cell, whatever the reader made of it."""
+    if type(value) is str:
+        return not value.strip()
     if value is None:
         return True
     if isinstance(value, float):
@@ -157,7 +159,9 @@ class Normalizer:
         return row.values.get(column)
 
     def _required(self, row: SourceRow, column: str) -> Cell:
-        value = self._cell(row, column)
+        value = row.values.get(column)
+        if type(value) is str and value.strip():
+            return value
         if is_blank(value):
             raise RowInvalid(f"column '{column}' is empty", column, value)
         return value
@@ -278,7 +282,9 @@ class Normalizer:
     def _optional_text(self, row: SourceRow, column: str) -> str:
         if not column:
             return ""
-        value = self._cell(row, column)
+        value = row.values.get(column)
+        if type(value) is str:
+            return value.strip()
         return "" if is_blank(value) else _text(value)
 
 

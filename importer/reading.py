@@ -205,7 +205,7 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
             table.path,
             sep=table.delimiter,
             encoding=table.encoding,
-            dtype=str,
+            dtype=object,
             header=None,
             skiprows=table.header_row,
             keep_default_na=False,
@@ -215,10 +215,12 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
             usecols=range(width),
             names=range(width),
         )
+        names = table.columns
         for chunk in chunks:
-            for values in chunk.itertuples(index=False, name=None):
+            # Column lists zipped into rows: far faster than iterating a frame row by row.
+            for values in zip(*(chunk[c].tolist() for c in chunk.columns), strict=True):
                 row_number += 1
-                yield SourceRow(file, row_number, dict(zip(table.columns, values, strict=True)))
+                yield SourceRow(file, row_number, dict(zip(names, values, strict=True)))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{file}: not readable as {table.encoding} near row {row_number + 1} ({exc.reason}); "

@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import datetime as dt
 import json
+import operator
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -53,6 +54,14 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
+def _open_with_bom(path: Path) -> TextIO:
+    """UTF-8 with a BOM, so Excel shows Cyrillic. Written once by hand: the ``utf-8-sig``
+    codec would route every row through a Python-level encoder."""
+    handle = path.open("w", encoding="utf-8", newline="", buffering=1 << 16)
+    handle.write("\ufeff")
+    return handle
+
+
 def summary_path_for(report: Path) -> Path:
     """``report.csv`` → ``report.summary.json``."""
     return report.with_name(report.stem + ".summary.json")
@@ -64,30 +73,39 @@ class ReportWriter:
     def __init__(self, path: Path, source_columns: list[str]) -> None:
         self.path = path
         self.source_columns = source_columns
+        # One C-level lookup for all of a row's cells (a file lacking some column falls back).
+        self._cells = operator.itemgetter(*source_columns) if len(source_columns) > 1 else None
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: TextIO = path.open("w", encoding="utf-8-sig", newline="")
+        self._handle: TextIO = _open_with_bom(path)
         self._csv = csv.writer(self._handle)
         self._csv.writerow([*REPORT_COLUMNS, *source_columns])
         self._unflushed = 0
 
     def write(self, outcome: Outcome) -> None:
         worklog = outcome.worklog
-        fixed = [
+        # Status, row, issue, start, duration, id, status code and attempts are ours and never
+        # start like a formula; the file name, the messages and the source cells may.
+        values = outcome.source.values
+        risky = [outcome.source.file, outcome.error, outcome.warning]
+        try:
+            cells = self._cells(values) if self._cells else (values.get(self.source_columns[0]),)
+        except KeyError:
+            cells = tuple(values.get(name) for name in self.source_columns)
+        risky.extend(v if type(v) is str else cell_text(v) for v in cells)
+        safe = [
             outcome.source.file,
             str(outcome.source.row),
-            outcome.status.value,
+            outcome.status,
             worklog.issue if worklog else "",
             worklog.start.isoformat() if worklog else "",
             format_duration(worklog.duration) if worklog else "",
             outcome.worklog_id,
             "" if outcome.http_status is None else str(outcome.http_status),
             str(outcome.attempts),
-            outcome.error,
-            outcome.warning,
         ]
-        values = outcome.source.values
-        fixed.extend(cell_text(values.get(name)) for name in self.source_columns)
-        self._csv.writerow([neutralise(text) for text in fixed])
+        risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
+        safe[0] = risky[0]
+        self._csv.writerow([*safe, *risky[1:]])
         self._unflushed += 1
         if self._unflushed >= _FLUSH_EVERY:
             self._handle.flush()
@@ -127,7 +145,7 @@ class FailedRowsWriter:
     def write(self, outcome: Outcome) -> None:
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = self.path.open("w", encoding="utf-8-sig", newline="")
+            self._handle = _open_with_bom(self.path)
             self._csv = csv.writer(self._handle)
             self._csv.writerow([*self.source_columns, "error"])
         values = outcome.source.values
@@ -165,7 +183,7 @@ class Tally:
     )
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.status.value] += 1
+        self.counts[outcome.status] += 1  # a StrEnum: the same key as its value
         booked = Status.PENDING if self.dry_run else Status.CREATED
         if outcome.status is booked and outcome.worklog is not None:
             seconds = int(outcome.worklog.duration.total_seconds())

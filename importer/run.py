@@ -30,7 +30,14 @@ from .errors import (
     TrackerUnavailable,
 )
 from .inputs import InputFile, open_inputs
-from .journal import Journal, Occurrences, default_state_path, exclusive, fingerprint
+from .journal import (
+    Journal,
+    Occurrences,
+    booking_content,
+    default_state_path,
+    exclusive,
+    fingerprint,
+)
 from .log import get_logger, redact
 from .models import Booking, Invalid, Outcome, SourceRow, Status, Worklog
 from .normalize import DayTotals
@@ -187,15 +194,22 @@ async def _pump(
                 if not isinstance(result, Worklog):
                     sink(_not_delivered(source, result, ""))
                     continue
+                content = booking_content(result)
                 fp = fingerprint(
                     result,
                     mode=deliverer.mode,
                     target=deliverer.target,
-                    occurrence=occurrences.next(result),
+                    occurrence=occurrences.next(content),
+                    content=content,
                 )
                 booking = Booking(source, result, fp, day_totals.add(result))
                 if dry_run:
-                    sink(await deliverer.plan(booking))
+                    consult = deliverer.consults_tracker
+                    sink(
+                        await deliverer.plan(booking)
+                        if consult
+                        else deliverer.plan_offline(booking)
+                    )
                 elif deliverer.stop_reason is None:
                     await queue.put(booking)
                 else:
