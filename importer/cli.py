@@ -28,7 +28,9 @@ from .errors import (
     StateLocked,
     TrackerUnavailable,
 )
+from .inspection import describe, inspect_file
 from .log import LogFormat, configure_logging
+from .presets import PRESETS
 from .run import ExitCode, RunOptions, RunSummary, run_import
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings
 
@@ -205,6 +207,52 @@ def run(
 def _sandbox_settings(settings: Settings) -> SandboxSettings:
     knobs = dataclasses.asdict(settings.sandbox)
     return SandboxSettings(**knobs)
+
+
+@main.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="A config to apply (default: guess the preset from the header).",
+)
+@click.option("--rows", default=5, show_default=True, help="How many rows to show.")
+def inspect(file: Path, config_path: Path | None, rows: int) -> None:
+    """Show how FILE would be read: format, encoding, header, preset, columns, first rows.
+
+    \b
+    Example:
+      worklog-import inspect export.csv
+      worklog-import inspect export.xlsx -c config.toml --rows 10
+    """
+    try:
+        settings = load_settings(config_path) if config_path else None
+        found = inspect_file(file, settings, rows=rows)
+    except ImporterError as error:
+        _fail(error)
+        return
+    lines = [f"file: {found.path}"]
+    if found.kind == "csv":
+        delimiter = {"\t": "tab"}.get(found.delimiter, repr(found.delimiter))
+        lines.append(f"format: CSV  encoding: {found.encoding}  delimiter: {delimiter}")
+    else:
+        lines.append(f"format: spreadsheet ({found.path.suffix.lstrip('.').upper()})")
+    lines.append(f"header row: {found.header_row}")
+    lines.append("columns: " + ", ".join(found.header))
+    guessed = PRESETS[found.guessed_preset].title if found.guessed_preset else "none matches"
+    lines.append(f"preset it would guess: {found.guessed_preset or '-'} ({guessed})")
+    if found.problem:
+        lines.append(f"problem: {found.problem}")
+    else:
+        lines.append(f"preset in use: {found.preset or 'none (columns from the config)'}")
+        lines.append("column map:")
+        lines += [f"  {field:<9} <- {column}" for field, column in found.column_map.items()]
+        lines.append(f"first {len(found.rows)} rows as they would be sent:")
+        lines += [f"  row {row.row}: {describe(result)}" for row, result in found.rows]
+    click.echo("\n".join(lines))
+    sys.exit(int(ExitCode.BAD_INPUT) if found.problem else 0)
 
 
 @main.command("check-config")

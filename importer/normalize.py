@@ -265,7 +265,8 @@ class Normalizer:
         if end <= start.replace(tzinfo=None) and not c.end_date:
             end += dt.timedelta(days=1)  # crossed midnight
         # Elapsed time between two instants, so a DST change inside the span counts right.
-        return localize(end, self.zone) - start
+        # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.)
+        return localize(end, self.zone).astimezone(dt.UTC) - start.astimezone(dt.UTC)
 
     def _comment(self, row: SourceRow) -> str:
         column = self.columns.comment

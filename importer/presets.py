@@ -27,18 +27,22 @@ class Preset:
     required: Sequence[str]  # fields that must be found for the layout to apply
     options: Mapping[str, object] = dataclasses.field(default_factory=dict)  # [input] keys
     issue_map: bool = False  # the issue column holds another tracker's ids (see issue.map_file)
+    # Headers only this tool writes; "auto" guesses the preset only when one is present, so
+    # a hand-made sheet with "Дата" and "Часы" is not taken for a Redmine export.
+    signature: Sequence[str] = ()
 
 
 def _preset(
     name: str,
     title: str,
     required: Sequence[str],
+    signature: Sequence[str],
     options: Mapping[str, object] | None = None,
     issue_map: bool = False,
     **columns: Sequence[str],
 ) -> Preset:
     assert set(columns) <= set(FIELDS), set(columns) - set(FIELDS)
-    return Preset(name, title, columns, required, options or {}, issue_map)
+    return Preset(name, title, columns, required, options or {}, issue_map, signature)
 
 
 PRESETS: dict[str, Preset] = {
@@ -48,6 +52,7 @@ PRESETS: dict[str, Preset] = {
             "toggl",
             "Toggl Track, detailed report (CSV)",
             ("issue", "date", "time", "duration"),
+            ["Start date", "Billable"],
             issue=["Description"],
             comment=["Description"],
             date=["Start date"],
@@ -62,6 +67,7 @@ PRESETS: dict[str, Preset] = {
             "clockify",
             "Clockify, detailed report (CSV/XLSX)",
             ("issue", "date", "time", "duration"),
+            ["Duration (h)", "Duration (decimal)"],
             issue=["Description"],
             comment=["Description"],
             date=["Start Date"],
@@ -76,6 +82,7 @@ PRESETS: dict[str, Preset] = {
             "harvest",
             "Harvest, detailed time report (CSV)",
             ("issue", "date", "duration"),
+            ["Billable?", "Project Code", "Hours Rounded"],
             issue=["Notes"],
             comment=["Notes"],
             date=["Date", "Spent Date"],
@@ -86,6 +93,7 @@ PRESETS: dict[str, Preset] = {
             "tempo",
             "Tempo Timesheets, worklog export (English or Russian)",
             ("issue", "start", "duration"),
+            ["Issue Key", "Ключ запроса", "Work Description", "Описание работы"],
             issue=["Issue Key", "Key", "Ключ запроса", "Ключ задачи"],
             start=["Work date", "Started", "Дата работы"],
             duration=["Hours", "Time Spent (h)", "Часов", "Часы"],
@@ -96,6 +104,7 @@ PRESETS: dict[str, Preset] = {
             "kimai",
             "Kimai, timesheet export (CSV/XLSX, English or Russian)",
             ("issue", "date", "time"),
+            ["Activity", "Активность"],
             date=["Date", "Дата"],
             time=["From", "Begin", "С", "Начало"],
             end=["To", "End", "До", "По", "Конец"],
@@ -108,6 +117,7 @@ PRESETS: dict[str, Preset] = {
             "redmine",
             "Redmine, spent time (CSV, English or Russian)",
             ("issue", "date", "duration"),
+            ["Activity", "Деятельность"],
             issue=["Issue", "Задача"],
             date=["Date", "Дата"],
             duration=["Hours", "час(а,ов)", "Часы"],
@@ -141,7 +151,10 @@ def preset_score(preset: Preset, header: Sequence[str]) -> int:
 
 def guess_preset(header: Sequence[str]) -> Preset | None:
     """The preset whose layout this header matches best, if any does."""
-    scored = [(preset_score(p, header), p) for p in PRESETS.values()]
+    candidates = [p for p in PRESETS.values() if _find(header, p.signature)]
+    scored = [(preset_score(p, header), p) for p in candidates]
+    if not scored:
+        return None
     best = max(scored, key=lambda sp: sp[0])
     return best[1] if best[0] else None
 

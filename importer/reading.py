@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ class Table:
     sheet: str | int = 0
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
-    def rows(self) -> Iterator[SourceRow]:
+    def rows(self) -> Generator[SourceRow, None, None]:
         """Stream the rows below the header, in file order."""
         if self.kind == "csv":
             yield from _csv_rows(self)
@@ -155,19 +156,13 @@ def open_table(
         if suffix in CSV_SUFFIXES or not suffix:
             encoding = detect_encoding(path, options.encoding)
             delimiter = _sniff_delimiter(path, encoding, options.delimiter)
-            head_frame = pd.read_csv(
-                path,
-                sep=delimiter,
-                encoding=encoding,
-                header=None,
-                nrows=HEADER_SCAN_ROWS,
-                dtype=str,
-                keep_default_na=False,
-                skip_blank_lines=False,
-                on_bad_lines="skip",
-                engine="python",
-            )
-            head = [[_text(v) for v in row] for row in head_frame.itertuples(index=False)]
+            # The csv module, not pandas, for the first records: title rows above the header
+            # have fewer fields, and pandas would size the table by them.
+            with path.open(encoding=encoding, newline="") as handle:
+                records = csv.reader(handle, delimiter=delimiter)
+                head = [[_text(v) for v in row] for row in islice(records, HEADER_SCAN_ROWS)]
+            if not any(any(row) for row in head):
+                raise InputError(f"{path}: the file is empty")
             index = _header_index(head, options, header_score)
             columns = _checked_header(head, index, path)
             return Table(path, columns, "csv", index + 1, encoding, delimiter)
@@ -201,7 +196,7 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
     row_number = table.header_row
     width = len(table.columns)
     try:
-        chunks = pd.read_csv(
+        with pd.read_csv(
             table.path,
             sep=table.delimiter,
             encoding=table.encoding,
@@ -214,13 +209,13 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
             chunksize=CHUNK_ROWS,
             usecols=range(width),
             names=range(width),
-        )
-        names = table.columns
-        for chunk in chunks:
-            # Column lists zipped into rows: far faster than iterating a frame row by row.
-            for values in zip(*(chunk[c].tolist() for c in chunk.columns), strict=True):
-                row_number += 1
-                yield SourceRow(file, row_number, dict(zip(names, values, strict=True)))
+        ) as chunks:  # closed even when the reader stops early (inspect, a stopped run)
+            names = table.columns
+            for chunk in chunks:
+                # Column lists zipped into rows: far faster than iterating a frame by row.
+                for values in zip(*(chunk[c].tolist() for c in chunk.columns), strict=True):
+                    row_number += 1
+                    yield SourceRow(file, row_number, dict(zip(names, values, strict=True)))
     except UnicodeDecodeError as exc:
         raise InputError(
             f"{file}: not readable as {table.encoding} near row {row_number + 1} ({exc.reason}); "

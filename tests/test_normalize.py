@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from importer.models import Invalid, Skipped, SourceRow, Worklog
-from importer.normalize import Normalizer
+from importer.normalize import DayTotals, Normalizer
 
 from .conftest import make_settings
 
@@ -98,3 +98,103 @@ def test_invalid_rows_name_their_column_and_value(
 def test_blank_rows_are_skipped_not_invalid() -> None:
     blank = SourceRow("f.csv", 3, {"Issue": "", "Date": " ", "Start": None, "Hours": float("nan")})
     assert Normalizer(make_settings()).normalize(blank) == Skipped("blank row")
+
+
+def test_the_key_is_found_inside_a_description() -> None:
+    settings = make_settings(columns={"issue": "Comment"})
+    result = Normalizer(settings).normalize(row(Comment="review OPS-1210 and PORT-2"))
+    assert isinstance(result, Worklog) and result.issue == "OPS-1210"
+    lowercase = Normalizer(settings).normalize(row(Comment="see re-2 notes"))
+    assert isinstance(lowercase, Invalid), "a lowercase word is not taken for a key"
+
+
+def test_ids_are_mapped_to_keys() -> None:
+    settings = make_settings()
+    normalizer = Normalizer(settings, issue_map={"412": "PORT-412"})
+    mapped = normalizer.normalize(row(Issue="Ошибка #412: Не работает вход (#2)"))
+    assert isinstance(mapped, Worklog) and mapped.issue == "PORT-412"
+    missing = normalizer.normalize(row(Issue="Ошибка #999: Другое"))
+    assert missing == Invalid(
+        "column 'Issue' value 'Ошибка #999: Другое': id 999 is not in the issue map "
+        "(issue.map_file)",
+        "Issue",
+        "Ошибка #999: Другое",
+    )
+
+
+def test_an_end_time_instead_of_a_duration_crosses_midnight() -> None:
+    settings = make_settings(columns={"duration": "", "end": "Until"})
+    result = Normalizer(settings).normalize(row(Start="23:30", Until="00:45"))
+    assert isinstance(result, Worklog) and result.duration == dt.timedelta(minutes=75)
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"),
+    [
+        ("29.03.2026", 2),  # clocks go forward at 02:00: 01:00 → 04:00 on the wall is 2 h
+        ("25.10.2026", 4),  # clocks go back at 03:00: 01:00 → 04:00 on the wall is 4 h
+    ],
+)
+def test_an_end_across_a_dst_change_counts_real_elapsed_time(day: str, hours: int) -> None:
+    settings = make_settings(
+        input={"timezone": "Europe/Berlin"}, columns={"duration": "", "end": "Until"}
+    )
+    result = Normalizer(settings).normalize(row(Date=day, Start="01:00", Until="04:00"))
+    assert isinstance(result, Worklog) and result.duration == dt.timedelta(hours=hours)
+
+
+def test_excel_day_fractions_when_the_unit_is_days() -> None:
+    settings = make_settings(input={"duration_unit": "days"})
+    result = Normalizer(settings).normalize(row(Hours="0,0625"))
+    assert isinstance(result, Worklog) and result.duration == dt.timedelta(minutes=90)
+
+
+def test_month_first_date_under_day_first_says_which_setting_to_change() -> None:
+    result = Normalizer(make_settings()).normalize(row(Date="10/25/2026"))
+    assert result == Invalid(
+        "column 'Date' value '10/25/2026': not a day-first date: '10/25/2026'; if the file "
+        "writes month first, set input.dayfirst = false",
+        "Date",
+        "10/25/2026",
+    )
+
+
+def test_future_work_is_invalid_unless_allowed() -> None:
+    now = dt.datetime(2026, 10, 1, 12, 0, tzinfo=dt.UTC)
+    future = Normalizer(make_settings(), now=lambda: now).normalize(row(Date="02.10.2026"))
+    assert isinstance(future, Invalid) and "starts in the future" in future.reason
+    allowed = Normalizer(make_settings(input={"allow_future": True}), now=lambda: now)
+    assert isinstance(allowed.normalize(row(Date="02.10.2026")), Worklog)
+
+
+def test_overlong_comments_are_invalid() -> None:
+    settings = make_settings(input={"max_comment_length": 10})
+    result = Normalizer(settings).normalize(row(Comment="x" * 11))
+    assert isinstance(result, Invalid)
+    assert result.reason == (
+        "column 'Comment': the comment has 11 characters, more than input.max_comment_length = 10"
+    )
+
+
+def test_a_long_day_warns_once_on_the_row_that_crosses_the_limit() -> None:
+    totals = DayTotals(12)
+    day = [row(Hours="5", Start=f"{h:02d}:00") for h in (8, 13, 18, 23)]
+    normalizer = Normalizer(make_settings())
+    warnings = [totals.add(normalizer.normalize(r)) for r in day]  # type: ignore[arg-type]
+    assert warnings == [
+        "",
+        "",
+        "a.smirnova books 15 h on 2026-10-01, more than input.max_day_hours = 12",
+        "",
+    ]
+
+
+def test_a_preset_option_yields_to_the_config() -> None:
+    from importer.presets import PRESETS, ColumnMap
+
+    clockify = PRESETS["clockify"]
+    columns = make_settings().columns
+    mapped = ColumnMap(columns, clockify)
+    assert Normalizer(make_settings(), mapped).dayfirst is False  # the preset's own
+    explicit = make_settings(input={"dayfirst": True})
+    assert Normalizer(explicit, ColumnMap(columns, clockify)).dayfirst is True
