@@ -108,7 +108,7 @@ def test_header_row_can_be_set(write_csv: Callable[..., Path]) -> None:
     assert set(booked(path, header_row=3)) == {4, 5}
 
 
-def test_ods_and_xls_are_read(tmp_path: Path) -> None:
+def test_ods_xls_and_xlsm_are_read(tmp_path: Path) -> None:
     frame = pd.DataFrame(ROWS[1:], columns=ROWS[0])
     ods = tmp_path / "sheet.ods"
     frame.to_excel(ods, engine="odf", index=False)
@@ -119,7 +119,14 @@ def test_ods_and_xls_are_read(tmp_path: Path) -> None:
         for c, value in enumerate(row):
             sheet.write(r, c, value)
     book.save(str(xls))
-    for path in (ods, xls):
+    xlsm = tmp_path / "macros.xlsm"
+    book_m = Workbook()
+    sheet_m = book_m.active
+    assert sheet_m is not None
+    for row in ROWS:
+        sheet_m.append(row)
+    book_m.save(xlsm)
+    for path in (ods, xls, xlsm):
         assert {row: sent(r) for row, r in booked(path).items()} == EXPECTED, path
 
 
