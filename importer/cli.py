@@ -17,7 +17,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import Settings, load_settings, resolve_credentials
+from .config import (
+    Settings,
+    check_column_map,
+    load_settings,
+    parse_settings,
+    resolve_credentials,
+)
 from .errors import (
     AuthError,
     ConfigError,
@@ -33,6 +39,7 @@ from .log import LogFormat, configure_logging
 from .presets import PRESETS
 from .run import ExitCode, RunOptions, RunSummary, run_import
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings
+from .whoami import whoami_async
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -255,6 +262,31 @@ def inspect(file: Path, config_path: Path | None, rows: int) -> None:
     sys.exit(int(ExitCode.BAD_INPUT) if found.problem else 0)
 
 
+@main.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="The TOML config (default: only the TRACKER_* environment).",
+)
+def whoami(config_path: Path | None) -> None:
+    """Show whose token this is and in which organisation, or why Tracker refuses it.
+
+    \b
+    Example:
+      TRACKER_TOKEN=... TRACKER_ORG_ID=... worklog-import whoami -c config.toml
+    """
+    try:
+        settings = load_settings(config_path) if config_path else parse_settings({})
+        me = asyncio.run(whoami_async(settings))
+    except ImporterError as error:
+        _fail(error)
+        return
+    click.echo(f"login: {me.login}  name: {me.display}  uid: {me.uid}")
+    click.echo(f"organisation: {me.organisation}  tracker: {me.base_url}")
+
+
 @main.command("check-config")
 @config_option
 def check_config(config_path: Path) -> None:
@@ -266,6 +298,7 @@ def check_config(config_path: Path) -> None:
     """
     try:
         settings = load_settings(config_path)
+        check_column_map(settings)
         credentials = resolve_credentials(settings)
     except ImporterError as error:
         _fail(error)

@@ -65,6 +65,14 @@ class ColumnsSection:
     duration: str = ""
     comment: str = ""
     author: str = ""
+    created_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorsSection:
+    """Who the authors are in Tracker (import mode)."""
+
+    map_file: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +129,7 @@ class Settings:
     input: InputSection = InputSection()
     columns: ColumnsSection = ColumnsSection()
     issue: IssueSection = IssueSection()
+    authors: AuthorsSection = AuthorsSection()
     delivery: DeliverySection = DeliverySection()
     report: ReportSection = ReportSection()
     state: StateSection = StateSection()
@@ -235,7 +244,7 @@ def _check_values(settings: Settings) -> None:
     for key in ("concurrency", "rate_limit", "request_timeout", "max_attempts"):
         _positive(f"delivery.{key}", getattr(d, key))
     _positive("input.max_duration_hours", settings.input.max_duration_hours)
-    _check_columns(settings)
+    _check_preset(settings)
     for key, pattern in (
         ("pattern", settings.issue.pattern),
         ("map_pattern", settings.issue.map_pattern),
@@ -254,8 +263,7 @@ def _check_values(settings: Settings) -> None:
             raise ConfigError(f"sandbox.{key} must be between 0 and 1, got {p!r}")
 
 
-def _check_columns(settings: Settings) -> None:
-    """Without a preset, the column map must name the issue, the time spent and the day."""
+def _check_preset(settings: Settings) -> None:
     from .presets import PRESETS  # the presets know the columns they find by themselves
 
     preset = settings.input.preset
@@ -267,7 +275,12 @@ def _check_columns(settings: Settings) -> None:
     cols = settings.columns
     if cols.start and (cols.date or cols.time):
         raise ConfigError("set either columns.start or columns.date (+ columns.time), not both")
-    if preset:
+
+
+def check_column_map(settings: Settings) -> None:
+    """Without a preset, the column map must name the issue, the time spent and the day."""
+    cols = settings.columns
+    if settings.input.preset:
         return
     if cols.issue == "":
         raise ConfigError(

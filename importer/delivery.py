@@ -55,6 +55,7 @@ class _RowState:
     from_earlier_run: bool = False  # the journal says an earlier run was sending this row
     marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
+    posting: bool = False  # the request in flight is the POST itself (not a listing)
     attempts: int = 0
 
 
@@ -87,6 +88,11 @@ class Deliverer:
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         self._snapshots: dict[str, asyncio.Future[list[Record]]] = {}
+        self._people: dict[str, asyncio.Future[frozenset[str]]] = {}
+        # Import mode: the first POST goes alone, so a token that may not import is told
+        # once, not by every worker at the same time.
+        self._first_import = asyncio.Lock()
+        self._import_allowed = mode != "import"
 
     # --- run-level -----------------------------------------------------------------------
 
@@ -226,7 +232,7 @@ class Deliverer:
                 except Rejected as exc:
                     outcome.status, outcome.error = Status.FAILED, exc.message
                     outcome.http_status = exc.status
-                    self._count_forbidden(exc)
+                    self._count_forbidden(exc, importing=self.mode == "import" and state.posting)
                 except (AuthError, TrackerUnavailable, JournalError) as exc:
                     self.stop(exc)
                     outcome.http_status = getattr(exc, "status", None)
@@ -276,8 +282,18 @@ class Deliverer:
             error="found in Tracker: booked before this run",
         )
 
-    def _count_forbidden(self, exc: Rejected) -> None:
+    def _count_forbidden(self, exc: Rejected, *, importing: bool) -> None:
         if exc.status != 403:
+            return
+        if importing and self.booked == 0:
+            # Only administrators may import; the first refusal says it for every row.
+            self.stop(
+                AuthError(
+                    "mode 'import' needs an administrator's token, and Tracker refused this one "
+                    f"({exc.message})",
+                    403,
+                )
+            )
             return
         self._forbidden += 1
         if self._forbidden >= SYSTEMIC_FORBIDDEN and self.booked == 0:
@@ -345,6 +361,7 @@ class Deliverer:
         if self.stop_reason is not None:
             raise _Stopped
         state.attempts += 1
+        state.posting = False
         if state.uncertain:
             match = await self._reconcile(booking.worklog)
             if match is not None:
@@ -362,11 +379,20 @@ class Deliverer:
                 row=booking.source.row,
             )
             state.marked = True
+        state.posting = True  # stays True if the POST raises, so the handler knows its source
         try:
-            record = await self._patiently(self._send(booking.worklog))
+            if self._import_allowed:
+                record = await self._patiently(self._send(booking.worklog))
+            else:
+                async with self._first_import:
+                    if self.stop_reason is not None:
+                        raise _Stopped
+                    record = await self._patiently(self._send(booking.worklog))
+                    self._import_allowed = True
         except OutcomeUnknown:
             state.uncertain = True
             raise
+        state.posting = False
         self.claimed.add(str(record["id"]))
         self.booked += 1
         return record
@@ -376,14 +402,36 @@ class Deliverer:
         payload: dict[str, Any] = worklog.payload()
         if self.mode == "import":
             payload["createdBy"] = worklog.author
-            payload["createdAt"] = format_tracker_start(worklog.start)
+            payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
             return await self.client.import_worklog(worklog.issue, payload)
         return await self.client.create_worklog(worklog.issue, payload)
 
     # --- what Tracker already holds --------------------------------------------------------
 
-    def _authors(self, worklog: Worklog) -> frozenset[str]:
-        return frozenset({worklog.author}) if self.mode == "import" else self.owner
+    async def _authors(self, worklog: Worklog) -> frozenset[str]:
+        """Every id Tracker may show as ``createdBy`` for whoever this row is booked for."""
+        if self.mode != "import":
+            return self.owner
+        login = worklog.author
+        person = self._people.get(login)
+        if person is None:
+            person = asyncio.ensure_future(self._identities(login))
+            self._people[login] = person
+        try:
+            return await asyncio.shield(person)
+        except BaseException:
+            if self._people.get(login) is person and person.done():
+                del self._people[login]  # let the next row try again
+            raise
+
+    async def _identities(self, login: str) -> frozenset[str]:
+        assert self.client is not None
+        client = self.client
+        record: Record = {}
+        async for attempt in self._retrying(f"user {login}"):
+            with attempt:
+                record = await self._patiently(client.user(login))
+        return user_identities(record) | {login}
 
     async def _list(self, issue: str, why: str) -> list[Record]:
         assert self.client is not None
@@ -398,7 +446,7 @@ class Deliverer:
 
     async def _reconcile(self, worklog: Worklog) -> Record | None:
         records = await self._list(worklog.issue, "reconcile")
-        match = find_match(records, worklog, self._authors(worklog), self.claimed)
+        match = find_match(records, worklog, await self._authors(worklog), self.claimed)
         if match is None:
             return None
         record = dict(match)
@@ -417,7 +465,7 @@ class Deliverer:
             if self._snapshots.get(worklog.issue) is snapshot and snapshot.done():
                 del self._snapshots[worklog.issue]  # let the next row try again
             raise
-        match = find_match(records, worklog, self._authors(worklog), self.claimed)
+        match = find_match(records, worklog, await self._authors(worklog), self.claimed)
         return dict(match) if match is not None else None
 
     async def _snapshot(self, issue: str) -> list[Record]:

@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .config import Settings, config_path
+from .config import Settings, check_column_map, config_path
 from .errors import ConfigError, InputError
 from .normalize import ISSUE_KEY, Normalizer
 from .presets import ColumnMap, header_score, resolve_columns
@@ -29,27 +29,32 @@ class InputFile:
     normalizer: Normalizer
 
 
-def load_issue_map(path: Path) -> dict[str, str]:
-    """Another tracker's ids → Tracker keys, from a two-column CSV or a TOML table."""
+def _load_pairs(path: Path, setting: str) -> list[tuple[str, str]]:
+    """Two-column pairs from a CSV (a header line is fine) or a TOML table."""
     try:
         if path.suffix.lower() == ".toml":
             with path.open("rb") as handle:
                 raw = tomllib.load(handle)
-            table = raw.get("issues", raw)
-            pairs = [(str(k), str(v)) for k, v in table.items()]
-        else:
-            encoding = detect_encoding(path, "auto")
-            with path.open(encoding=encoding, newline="") as handle:
-                sample = handle.read(4096)
-                handle.seek(0)
-                dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
-                pairs = [
-                    (row[0].strip().lstrip("#"), row[1].strip().upper())
-                    for row in csv.reader(handle, dialect)
-                    if len(row) >= 2 and row[0].strip()
-                ]
+            tables = [v for v in raw.values() if isinstance(v, dict)]
+            table = tables[0] if len(raw) == 1 and tables else raw
+            return [(str(k), str(v)) for k, v in table.items()]
+        encoding = detect_encoding(path, "auto")
+        with path.open(encoding=encoding, newline="") as handle:
+            sample = handle.read(4096)
+            handle.seek(0)
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
+            return [
+                (row[0].strip(), row[1].strip())
+                for row in csv.reader(handle, dialect)
+                if len(row) >= 2 and row[0].strip()
+            ]
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, csv.Error) as exc:
-        raise ConfigError(f"issue.map_file {path}: cannot read: {exc}") from None
+        raise ConfigError(f"{setting} {path}: cannot read: {exc}") from None
+
+
+def load_issue_map(path: Path) -> dict[str, str]:
+    """Another tracker's ids → Tracker keys, from a two-column CSV or a TOML table."""
+    pairs = [(s.lstrip("#"), k.upper()) for s, k in _load_pairs(path, "issue.map_file")]
     if pairs and not ISSUE_KEY.match(pairs[0][1]):
         pairs = pairs[1:]  # a header line
     for source, key in pairs:
@@ -61,15 +66,38 @@ def load_issue_map(path: Path) -> dict[str, str]:
     return dict(pairs)
 
 
+def load_user_map(path: Path) -> dict[str, str]:
+    """Names, e-mails or logins as the timesheet writes them → Tracker logins."""
+    pairs = _load_pairs(path, "authors.map_file")
+    if pairs and pairs[0][1].casefold() in ("login", "tracker_login", "логин"):
+        pairs = pairs[1:]  # a header line
+    for person, login in pairs:
+        if not login or any(c.isspace() for c in login):
+            raise ConfigError(
+                f"authors.map_file {path}: {login!r} (for {person!r}) is not a Tracker login"
+            )
+    return dict(pairs)
+
+
 def open_inputs(
-    files: Sequence[Path], settings: Settings, *, now: Callable[[], dt.datetime] | None = None
+    files: Sequence[Path],
+    settings: Settings,
+    *,
+    mode: str = "create",
+    now: Callable[[], dt.datetime] | None = None,
 ) -> list[InputFile]:
     """Open every file; raise ``InputError``/``ConfigError`` for the first that cannot work."""
     if not files:
         raise InputError("no input files given")
+    check_column_map(settings)
     issue_map = (
         load_issue_map(config_path(settings, settings.issue.map_file))
         if settings.issue.map_file
+        else None
+    )
+    user_map = (
+        load_user_map(config_path(settings, settings.authors.map_file))
+        if settings.authors.map_file
         else None
     )
     opened = []
@@ -86,6 +114,17 @@ def open_inputs(
                 f"the header (row {table.header_row}) has: "
                 f"{', '.join(repr(c) for c in table.columns)}"
             )
-        normalizer = Normalizer(settings, column_map, issue_map=issue_map, now=now)
+        if mode == "import" and not column_map.columns.author:
+            raise ConfigError(
+                f"{table.path}: mode 'import' books each row as its author; map columns.author"
+            )
+        normalizer = Normalizer(
+            settings,
+            column_map,
+            issue_map=issue_map,
+            user_map=user_map,
+            import_mode=mode == "import",
+            now=now,
+        )
         opened.append(InputFile(table, column_map, normalizer))
     return opened

@@ -42,6 +42,7 @@ class Worklog:
     duration: dt.timedelta
     comment: str
     author: str = ""
+    created_at: dt.datetime | None = None  # import mode: when Tracker shows it was logged
 
     @property
     def content_key(self) -> tuple[str, dt.datetime, int, str, str]:

@@ -59,6 +59,11 @@ def _cached(parse: Callable[[Cell], _T]) -> Callable[[Cell], _T]:
     return parse_cell
 
 
+def _person_key(name: str) -> str:
+    """Logins, e-mails and names compare without case, extra spaces or ё/е differences."""
+    return " ".join(name.split()).casefold().replace("ё", "е")
+
+
 def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
     """The ``[input]`` options for one file: the preset's, unless the config set them."""
     if preset is None:
@@ -85,6 +90,8 @@ class Normalizer:
         column_map: ColumnMap | None = None,
         *,
         issue_map: Mapping[str, str] | None = None,
+        user_map: Mapping[str, str] | None = None,
+        import_mode: bool = False,
         now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         column_map = column_map or ColumnMap(settings.columns)
@@ -102,6 +109,9 @@ class Normalizer:
         self.map_pattern = re.compile(settings.issue.map_pattern)
         self.issue_map = issue_map
         self.needs_map = column_map.preset is not None and column_map.preset.issue_map
+        self.user_map = {_person_key(k): v for k, v in (user_map or {}).items()}
+        self.has_user_map = user_map is not None
+        self.import_mode = import_mode
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         # A month of rows repeats the same few dates, times and durations: parse each once.
         self._parse_day = _cached(
@@ -131,7 +141,8 @@ class Normalizer:
                 start=start,
                 duration=self._duration(row, start),
                 comment=self._comment(row),
-                author=self._optional_text(row, self.columns.author),
+                author=self._author(row),
+                created_at=self._created_at(row),
             )
         except RowInvalid as exc:
             # Only a row that books nothing can be a blank or a totals row: a real row whose
@@ -267,6 +278,29 @@ class Normalizer:
         # Elapsed time between two instants, so a DST change inside the span counts right.
         # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.)
         return localize(end, self.zone).astimezone(dt.UTC) - start.astimezone(dt.UTC)
+
+    def _author(self, row: SourceRow) -> str:
+        """The row's author; in import mode the Tracker login Tracker will book it for."""
+        column = self.columns.author
+        if not self.import_mode:
+            return self._optional_text(row, column)
+        text = _text(self._required(row, column))
+        if not self.has_user_map:
+            return text  # Tracker's answer decides whether this login exists
+        login = self.user_map.get(_person_key(text))
+        if login is None:
+            raise RowInvalid(
+                f"column '{column}' value {text!r} is not in the user map (authors.map_file)",
+                column,
+                text,
+            )
+        return login
+
+    def _created_at(self, row: SourceRow) -> dt.datetime | None:
+        column = self.columns.created_at
+        if not column or is_blank(value := row.values.get(column)):
+            return None
+        return localize(self._parse(column, value, self._parse_moment), self.zone)
 
     def _comment(self, row: SourceRow) -> str:
         column = self.columns.comment

@@ -14,7 +14,18 @@ from collections.abc import Callable, Mapping, Sequence
 from .config import ColumnsSection, Settings
 from .errors import InputError
 
-FIELDS = ("issue", "date", "time", "start", "end", "end_date", "duration", "comment", "author")
+FIELDS = (
+    "issue",
+    "date",
+    "time",
+    "start",
+    "end",
+    "end_date",
+    "duration",
+    "comment",
+    "author",
+    "created_at",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,7 +184,7 @@ class ColumnMap:
 
     def optional(self) -> list[str]:
         c = self.columns
-        return [n for n in (c.time, c.end_date, c.comment, c.author) if n]
+        return [n for n in (c.time, c.end_date, c.comment, c.author, c.created_at) if n]
 
 
 def _preset_for(settings: Settings, header: Sequence[str]) -> Preset | None:

@@ -263,14 +263,9 @@ async def run_import_async(
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings = options.settings
     mode = options.mode or settings.tracker.mode
-    if mode == "import":
-        raise ConfigError(
-            "mode 'import' (keeping each employee as the author) is not available in this "
-            "version; use mode 'create'"
-        )
     precheck = settings.delivery.precheck if options.precheck is None else options.precheck
     log = get_logger()
-    inputs = open_inputs(options.files, settings, now=now)
+    inputs = open_inputs(options.files, settings, mode=mode, now=now)
     report_path = options.report_path or Path(settings.report.path)
     summary_path = (
         Path(settings.report.summary_path)

@@ -12,6 +12,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -163,6 +164,14 @@ class TrackerClient:
             record = record[0]
         if not isinstance(record, dict):
             raise Rejected("GET /v2/myself answered with something that is not a user")
+        return record
+
+    async def user(self, login: str) -> Record:
+        """``GET /v3/users/<login>``: a user's ids (``login:`` before an all-digit login)."""
+        wanted = f"login:{login}" if login.isdigit() else login
+        record = await self._request("GET", f"/v3/users/{quote(wanted, safe=':')}")
+        if not isinstance(record, dict):
+            raise Rejected(f"GET /v3/users/{wanted} answered with something that is not a user")
         return record
 
     async def create_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:

@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from importer.config import check_base_url, load_settings, parse_settings, resolve_credentials
+from importer.config import (
+    check_base_url,
+    check_column_map,
+    load_settings,
+    parse_settings,
+    resolve_credentials,
+)
 from importer.errors import ConfigError
 
 from .conftest import COLUMNS, make_settings
@@ -50,11 +56,12 @@ def test_integers_are_accepted_where_floats_are_expected() -> None:
     assert make_settings(delivery={"rate_limit": 5}).delivery.rate_limit == 5.0
 
 
-def test_required_columns_are_demanded() -> None:
+def test_required_columns_are_demanded_before_files_are_read() -> None:
     with pytest.raises(ConfigError, match=r"columns\.issue is required"):
-        parse_settings({"columns": {"date": "D", "duration": "H"}})
+        check_column_map(parse_settings({"columns": {"date": "D", "duration": "H"}}))
     with pytest.raises(ConfigError, match=r"columns\.date \(or columns\.start"):
-        parse_settings({"columns": {"issue": "I", "duration": "H"}})
+        check_column_map(parse_settings({"columns": {"issue": "I", "duration": "H"}}))
+    check_column_map(parse_settings({"input": {"preset": "toggl"}}))  # the preset finds them
 
 
 def test_missing_and_broken_files_are_config_errors(tmp_path: Path) -> None:

@@ -225,26 +225,44 @@ async def search_worklogs_post(request: web.Request) -> web.Response:
     return _search(request, body.get("createdBy"), since, until)
 
 
+def _user_record(request: web.Request, user: SandboxUser) -> dict[str, Any]:
+    first, _, last = user.display.partition(" ")
+    return {
+        "self": f"{_base(request)}/v2/users/{user.uid}",
+        "uid": user.uid,
+        "login": user.login,
+        "trackerUid": user.uid,
+        "passportUid": user.uid - 1120000000000000 + 1000000000,
+        "firstName": first,
+        "lastName": last,
+        "display": user.display,
+        "email": user.email or f"{user.login}@example.ru",
+        "external": False,
+        "hasLicense": True,
+        "dismissed": False,
+    }
+
+
 async def myself(request: web.Request) -> web.Response:
     """``GET /v2/myself``."""
-    user = request[USER]
-    first, _, last = user.display.partition(" ")
-    return web.json_response(
-        {
-            "self": f"{_base(request)}/v2/users/{user.uid}",
-            "uid": user.uid,
-            "login": user.login,
-            "trackerUid": user.uid,
-            "passportUid": user.uid - 1120000000000000 + 1000000000,
-            "firstName": first,
-            "lastName": last,
-            "display": user.display,
-            "email": user.email or f"{user.login}@example.ru",
-            "external": False,
-            "hasLicense": True,
-            "dismissed": False,
-        }
+    return web.json_response(_user_record(request, request[USER]))
+
+
+async def user(request: web.Request) -> web.Response:
+    """``GET /v3/users/<login or uid>`` (``login:12345`` for an all-digit login)."""
+    wanted = request.match_info["id"]
+    by_login = wanted.removeprefix("login:")
+    found = next(
+        (
+            u
+            for u in request.app[SETTINGS].users
+            if u.login == by_login or (not wanted.startswith("login:") and str(u.uid) == wanted)
+        ),
+        None,
     )
+    if found is None:
+        return tracker_error(404, "Пользователь не существует.")
+    return web.json_response(_user_record(request, found))
 
 
 # --- the sandbox's own endpoints, for tests, demos and rehearsals -------------------------
@@ -290,6 +308,8 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     app[RNG] = random.Random(settings.seed)
     app[WINDOW] = collections.deque()
     app.router.add_get("/v2/myself", myself)
+    app.router.add_get("/v3/users/{id}", user)
+    app.router.add_get("/v2/users/{id}", user)
     app.router.add_post("/v2/issues/{key}/worklog", create_worklog)
     app.router.add_get("/v2/issues/{key}/worklog", list_worklogs)
     app.router.add_post("/v3/issues/{key}/worklogs/_import", import_worklog)

@@ -19,12 +19,11 @@ DEFAULT_TOKEN = "sandbox-token"
 DEFAULT_ORG_ID = "sandbox-org"
 ROBOT = SandboxUser("robot-importer", 1120000000000001, "Робот Импорта", DEFAULT_TOKEN, True)
 TEAM = (
-    SandboxUser("a.smirnova", 1120000000000002, "Анна Смирнова", email="a.smirnova@example.ru"),
-    SandboxUser("i.petrov", 1120000000000003, "Иван Петров", email="i.petrov@example.ru"),
-    SandboxUser(
-        "m.kuznetsova", 1120000000000004, "Мария Кузнецова", email="m.kuznetsova@example.ru"
-    ),
-    SandboxUser("d.volkov", 1120000000000005, "Дмитрий Волков", email="d.volkov@example.ru"),
+    # Team members can log in too (token "<login>-token"), but are not administrators.
+    SandboxUser("a.smirnova", 1120000000000002, "Анна Смирнова", "a.smirnova-token"),
+    SandboxUser("i.petrov", 1120000000000003, "Иван Петров", "i.petrov-token"),
+    SandboxUser("m.kuznetsova", 1120000000000004, "Мария Кузнецова", "m.kuznetsova-token"),
+    SandboxUser("d.volkov", 1120000000000005, "Дмитрий Волков", "d.volkov-token"),
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
