@@ -232,7 +232,11 @@ class Deliverer:
                 except Rejected as exc:
                     outcome.status, outcome.error = Status.FAILED, exc.message
                     outcome.http_status = exc.status
-                    self._count_forbidden(exc, importing=self.mode == "import" and state.posting)
+                    if self._count_forbidden(
+                        exc, importing=self.mode == "import" and state.posting
+                    ):
+                        # The token's fault, not the row's: leave it for a run that may import.
+                        outcome.status, outcome.error = Status.PENDING, self._stopped_message(state)
                 except (AuthError, TrackerUnavailable, JournalError) as exc:
                     self.stop(exc)
                     outcome.http_status = getattr(exc, "status", None)
@@ -282,9 +286,10 @@ class Deliverer:
             error="found in Tracker: booked before this run",
         )
 
-    def _count_forbidden(self, exc: Rejected, *, importing: bool) -> None:
+    def _count_forbidden(self, exc: Rejected, *, importing: bool) -> bool:
+        """Count a 403; True when it shows the token may not import at all."""
         if exc.status != 403:
-            return
+            return False
         if importing and self.booked == 0:
             # Only administrators may import; the first refusal says it for every row.
             self.stop(
@@ -294,10 +299,11 @@ class Deliverer:
                     403,
                 )
             )
-            return
+            return True
         self._forbidden += 1
         if self._forbidden >= SYSTEMIC_FORBIDDEN and self.booked == 0:
             self.stop(AuthError(f"every worklog so far was refused: {exc.message}", 403))
+        return False
 
     def _stopped_message(self, state: _RowState) -> str:
         reason = str(self.stop_reason) if self.stop_reason else "run stopped"
