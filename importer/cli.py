@@ -17,13 +17,8 @@ from typing import Any, TypeVar
 
 import click
 
-from .config import (
-    Settings,
-    check_column_map,
-    load_settings,
-    parse_settings,
-    resolve_credentials,
-)
+from .checkup import check_setup
+from .config import Settings, load_settings, parse_settings
 from .errors import (
     AuthError,
     ConfigError,
@@ -37,6 +32,7 @@ from .errors import (
 from .inspection import describe, inspect_file
 from .log import LogFormat, configure_logging
 from .presets import PRESETS
+from .progress import TerminalProgress
 from .run import ExitCode, RunOptions, RunSummary, run_import
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings
 from .whoami import whoami_async
@@ -62,16 +58,50 @@ def _fail(error: ImporterError) -> None:
 
 
 def _log_options(command: _F) -> _F:
-    command = click.option(
-        "--log-format",
-        type=click.Choice(["console", "json"]),
-        default="console",
-        show_default=True,
-        help="Log lines for people (console) or for machines (json).",
-    )(command)
-    return click.option(
-        "--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded."
-    )(command)
+    for option in (
+        click.option(
+            "--log-format",
+            type=click.Choice(["console", "json"]),
+            default=None,
+            help="Log lines for people (console) or machines (json). "
+            "Default: console on a terminal, json otherwise (cron, pipes, --log-file).",
+        ),
+        click.option(
+            "--log-file",
+            type=click.Path(path_type=Path, dir_okay=False),
+            help="Append the log lines to this file instead of stderr.",
+        ),
+        click.option(
+            "--verbose", "-v", is_flag=True, help="Log every row's outcome (and every retry)."
+        ),
+        click.option(
+            "--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded (for cron)."
+        ),
+    ):
+        command = option(command)
+    return command
+
+
+def _start_logging(
+    log_format: LogFormat | None, log_file: Path | None, verbose: bool, quiet: bool
+) -> bool:
+    """Set up logs for who is watching; True when a person watches a terminal."""
+    terminal = sys.stderr.isatty() and log_file is None
+    fmt: LogFormat = log_format or ("console" if terminal else "json")
+    if verbose:
+        level = logging.DEBUG
+    elif quiet:
+        level = logging.ERROR
+    else:
+        # On a terminal the progress bar and the summary tell the story; warnings still show.
+        level = logging.WARNING if terminal else logging.INFO
+    stream = None
+    if log_file is not None:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        stream = log_file.open("a", encoding="utf-8")
+        click.get_current_context().call_on_close(stream.close)
+    configure_logging(fmt, level=level, stream=stream)
+    return terminal and not quiet
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,7 +123,7 @@ def _hours_table(title: str, hours: dict[str, float]) -> list[str]:
     return lines
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, *, verbose_summary: bool = True) -> None:
     c = summary.counts
     if summary.dry_run:
         lines = [
@@ -115,6 +145,16 @@ def _print_summary(summary: RunSummary) -> None:
             f"  retries: {summary.retries}  429s: {summary.responses_429}"
             f"  elapsed: {summary.elapsed_seconds:.1f} s",
         ]
+        if summary.hours_by_author and verbose_summary:
+            lines += _hours_table("hours created by person", summary.hours_by_author)
+            lines += _hours_table("hours created by issue", summary.hours_by_issue)
+    if summary.problems:
+        shown = len(summary.problems)
+        trouble = c["failed"] + c["invalid"]
+        lines.append(
+            f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
+        )
+        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
     if summary.stopped:
         lines.append(f"stopped: {summary.stopped}")
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
@@ -179,7 +219,9 @@ def run(
     sandbox: bool,
     mode: str | None,
     quiet: bool,
-    log_format: LogFormat,
+    verbose: bool,
+    log_format: LogFormat | None,
+    log_file: Path | None,
 ) -> None:
     """Import FILE... into Tracker and write a per-row report.
 
@@ -188,7 +230,7 @@ def run(
       export TRACKER_TOKEN=... TRACKER_ORG_ID=...
       worklog-import run october.xlsx -c config.toml --report out/october-report.csv
     """
-    configure_logging(log_format, level=logging.ERROR if quiet else logging.INFO)
+    watched = _start_logging(log_format, log_file, verbose, quiet)
     try:
         settings = load_settings(config_path)
         options = RunOptions(
@@ -199,6 +241,7 @@ def run(
             dry_run=dry_run,
             precheck=precheck,
             handle_signals=True,
+            progress=TerminalProgress() if watched else None,
             mode=mode,  # type: ignore[arg-type]
             sandbox=_sandbox_settings(settings) if sandbox else None,
         )
@@ -298,17 +341,24 @@ def check_config(config_path: Path) -> None:
     """
     try:
         settings = load_settings(config_path)
-        check_column_map(settings)
-        credentials = resolve_credentials(settings)
     except ImporterError as error:
         _fail(error)
         return
+    checkup = check_setup(settings)
+    if checkup.problems:
+        click.echo(f"{config_path}: {len(checkup.problems)} problem(s):", err=True)
+        for problem in checkup.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(int(ExitCode.BAD_INPUT))
+    credentials = checkup.credentials
+    assert credentials is not None
     org = (
         f"X-Org-ID {credentials.org_id}"
         if credentials.org_id
         else f"X-Cloud-Org-ID {credentials.cloud_org_id}"
     )
     click.echo(f"config ok: {config_path}")
+    click.echo(f"journal: {checkup.state_path}  mode: {settings.tracker.mode}")
     click.echo(f"tracker: {credentials.base_url}  organisation: {org}  auth: {credentials.auth}")
 
 

@@ -48,6 +48,19 @@ class Table:
     sheet: str | int = 0
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
+    def estimated_rows(self) -> int:
+        """Rows below the header: exact for spreadsheets, lines for CSV (for the ETA)."""
+        if self._frame is not None:
+            return len(self._frame)
+        lines, last = 0, b"\n"
+        with self.path.open("rb") as handle:
+            while block := handle.read(1 << 20):
+                lines += block.count(b"\n")
+                last = block[-1:]
+        if last != b"\n":
+            lines += 1
+        return max(0, lines - self.header_row)
+
     def rows(self) -> Generator[SourceRow, None, None]:
         """Stream the rows below the header, in file order."""
         if self.kind == "csv":

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import enum
+import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -41,9 +42,10 @@ from .journal import (
 from .log import get_logger, redact
 from .models import Booking, Invalid, Outcome, SourceRow, Status, Worklog
 from .normalize import DayTotals
+from .progress import NoProgress, RunProgress
 from .report import FailedRowsWriter, ReportWriter, Tally, summary_path_for, write_summary
 from .sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings, running_sandbox
-from .tracker import TrackerClient
+from .tracker import RequestStats, TrackerClient
 
 
 class ExitCode(enum.IntEnum):
@@ -73,6 +75,7 @@ class RunOptions:
     sandbox: SandboxSettings | None = None  # run against an in-process sandbox
     environ: Mapping[str, str] | None = None
     handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
+    progress: RunProgress | None = None  # a progress bar, for a person at a terminal
 
 
 @dataclasses.dataclass
@@ -91,6 +94,7 @@ class RunSummary:
     state_path: str
     hours_by_author: dict[str, float] = dataclasses.field(default_factory=dict)
     hours_by_issue: dict[str, float] = dataclasses.field(default_factory=dict)
+    problems: list[dict[str, str]] = dataclasses.field(default_factory=list)  # the first few
     dry_run: bool = False
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
@@ -136,25 +140,55 @@ def _state_path(options: RunOptions) -> Path | None:
     return Path(configured).expanduser() if configured else default_state_path()
 
 
-class _Sink:
-    """Where outcomes go: the report, the failed-rows file, the tally, the log."""
+PROBLEMS_KEPT = 10
 
-    def __init__(self, report: ReportWriter, failed: FailedRowsWriter, tally: Tally) -> None:
+
+class _Sink:
+    """Where outcomes go: the report, the failed-rows file, the tally, the log, the bar."""
+
+    def __init__(
+        self,
+        report: ReportWriter,
+        failed: FailedRowsWriter,
+        tally: Tally,
+        progress: RunProgress,
+        stats: Callable[[], RequestStats | None],
+    ) -> None:
         self.report = report
         self.failed = failed
         self.tally = tally
+        self.progress = progress
+        self.stats = stats
+        self.problems: list[dict[str, str]] = []
         self.log = get_logger()
+        self.per_row = self.log.is_enabled_for(logging.DEBUG)
 
     def __call__(self, outcome: Outcome) -> None:
         self.report.write(outcome)
         self.tally.add(outcome)
+        self.progress.advance(outcome, self.stats())
+        source = outcome.source
         if outcome.status in (Status.FAILED, Status.INVALID):
             self.failed.write(outcome)
             self.log.warning(
-                "row_" + outcome.status.value,
-                file=outcome.source.file,
-                row=outcome.source.row,
-                reason=outcome.error,
+                "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
+            )
+        elif self.per_row:
+            self.log.debug(
+                "row_" + outcome.status,
+                file=source.file,
+                row=source.row,
+                worklog_id=outcome.worklog_id or None,
+                note=outcome.error or None,
+            )
+        if outcome.status in (Status.FAILED, Status.INVALID) and len(self.problems) < PROBLEMS_KEPT:
+            self.problems.append(
+                {
+                    "file": source.file,
+                    "row": str(source.row),
+                    "status": outcome.status,
+                    "error": outcome.error,
+                }
             )
 
 
@@ -312,7 +346,13 @@ async def run_import_async(
                 columns = _union_columns(inputs)
                 report = stack.enter_context(ReportWriter(report_path, columns))
                 failed = stack.enter_context(FailedRowsWriter(report_path, columns))
-                sink = _Sink(report, failed, tally)
+                progress = options.progress or NoProgress()
+                if options.progress is not None:
+                    progress.start(sum(i.table.estimated_rows() for i in inputs))
+                    stack.callback(progress.stop)
+                sink = _Sink(
+                    report, failed, tally, progress, lambda: client.stats if client else None
+                )
                 with _signals(deliverer, options.handle_signals):
                     if client is not None and (precheck or not options.dry_run):
                         await deliverer.identify()
@@ -343,6 +383,7 @@ async def run_import_async(
         state_path=journal.path,
         hours_by_author=tally.hours_by("author"),
         hours_by_issue=tally.hours_by("issue"),
+        problems=sink.problems,
         dry_run=options.dry_run,
         stopped=str(reason) if reason else "",
         exit_code=_exit_code(tally, reason, options.dry_run),

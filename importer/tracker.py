@@ -20,7 +20,9 @@ from aiolimiter import AsyncLimiter
 from .clock import Clock, SystemClock
 from .config import Credentials
 from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
+from .log import get_logger
 
+log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 500
 MAX_RETRY_AFTER = 300.0
@@ -154,7 +156,9 @@ class TrackerClient:
         error = error_for_status(status, text, headers, changes_state=changes_state)
         if status == 429:
             self.stats.responses_429 += 1
-            self.pacer.cool_down(getattr(error, "retry_after", None) or 1.0)
+            pause = getattr(error, "retry_after", None) or 1.0
+            self.pacer.cool_down(pause)
+            log.info("rate_limited", path=path, pause_seconds=pause)
         raise error
 
     async def myself(self) -> Record:

@@ -170,12 +170,54 @@ def test_quiet_sandbox_run_prints_nothing_on_success(
     assert len(read_report(tmp_path / "r.csv")) == 4
 
 
-def test_check_config_reports_what_is_missing(config: Path) -> None:
+def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[tracker]\nbase_url = "http://tracker.example.com"\nmode = "import"\n'
+        '[issue]\nmap_file = "missing.csv"\n',
+        encoding="utf-8",
+    )
     code, _, err = invoke(
-        ["check-config", "-c", str(config)], {"TRACKER_TOKEN": "", "TRACKER_ORG_ID": ""}
+        ["check-config", "-c", str(config)],
+        {
+            "TRACKER_TOKEN": "",
+            "TRACKER_ORG_ID": "",
+            "TRACKER_BASE_URL": "",
+            "TRACKER_CLOUD_ORG_ID": "",
+        },
     )
     assert code == 2
-    assert "no token: set the environment variable TRACKER_TOKEN" in err
+    assert f"{config}: 4 problem(s):" in err
+    assert "  - columns.issue is required" in err
+    assert "  - no token: set the environment variable TRACKER_TOKEN" in err
+    assert f"  - issue.map_file {tmp_path / 'missing.csv'}: cannot read" in err
+    assert "  - tracker.mode = 'import' books each row as its author: map columns.author" in err
+
+
+def test_check_config_refuses_plain_http_and_two_organisations(config: Path) -> None:
+    code, _, err = invoke(
+        ["check-config", "-c", str(config)],
+        {
+            "TRACKER_TOKEN": "y0",
+            "TRACKER_ORG_ID": "1",
+            "TRACKER_CLOUD_ORG_ID": "2",
+            "TRACKER_BASE_URL": "",
+        },
+    )
+    assert code == 2 and "set exactly one organisation" in err and "both are set" in err
+    code, _, err = invoke(
+        ["check-config", "-c", str(config)],
+        {
+            "TRACKER_TOKEN": "y0",
+            "TRACKER_ORG_ID": "1",
+            "TRACKER_CLOUD_ORG_ID": "",
+            "TRACKER_BASE_URL": "http://tracker.example.com",
+        },
+    )
+    assert code == 2 and "refusing plain http:// to tracker.example.com" in err
+
+
+def test_check_config_says_where_it_would_go(config: Path) -> None:
     code, out, _ = invoke(
         ["check-config", "-c", str(config)],
         {
@@ -187,6 +229,7 @@ def test_check_config_reports_what_is_missing(config: Path) -> None:
     )
     assert code == 0
     assert "tracker: https://api.tracker.yandex.net  organisation: X-Org-ID 7" in out
+    assert "journal: " in out and "journal.sqlite  mode: create" in out
     assert "y0_x" not in out
 
 
