@@ -49,3 +49,13 @@ def test_every_config_key_is_in_the_readme_and_the_example() -> None:
             if key.name not in example.get(section.name, {}) and not commented:
                 missing.append(f"config.example.toml: {dotted}")
     assert missing == []
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    from click.testing import CliRunner
+
+    assert isinstance(main, click.Group)
+    for name in main.commands:
+        result = CliRunner().invoke(main, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example:" in result.stdout and "worklog-import" in result.stdout, name
