@@ -15,12 +15,12 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from aiolimiter import AsyncLimiter
 
 from .clock import Clock, SystemClock
 from .config import Credentials
 from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
 from .log import get_logger
+from .pacing import Pacer
 
 log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -36,26 +36,6 @@ class RequestStats:
     requests: int = 0
     responses_429: int = 0
     retries: int = 0
-
-
-class Pacer:
-    """One rate limit and one 429 cooldown, shared by every request of a run."""
-
-    def __init__(self, rate_per_second: float, clock: Clock) -> None:
-        # Capacity 1 spaces requests evenly: a bucket of R would let 2R through in the first
-        # second, and Tracker counts per second.
-        self._limiter = AsyncLimiter(1, 1.0 / rate_per_second)
-        self._clock = clock
-        self._resume_at = 0.0
-
-    def cool_down(self, seconds: float) -> None:
-        """Hold every request for ``seconds`` (Tracker's ``Retry-After``)."""
-        self._resume_at = max(self._resume_at, self._clock.monotonic() + seconds)
-
-    async def wait_turn(self) -> None:
-        while (delay := self._resume_at - self._clock.monotonic()) > 0:
-            await self._clock.sleep(delay)
-        await self._limiter.acquire()
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -149,6 +129,7 @@ class TrackerClient:
             kind = OutcomeUnknown if changes_state else Retryable
             raise kind(f"connection lost: {type(exc).__name__}: {exc}") from None
         if 200 <= status < 300:
+            self.pacer.answered(False)
             try:
                 return json.loads(text) if text else None
             except ValueError:
@@ -157,8 +138,12 @@ class TrackerClient:
         if status == 429:
             self.stats.responses_429 += 1
             pause = getattr(error, "retry_after", None) or 1.0
-            self.pacer.cool_down(pause)
-            log.info("rate_limited", path=path, pause_seconds=pause)
+            if self.pacer.answered(True, pause):
+                log.info(
+                    "rate_limited", path=path, pause_seconds=pause, rate=round(self.pacer.rate, 1)
+                )
+        else:
+            self.pacer.answered(False)
         raise error
 
     async def myself(self) -> Record:

@@ -5,8 +5,8 @@ Faults are injected by the middleware in :mod:`._faults`, so the handlers here s
 
 from __future__ import annotations
 
-import collections
 import datetime as dt
+import hashlib
 import json
 import random
 from typing import Any
@@ -154,6 +154,29 @@ def _int_param(request: web.Request, name: str, default: int) -> int | web.Respo
         return int(raw)
     except ValueError:
         return tracker_error(400, f"Parameter {name} must be an integer")
+
+
+async def get_issue(request: web.Request) -> web.Response:
+    """``GET /v2/issues/{key}``: enough of an issue for clients that look it up first."""
+    key = _issue(request)
+    if isinstance(key, web.Response):
+        return key
+    base = _base(request)
+    return web.json_response(
+        {
+            "self": f"{base}/v2/issues/{key}",
+            "id": hashlib.sha1(key.encode()).hexdigest()[:24],
+            "key": key,
+            "version": 1,
+            "summary": f"Issue {key}",
+            "queue": {"self": f"{base}/v2/queues/{key.split('-')[0]}", "key": key.split("-")[0]},
+        }
+    )
+
+
+async def fields(request: web.Request) -> web.Response:
+    """``GET /v2/fields``: the official client reads it to learn issue attributes."""
+    return web.json_response([])
 
 
 async def list_worklogs(request: web.Request) -> web.Response:
@@ -306,12 +329,17 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     app[STORE] = Store()
     app[STATS] = SandboxStats()
     app[RNG] = random.Random(settings.seed)
-    app[WINDOW] = collections.deque()
+    app[WINDOW] = []
     app.router.add_get("/v2/myself", myself)
     app.router.add_get("/v3/users/{id}", user)
     app.router.add_get("/v2/users/{id}", user)
-    app.router.add_post("/v2/issues/{key}/worklog", create_worklog)
-    app.router.add_get("/v2/issues/{key}/worklog", list_worklogs)
+    app.router.add_get("/v2/issues/{key}", get_issue)
+    app.router.add_get("/v2/fields", fields)
+    app.router.add_get("/v2/fields/", fields)
+    # Tracker answers with and without the trailing slash (the official client sends it).
+    for path in ("/v2/issues/{key}/worklog", "/v2/issues/{key}/worklog/"):
+        app.router.add_post(path, create_worklog)
+        app.router.add_get(path, list_worklogs)
     app.router.add_post("/v3/issues/{key}/worklogs/_import", import_worklog)
     app.router.add_get("/v2/worklog", search_worklogs_get)
     app.router.add_post("/v2/worklog/_search", search_worklogs_post)

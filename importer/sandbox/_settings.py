@@ -81,7 +81,7 @@ SETTINGS = web.AppKey("settings", SandboxSettings)
 STORE = web.AppKey("store", Store)
 STATS = web.AppKey("stats", SandboxStats)
 RNG = web.AppKey("rng", random.Random)
-WINDOW = web.AppKey("window", collections.deque)
+WINDOW = web.AppKey("bucket", list)  # [(tokens left, when counted)]
 USER = web.RequestKey("user", SandboxUser)
 CREATE_FAULT = web.RequestKey("create_fault", str)
 

@@ -1,0 +1,89 @@
+"""Pacing: never more than the rate in any one-second window; slow down when Tracker says so.
+
+Tracker limits requests per second. A leaky bucket (aiolimiter) cannot match that exactly: a
+bucket of R lets 2R through in the first second, and a bucket of 1 spaces each request from
+the previous one's release, so every late wake-up is lost for good (about 8 % at 200/s).
+This keeps a log of the last R send times instead — what a per-second limit counts — and
+sends the (k+R)-th request one second (plus a small margin for network jitter) after the k-th.
+
+429s are read two ways. A sporadic one (a busy Tracker node) only delays its own request,
+which waits for ``Retry-After``. When they are systemic — several in the last second and at
+least a tenth of its answers, i.e. the run is over the limit — every request pauses for
+``Retry-After`` and the rate drops by a fifth; after five quiet seconds it climbs back, a
+twentieth of the configured rate at a time (additive increase, multiplicative decrease).
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+
+from .clock import Clock
+
+JITTER_MARGIN = 0.010  # seconds; arrivals at Tracker wobble by about this much
+SYSTEMIC_COUNT = 3  # 429s within one second …
+SYSTEMIC_SHARE = 0.10  # … that are at least this share of that second's answers
+DECREASE = 0.8
+INCREASE = 0.05  # of the configured rate
+QUIET = 5.0  # seconds without a 429 before the rate climbs back
+MIN_RATE = 0.5
+
+
+class Pacer:
+    """One rate limit and one 429 policy, shared by every request of a run."""
+
+    def __init__(self, rate_per_second: float, clock: Clock, margin: float = JITTER_MARGIN) -> None:
+        self.configured = rate_per_second
+        self._clock = clock
+        self._margin = margin
+        self._sent: collections.deque[float] = collections.deque()
+        self._answers: collections.deque[tuple[float, bool]] = collections.deque()
+        self._resume_at = 0.0
+        self._last_429 = self._last_change = -math.inf
+        self._set_rate(rate_per_second)
+
+    def _set_rate(self, rate: float) -> None:
+        # R requests per window; a fractional rate (0.5/s) becomes 1 request per 2 seconds.
+        self.rate = rate
+        self.burst = max(1, math.floor(rate))
+        self.span = self.burst / rate + self._margin
+        self._sent = collections.deque(self._sent, maxlen=self.burst)
+
+    def cool_down(self, seconds: float) -> None:
+        """Hold every request for ``seconds``."""
+        self._resume_at = max(self._resume_at, self._clock.monotonic() + seconds)
+
+    def answered(self, limited: bool, retry_after: float | None = None) -> bool:
+        """Note one answer; True when a 429 paused every request (it was systemic)."""
+        now = self._clock.monotonic()
+        self._answers.append((now, limited))
+        while self._answers and now - self._answers[0][0] > 1.0:
+            self._answers.popleft()
+        if limited:
+            self._last_429 = now
+            refused = sum(1 for _, was in self._answers if was)
+            if refused < SYSTEMIC_COUNT or refused < SYSTEMIC_SHARE * len(self._answers):
+                return False
+            pause = retry_after or 1.0
+            self.cool_down(pause)
+            if now - self._last_change >= pause:
+                self._set_rate(max(MIN_RATE, self.rate * DECREASE))
+                self._last_change = now
+            return True
+        quiet_since = max(self._last_429, self._last_change)
+        if self.rate < self.configured and now - quiet_since >= QUIET:
+            self._set_rate(min(self.configured, self.rate + INCREASE * self.configured))
+            self._last_change = now
+        return False
+
+    async def wait_turn(self) -> None:
+        """Wait until one more request fits; the caller sends it right away."""
+        while True:
+            now = self._clock.monotonic()
+            ready = self._resume_at
+            if len(self._sent) == self.burst:
+                ready = max(ready, self._sent[0] + self.span)
+            if ready <= now:
+                self._sent.append(now)
+                return
+            await self._clock.sleep(ready - now)
