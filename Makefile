@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    := out
 
-.PHONY: demo test lint typecheck clean
+.PHONY: demo test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ test: $(VENV)/.installed-test
 	$(BIN)/ruff format --check importer tests bench sample_data
 	$(BIN)/mypy importer
 	$(BIN)/pytest -q
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-test
+
+# P1-P5 against the sandbox and the official client; results go to docs/benchmarks.md.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .mypy_cache .ruff_cache .pytest_cache

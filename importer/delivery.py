@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import itertools
 from collections.abc import Awaitable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -56,6 +57,7 @@ class _RowState:
     marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
     posting: bool = False  # the request in flight is the POST itself (not a listing)
+    failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
     attempts: int = 0
 
 
@@ -89,6 +91,10 @@ class Deliverer:
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         self._snapshots: dict[str, asyncio.Future[list[Record]]] = {}
         self._people: dict[str, asyncio.Future[frozenset[str]]] = {}
+        # Unanswered POSTs and reconciliation listings in one order: a listing that started
+        # after a row's POST failed shows whatever that POST did, so rows share it.
+        self._events = itertools.count(1)
+        self._listings: dict[str, tuple[int, asyncio.Future[list[Record]]]] = {}
         # Import mode: the first POST goes alone, so a token that may not import is told
         # once, not by every worker at the same time.
         self._first_import = asyncio.Lock()
@@ -369,7 +375,7 @@ class Deliverer:
         state.attempts += 1
         state.posting = False
         if state.uncertain:
-            match = await self._reconcile(booking.worklog)
+            match = await self._reconcile(booking.worklog, state.failed_at)
             if match is not None:
                 state.adopted = True
                 self.booked += 1
@@ -397,6 +403,7 @@ class Deliverer:
                     self._import_allowed = True
         except OutcomeUnknown:
             state.uncertain = True
+            state.failed_at = next(self._events)
             raise
         state.posting = False
         self.claimed.add(str(record["id"]))
@@ -450,8 +457,21 @@ class Deliverer:
                 records = await self._patiently(client.issue_worklogs(issue))
         return records
 
-    async def _reconcile(self, worklog: Worklog) -> Record | None:
-        records = await self._list(worklog.issue, "reconcile")
+    async def _listing_after(self, issue: str, event: int) -> list[Record]:
+        """The issue's worklogs as listed after ``event``; one listing serves every row it can."""
+        shared = self._listings.get(issue)
+        if shared is None or shared[0] <= event:
+            shared = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))
+            self._listings[issue] = shared
+        try:
+            return await asyncio.shield(shared[1])
+        except BaseException:
+            if self._listings.get(issue) is shared and shared[1].done():
+                del self._listings[issue]  # a failed listing serves no one
+            raise
+
+    async def _reconcile(self, worklog: Worklog, failed_at: int) -> Record | None:
+        records = await self._listing_after(worklog.issue, failed_at)
         match = find_match(records, worklog, await self._authors(worklog), self.claimed)
         if match is None:
             return None

@@ -7,10 +7,11 @@ This keeps a log of the last R send times instead — what a per-second limit co
 sends the (k+R)-th request one second (plus a small margin for network jitter) after the k-th.
 
 429s are read two ways. A sporadic one (a busy Tracker node) only delays its own request,
-which waits for ``Retry-After``. When they are systemic — several in the last second and at
-least a tenth of its answers, i.e. the run is over the limit — every request pauses for
-``Retry-After`` and the rate drops by a fifth; after five quiet seconds it climbs back, a
-twentieth of the configured rate at a time (additive increase, multiplicative decrease).
+which waits for ``Retry-After``. When they are systemic — at least a fifth of the last five
+seconds' answers, i.e. the run is over the limit — every request pauses for
+``Retry-After`` and the rate drops by a fifth; five seconds after the last systemic episode
+it climbs back, a twentieth of the configured rate at a time (additive increase,
+multiplicative decrease). Sporadic 429s do not hold the recovery back: they come at any rate.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ import math
 from .clock import Clock
 
 JITTER_MARGIN = 0.010  # seconds; arrivals at Tracker wobble by about this much
-SYSTEMIC_COUNT = 3  # 429s within one second …
-SYSTEMIC_SHARE = 0.10  # … that are at least this share of that second's answers
+EVIDENCE_WINDOW = 5.0  # seconds of answers that judge whether 429s are systemic:
+SYSTEMIC_COUNT = 3  # at least this many 429s …
+SYSTEMIC_SHARE = 0.20  # … making at least this share of the window's answers …
+SYSTEMIC_SAMPLE = 20  # … of at least this many answers (or half of any number of answers).
+# A Tracker shedding 5 % at random almost never shows 20 % over five seconds; a run 50 %
+# over the limit shows a third.
 DECREASE = 0.8
 INCREASE = 0.05  # of the configured rate
 QUIET = 5.0  # seconds without a 429 before the rate climbs back
@@ -39,7 +44,7 @@ class Pacer:
         self._sent: collections.deque[float] = collections.deque()
         self._answers: collections.deque[tuple[float, bool]] = collections.deque()
         self._resume_at = 0.0
-        self._last_429 = self._last_change = -math.inf
+        self._last_systemic = self._last_change = -math.inf
         self._set_rate(rate_per_second)
 
     def _set_rate(self, rate: float) -> None:
@@ -57,20 +62,22 @@ class Pacer:
         """Note one answer; True when a 429 paused every request (it was systemic)."""
         now = self._clock.monotonic()
         self._answers.append((now, limited))
-        while self._answers and now - self._answers[0][0] > 1.0:
+        while self._answers and now - self._answers[0][0] >= EVIDENCE_WINDOW:
             self._answers.popleft()
         if limited:
-            self._last_429 = now
             refused = sum(1 for _, was in self._answers if was)
-            if refused < SYSTEMIC_COUNT or refused < SYSTEMIC_SHARE * len(self._answers):
+            answers = len(self._answers)
+            enough = answers >= SYSTEMIC_SAMPLE or refused * 2 >= answers
+            if refused < SYSTEMIC_COUNT or refused < SYSTEMIC_SHARE * answers or not enough:
                 return False
+            self._last_systemic = now
             pause = retry_after or 1.0
             self.cool_down(pause)
             if now - self._last_change >= pause:
                 self._set_rate(max(MIN_RATE, self.rate * DECREASE))
                 self._last_change = now
             return True
-        quiet_since = max(self._last_429, self._last_change)
+        quiet_since = max(self._last_systemic, self._last_change)
         if self.rate < self.configured and now - quiet_since >= QUIET:
             self._set_rate(min(self.configured, self.rate + INCREASE * self.configured))
             self._last_change = now

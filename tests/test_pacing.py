@@ -31,27 +31,26 @@ async def test_a_fractional_rate_spaces_single_requests() -> None:
 def test_a_sporadic_429_delays_only_its_own_request() -> None:
     clock = FakeClock()
     pacer = Pacer(100, clock)
-    for _ in range(50):
-        pacer.answered(False)
-    assert pacer.answered(True, 1.0) is False
-    assert pacer.answered(True, 1.0) is False
+    for second in range(30):  # 100 answers a second, 5 of them 429s: a shedding Tracker
+        clock.now = float(second)
+        for n in range(100):
+            assert pacer.answered(n % 20 == 0, 1.0) is False
     assert pacer.rate == 100 and pacer._resume_at == 0.0
 
 
 async def test_systemic_429s_pause_everyone_and_cut_the_rate_then_it_recovers() -> None:
     clock = FakeClock()
     pacer = Pacer(100, clock)
-    for _ in range(10):
+    for _ in range(20):
         pacer.answered(False)
-    pacer.answered(True, 2.0)
-    pacer.answered(True, 2.0)
-    assert pacer.answered(True, 2.0) is True  # 3 of 13 answers in the last second
+    results = [pacer.answered(True, 2.0) for _ in range(5)]  # 5 of 25 answers: a fifth
+    assert results == [False, False, False, False, True]
+    assert pacer.rate == pytest.approx(80)
+    clock.now = 1.0  # a request that was in flight is refused during the pause:
+    assert pacer.answered(True, 2.0) is True  # still systemic, but one cut per pause
     assert pacer.rate == pytest.approx(80)
     await pacer.wait_turn()
-    assert clock.monotonic() == pytest.approx(2.0)  # everyone waited for Retry-After
-    # A lone 429 after the pause is sporadic again: no second cut.
-    assert pacer.answered(True, 2.0) is False
-    assert pacer.rate == pytest.approx(80)
+    assert clock.monotonic() == pytest.approx(3.0)  # everyone waited for Retry-After
     clock.now += 10  # quiet seconds
     pacer.answered(False)
     assert pacer.rate == pytest.approx(85)
@@ -59,3 +58,28 @@ async def test_systemic_429s_pause_everyone_and_cut_the_rate_then_it_recovers() 
         clock.now += 6
         pacer.answered(False)
     assert pacer.rate == pytest.approx(100)  # never above the configured rate
+
+
+def test_sporadic_429s_do_not_hold_back_the_recovery() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100, clock)
+    for _ in range(20):
+        pacer.answered(False)
+    for _ in range(5):
+        pacer.answered(True, 1.0)
+    assert pacer.rate == pytest.approx(80)
+    for second in range(1, 30):  # then 1 in 20 answers is a 429: sporadic
+        clock.now = float(second * 2)
+        for n in range(40):
+            pacer.answered(n % 20 == 0, 1.0)
+    assert pacer.rate == pytest.approx(100)
+
+
+def test_a_handful_of_answers_is_not_evidence_unless_most_are_refused() -> None:
+    clock = FakeClock()
+    pacer = Pacer(100, clock)
+    for _ in range(4):
+        pacer.answered(False)
+    for _ in range(3):
+        assert pacer.answered(True) is False  # 3 of 7: too few answers to tell
+    assert pacer.answered(True) is True  # 4 of 8: half refused

@@ -1,0 +1,307 @@
+"""`make bench`: the importer against the physical limits and against the official client.
+
+Each scenario starts `worklog-import sandbox` in its own process with the knobs it needs and
+measures, side by side:
+
+  P1 rate-bound     5,000 rows, server limit 200/s, 50 ms latency: at the limit and above it
+  P2 latency-bound  2,000 rows, 100 ms latency: ours vs a loop over the official client
+  P3 CPU-bound      20,000 rows, no latency: ours vs the official client, rows/s
+  P4 files          --dry-run on a 1,000,000-row CSV and a 100,000-row XLSX (bench/files.py)
+  P5 fault tax      P1's shape with 20 % 503 and 5 % 429, against P1 without faults
+
+    .venv/bin/python bench/run.py            # everything, writes docs/benchmarks.md
+    .venv/bin/python bench/run.py --smoke    # tiny sizes, prints JSON, writes nothing
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from importer.config import parse_settings
+from importer.log import configure_logging
+from importer.pacing import Pacer
+from importer.run import RunOptions, run_import
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+@contextlib.contextmanager
+def sandbox(*flags: str) -> Iterator[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield str(json.loads(process.stdout.readline())["base_url"])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def stats(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(f"{url}/_sandbox/stats") as answer:
+        return json.load(answer)  # type: ignore[no-any-return]
+
+
+def rows_file(folder: Path, count: int) -> Path:
+    path = folder / f"rows-{count}.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Issue", "Date", "Start", "Hours", "Comment"])
+        day = dt.date(2026, 10, 1)
+        for n in range(count):
+            date = day + dt.timedelta(days=n % 28)
+            writer.writerow([f"BENCH-{1 + n % 50}", date.isoformat(), "09:00", "1,5", f"row {n}"])
+    return path
+
+
+def busiest(times: list[float]) -> int:
+    times = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(times):
+        while t - times[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
+def ours(url: str, rows: Path, folder: Path, *, rate: float, concurrency: int) -> dict[str, Any]:
+    """Import ``rows`` with this importer; wall time, requests, and the client's own pace."""
+    settings = parse_settings(
+        {
+            "columns": {
+                "issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
+                "comment": "Comment",
+            },
+            "input": {"max_day_hours": 100000},
+            "delivery": {"rate_limit": rate, "concurrency": concurrency},
+        }
+    )  # fmt: skip
+    env = {
+        "TRACKER_TOKEN": DEFAULT_TOKEN,
+        "TRACKER_ORG_ID": DEFAULT_ORG_ID,
+        "TRACKER_BASE_URL": url,
+    }
+    sent: list[float] = []
+    original = Pacer.wait_turn
+
+    async def recording(self: Pacer) -> None:
+        await original(self)
+        sent.append(time.monotonic())
+
+    Pacer.wait_turn = recording  # type: ignore[method-assign]
+    try:
+        started = time.perf_counter()
+        summary = run_import(
+            RunOptions(
+                [rows],
+                settings,
+                report_path=folder / "report.csv",
+                state_path=folder / f"journal-{time.monotonic_ns()}.sqlite",
+                environ=env,
+            )
+        )
+        wall = time.perf_counter() - started
+    finally:
+        Pacer.wait_turn = original  # type: ignore[method-assign]
+    served = stats(url)
+    return {
+        "wall_seconds": round(wall, 2),
+        "created": summary.counts["created"],
+        "requests": summary.requests,
+        "retries": summary.retries,
+        "served_429": served["served_429"],
+        "busiest_second_sent": busiest(sent),
+        "busiest_second_arrived": served["busiest_second"],
+        "rows_per_second": round(summary.counts["created"] / wall, 1),
+    }
+
+
+def official(url: str, count: int) -> dict[str, Any]:
+    """What a user would otherwise run: one issue.worklog.create(...) after another."""
+    from yandex_tracker_client import TrackerClient
+
+    client = TrackerClient(token=DEFAULT_TOKEN, org_id=DEFAULT_ORG_ID, base_url=url)
+    issues: dict[str, Any] = {}
+    day = dt.date(2026, 10, 1)
+    started = time.perf_counter()
+    for n in range(count):
+        key = f"BENCH-{1 + n % 50}"
+        if key not in issues:  # generous: each issue is fetched once, not per row
+            issues[key] = client.issues[key]
+        date = day + dt.timedelta(days=n % 28)
+        issues[key].worklog.create(
+            start=f"{date.isoformat()}T09:00:00.000+0300", duration="PT1H30M", comment=f"row {n}"
+        )
+    wall = time.perf_counter() - started
+    return {"wall_seconds": round(wall, 2), "rows_per_second": round(count / wall, 1)}
+
+
+def has_official_client() -> bool:
+    try:
+        import yandex_tracker_client  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def scenarios(sizes: dict[str, int], folder: Path) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    limit, latency = sizes["limit"], "0.05"
+    p1_rows = rows_file(folder, sizes["p1"])
+    with sandbox("--rate-limit", str(limit), "--latency", latency) as url:
+        at = ours(url, p1_rows, folder, rate=limit, concurrency=128)
+    at["floor_seconds"] = round(at["requests"] / limit, 2)
+    at["fraction_of_limit"] = round(at["floor_seconds"] / at["wall_seconds"], 3)
+    with sandbox("--rate-limit", str(limit), "--latency", latency) as url:
+        above = ours(url, p1_rows, folder, rate=limit * 1.5, concurrency=128)
+    above["floor_seconds"] = round(above["requests"] / limit, 2)
+    above["fraction_of_limit"] = round(sizes["p1"] / limit / above["wall_seconds"], 3)
+    results["P1"] = {"rows": sizes["p1"], "limit": limit, "at_limit": at, "above_limit": above}
+
+    p2_rows = rows_file(folder, sizes["p2"])
+    with sandbox("--latency", "0.1") as url:
+        mine = ours(url, p2_rows, folder, rate=100000, concurrency=128)
+    p2: dict[str, Any] = {"rows": sizes["p2"], "ours": mine}
+    if has_official_client():
+        with sandbox("--latency", "0.1") as url:
+            p2["official"] = official(url, sizes["p2"])
+        p2["speedup"] = round(p2["official"]["wall_seconds"] / mine["wall_seconds"], 1)
+    results["P2"] = p2
+
+    p3_rows = rows_file(folder, sizes["p3"])
+    with sandbox() as url:
+        mine = ours(url, p3_rows, folder, rate=100000, concurrency=32)
+    p3: dict[str, Any] = {"rows": sizes["p3"], "ours": mine}
+    if has_official_client():
+        with sandbox() as url:
+            p3["official"] = official(url, sizes["p3"])
+        p3["speedup"] = round(mine["rows_per_second"] / p3["official"]["rows_per_second"], 1)
+    results["P3"] = p3
+
+    if sizes["p4_csv"]:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import files
+
+        results["P4"] = [
+            files.dry_run(files.make_csv(sizes["p4_csv"])),
+            files.dry_run(files.make_xlsx(sizes["p4_xlsx"])),
+        ]
+
+    with sandbox("--rate-limit", str(limit), "--latency", latency, "--p-503", "0.2",
+                 "--p-429", "0.05", "--seed", "5") as url:  # fmt: skip
+        faulty = ours(url, p1_rows, folder, rate=limit, concurrency=128)
+    results["P5"] = {
+        "rows": sizes["p1"],
+        "faults": faulty,
+        "clean": at,
+        "tax": round(faulty["wall_seconds"] / at["wall_seconds"], 2),
+    }
+    return results
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    p1, p2, p3, p5 = results["P1"], results["P2"], results["P3"], results["P5"]
+    at, above = p1["at_limit"], p1["above_limit"]
+    lines = [
+        START,
+        f"Measured {dt.date.today().isoformat()} on {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}; the sandbox runs in its "
+        "own process. Reproduce with:",
+        "",
+        f"```sh\n{command}\n```",
+        "",
+        "| scenario | measured | target | |",
+        "|---|---|---|---|",
+        f"| P1 rate-bound, at the limit | {p1['rows']} rows at {p1['limit']}/s: "
+        f"{at['wall_seconds']} s vs floor {at['floor_seconds']} s = "
+        f"**{at['fraction_of_limit']}** of the limit; "
+        f"429s {at['served_429']}; busiest second sent {at['busiest_second_sent']}, "
+        f"arrived {at['busiest_second_arrived']} | ≥ 0.97, 0 × 429 | "
+        f"{'met' if at['fraction_of_limit'] >= 0.97 and at['served_429'] == 0 else 'missed'} |",
+        f"| P1 configured 1.5× above | {above['wall_seconds']} s ({above['fraction_of_limit']} "
+        f"of the limit), 429s {above['served_429']}, retries {above['retries']} | adaptive | "
+        "see below |",
+    ]
+    if "official" in p2:
+        lines.append(
+            f"| P2 latency-bound (100 ms) | ours {p2['ours']['wall_seconds']} s, official client "
+            f"{p2['official']['wall_seconds']} s: **{p2['speedup']}×** | ≥ 10× | "
+            f"{'met' if p2['speedup'] >= 10 else 'missed'} |"
+        )
+    if "official" in p3:
+        lines.append(
+            f"| P3 CPU-bound | ours {p3['ours']['rows_per_second']} rows/s, official client "
+            f"{p3['official']['rows_per_second']} rows/s: **{p3['speedup']}×** | ≥ 3× | "
+            f"{'met' if p3['speedup'] >= 3 else 'missed'} |"
+        )
+    for entry in results.get("P4", []):
+        target = 20 if entry["file"].endswith(".csv") else 10
+        lines.append(
+            f"| P4 dry run, {entry['file']} | {entry['wall_seconds']} s, peak RSS "
+            f"{entry['peak_rss_mb']} MB | ≤ {target} s{', ≤ 400 MB' if target == 20 else ''} | "
+            f"{'met' if entry['wall_seconds'] <= target else 'missed'} |"
+        )
+    lines += [
+        f"| P5 fault tax (20 % 503, 5 % 429) | {p5['faults']['wall_seconds']} s vs "
+        f"{p5['clean']['wall_seconds']} s clean: **{p5['tax']}×**; retries "
+        f"{p5['faults']['retries']}, all {p5['faults']['created']} rows created once | ≤ 1.4× | "
+        f"{'met' if p5['tax'] <= 1.4 else 'missed'} |",
+        "",
+        "Raw results:",
+        "",
+        "```json",
+        json.dumps(results, indent=1),
+        "```",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes; print JSON only")
+    args = parser.parse_args()
+    configure_logging("console", level=40)  # errors only: stdout carries the results
+    sizes = (
+        {"p1": 60, "p2": 30, "p3": 60, "limit": 100, "p4_csv": 0, "p4_xlsx": 0}
+        if args.smoke
+        else {"p1": 5000, "p2": 2000, "p3": 20000, "limit": 200, "p4_csv": 1_000_000,
+              "p4_xlsx": 100_000}
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        results = scenarios(sizes, Path(tmp))
+    print(json.dumps(results))
+    if not args.smoke:
+        section = markdown(results, ".venv/bin/python bench/run.py   # or: make bench")
+        text = DOC.read_text(encoding="utf-8")
+        if START in text:
+            text = text[: text.index(START)] + section + text[text.index(END) + len(END) :]
+        else:
+            text = text.rstrip() + "\n\n## Latest `make bench`\n\n" + section + "\n"
+        DOC.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
