@@ -15,8 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import itertools
-from collections.abc import Awaitable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -32,9 +31,10 @@ from .errors import (
     Retryable,
     TrackerUnavailable,
 )
+from .holdings import Holdings
 from .journal import Entry, Journal
 from .log import get_logger
-from .matching import created_by_one_of, find_match, user_identities
+from .matching import user_identities
 from .models import Booking, Outcome, Status, Worklog
 from .retry import retry_policy
 from .times import format_tracker_start
@@ -80,8 +80,7 @@ class Deliverer:
         self.target = target
         self.mode = mode
         self.precheck = precheck
-        self.owner: frozenset[str] = frozenset()
-        self.claimed: set[str] = journal.claimed_ids(target)
+        self.holdings = Holdings(client, mode, journal.claimed_ids(target), self._fetch)
         self.stop_reason: ImporterError | None = None
         self.booked = 0
         self.successes = 0
@@ -89,12 +88,6 @@ class Deliverer:
         self._stopping = asyncio.Event()
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
-        self._snapshots: dict[str, asyncio.Future[list[Record]]] = {}
-        self._people: dict[str, asyncio.Future[frozenset[str]]] = {}
-        # Unanswered POSTs and reconciliation listings in one order: a listing that started
-        # after a row's POST failed shows whatever that POST did, so rows share it.
-        self._events = itertools.count(1)
-        self._listings: dict[str, tuple[int, asyncio.Future[list[Record]]]] = {}
         # Import mode: the first POST goes alone, so a token that may not import is told
         # once, not by every worker at the same time.
         self._first_import = asyncio.Lock()
@@ -112,11 +105,8 @@ class Deliverer:
     async def identify(self) -> None:
         """Learn who the token belongs to (``GET /v2/myself``), or stop the run saying why."""
         assert self.client is not None
-        client = self.client
         try:
-            async for attempt in self._retrying("whoami"):
-                with attempt:
-                    me = await self._patiently(client.myself())
+            me: Record = await self._fetch("whoami", self.client.myself)
         except Rejected as exc:
             # A wrong organisation header is a 403 here; no row could succeed either.
             self.stop(AuthError(f"Tracker refused the credentials: {exc.message}", exc.status))
@@ -127,7 +117,7 @@ class Deliverer:
         except _Stopped:
             pass
         else:
-            self.owner = user_identities(me)
+            self.holdings.owner = user_identities(me)
             log.info("authenticated", login=me.get("login"), display=me.get("display"))
 
     # --- one row -------------------------------------------------------------------------
@@ -205,7 +195,7 @@ class Deliverer:
         if known is not None:
             return known
         try:
-            match = await self._existing(booking.worklog)
+            match = await self.holdings.existing(booking.worklog)
         except (Retryable, Rejected, AuthError, TrackerUnavailable, _Stopped) as exc:
             match = None
             self.stop(TrackerUnavailable(f"Tracker not consulted: {exc}"))
@@ -229,7 +219,7 @@ class Deliverer:
                     return outcome
                 try:
                     if self.precheck and not state.uncertain:
-                        match = await self._existing(worklog)
+                        match = await self.holdings.existing(worklog)
                         if match is not None:
                             return self._already_in_tracker(booking, match)
                     record = await self._with_retries(booking, state)
@@ -280,7 +270,7 @@ class Deliverer:
         self, booking: Booking, record: Record, *, record_in_journal: bool = True
     ) -> Outcome:
         worklog_id = str(record["id"])
-        self.claimed.add(worklog_id)
+        self.holdings.claim(worklog_id)
         if record_in_journal:
             self.journal.mark_created(booking.fingerprint, worklog_id)
         return Outcome(
@@ -343,6 +333,13 @@ class Deliverer:
 
         return retry_policy(self.policy, sleep=self._sleep, before_sleep=count_retry)
 
+    async def _fetch(self, what: str, request: Callable[[], Awaitable[_T]]) -> _T:
+        """A read, retried on its own (safe to repeat) within the run's patience and stops."""
+        async for attempt in self._retrying(what):
+            with attempt:
+                return await self._patiently(request())
+        raise AssertionError("unreachable: tenacity either returns or raises")
+
     async def _patiently(self, request: Awaitable[_T]) -> _T:
         """Await a request; past the run's patience, a retryable failure stops the run."""
         assert self.client is not None
@@ -375,7 +372,7 @@ class Deliverer:
         state.attempts += 1
         state.posting = False
         if state.uncertain:
-            match = await self._reconcile(booking.worklog, state.failed_at)
+            match = await self.holdings.reconcile(booking.worklog, state.failed_at)
             if match is not None:
                 state.adopted = True
                 self.booked += 1
@@ -403,10 +400,10 @@ class Deliverer:
                     self._import_allowed = True
         except OutcomeUnknown:
             state.uncertain = True
-            state.failed_at = next(self._events)
+            state.failed_at = self.holdings.note_unanswered()
             raise
         state.posting = False
-        self.claimed.add(str(record["id"]))
+        self.holdings.claim(str(record["id"]))
         self.booked += 1
         return record
 
@@ -418,86 +415,3 @@ class Deliverer:
             payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
             return await self.client.import_worklog(worklog.issue, payload)
         return await self.client.create_worklog(worklog.issue, payload)
-
-    # --- what Tracker already holds --------------------------------------------------------
-
-    async def _authors(self, worklog: Worklog) -> frozenset[str]:
-        """Every id Tracker may show as ``createdBy`` for whoever this row is booked for."""
-        if self.mode != "import":
-            return self.owner
-        login = worklog.author
-        person = self._people.get(login)
-        if person is None:
-            person = asyncio.ensure_future(self._identities(login))
-            self._people[login] = person
-        try:
-            return await asyncio.shield(person)
-        except BaseException:
-            if self._people.get(login) is person and person.done():
-                del self._people[login]  # let the next row try again
-            raise
-
-    async def _identities(self, login: str) -> frozenset[str]:
-        assert self.client is not None
-        client = self.client
-        record: Record = {}
-        async for attempt in self._retrying(f"user {login}"):
-            with attempt:
-                record = await self._patiently(client.user(login))
-        return user_identities(record) | {login}
-
-    async def _list(self, issue: str, why: str) -> list[Record]:
-        assert self.client is not None
-        client = self.client
-        # Reading is safe to repeat, so the listing retries on its own and a flaky GET does
-        # not use up the row's attempts at the POST.
-        records: list[Record] = []
-        async for attempt in self._retrying(f"{issue} ({why})"):
-            with attempt:
-                records = await self._patiently(client.issue_worklogs(issue))
-        return records
-
-    async def _listing_after(self, issue: str, event: int) -> list[Record]:
-        """The issue's worklogs as listed after ``event``; one listing serves every row it can."""
-        shared = self._listings.get(issue)
-        if shared is None or shared[0] <= event:
-            shared = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))
-            self._listings[issue] = shared
-        try:
-            return await asyncio.shield(shared[1])
-        except BaseException:
-            if self._listings.get(issue) is shared and shared[1].done():
-                del self._listings[issue]  # a failed listing serves no one
-            raise
-
-    async def _reconcile(self, worklog: Worklog, failed_at: int) -> Record | None:
-        records = await self._listing_after(worklog.issue, failed_at)
-        match = find_match(records, worklog, await self._authors(worklog), self.claimed)
-        if match is None:
-            return None
-        record = dict(match)
-        self.claimed.add(str(record["id"]))
-        return record
-
-    async def _existing(self, worklog: Worklog) -> Record | None:
-        """An unclaimed worklog booked before this run that matches, from a per-issue snapshot."""
-        snapshot = self._snapshots.get(worklog.issue)
-        if snapshot is None:
-            snapshot = asyncio.ensure_future(self._snapshot(worklog.issue))
-            self._snapshots[worklog.issue] = snapshot
-        try:
-            records = await asyncio.shield(snapshot)
-        except BaseException:
-            if self._snapshots.get(worklog.issue) is snapshot and snapshot.done():
-                del self._snapshots[worklog.issue]  # let the next row try again
-            raise
-        match = find_match(records, worklog, await self._authors(worklog), self.claimed)
-        return dict(match) if match is not None else None
-
-    async def _snapshot(self, issue: str) -> list[Record]:
-        records = await self._list(issue, "pre-check")
-        owner = self.owner
-        # Keep only what could ever match, so a long-lived issue costs little memory.
-        kept = [r for r in records if self.mode == "import" or created_by_one_of(r, owner)]
-        log.info("pre-check", issue=issue, worklogs=len(records), by_owner=len(kept))
-        return kept

@@ -240,3 +240,27 @@ async def test_dry_run_sends_nothing(write_csv: Callable[..., Path], tmp_path: P
     assert served == {200: 1 + 4}  # who-am-I and the pre-check listings: reads only
     assert summary.counts["pending"] == 4 and summary.counts["invalid"] == 1
     assert summary.exit_code == ExitCode.ROWS_FAILED
+
+
+async def test_systemic_429s_pause_everyone_and_log_a_rate_limited_event() -> None:
+    import aiohttp
+    from structlog.testing import capture_logs
+
+    from importer.config import Credentials
+    from importer.errors import Retryable as Refused
+    from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+    from importer.tracker import TrackerClient
+
+    async with running_sandbox(SandboxSettings(rate_limit=3)) as sandbox:
+        credentials = Credentials(sandbox.base_url, DEFAULT_TOKEN, "oauth", org_id=DEFAULT_ORG_ID)
+        async with aiohttp.ClientSession() as session:
+            client = TrackerClient(session, credentials, rate_limit=1000, clock=FakeClock())
+            with capture_logs() as logs:
+                answers = await asyncio.gather(
+                    *(client.myself() for _ in range(30)), return_exceptions=True
+                )
+    refused = [a for a in answers if isinstance(a, Refused)]
+    assert len(refused) == 27 and client.stats.responses_429 == 27
+    paused = [e for e in logs if e["event"] == "rate_limited"]
+    assert paused and paused[0]["pause_seconds"] == 1.0
+    assert client.pacer.rate == pytest.approx(800)  # cut by a fifth, once per pause
