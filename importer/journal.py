@@ -208,8 +208,11 @@ class Journal:
     def _commit(self, batch: list[_Mark]) -> None:
         try:
             self._db.execute("BEGIN")
-            for statement, values, _ in batch:
-                self._db.execute(statement, values)
+            # 'sending' before 'created': a row marked both in one batch ends up created.
+            for statement in (_SENDING, _CREATED):
+                rows = [values for kind, values, _ in batch if kind == statement]
+                if rows:
+                    self._db.executemany(statement, rows)
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
             if self._db.in_transaction:
