@@ -16,18 +16,15 @@ measures, side by side:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import datetime as dt
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,28 +32,11 @@ from importer.config import parse_settings
 from importer.log import configure_logging
 from importer.pacing import Pacer
 from importer.run import RunOptions, run_import
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
-
-
-@contextlib.contextmanager
-def sandbox(*flags: str) -> Iterator[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield str(json.loads(process.stdout.readline())["base_url"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def stats(url: str) -> dict[str, Any]:
@@ -170,32 +150,32 @@ def scenarios(sizes: dict[str, int], folder: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     limit, latency = sizes["limit"], "0.05"
     p1_rows = rows_file(folder, sizes["p1"])
-    with sandbox("--rate-limit", str(limit), "--latency", latency) as url:
+    with sandbox_process("--rate-limit", str(limit), "--latency", latency) as url:
         at = ours(url, p1_rows, folder, rate=limit, concurrency=128)
     at["floor_seconds"] = round(at["requests"] / limit, 2)
     at["fraction_of_limit"] = round(at["floor_seconds"] / at["wall_seconds"], 3)
-    with sandbox("--rate-limit", str(limit), "--latency", latency) as url:
+    with sandbox_process("--rate-limit", str(limit), "--latency", latency) as url:
         above = ours(url, p1_rows, folder, rate=limit * 1.5, concurrency=128)
     above["floor_seconds"] = round(above["requests"] / limit, 2)
     above["fraction_of_limit"] = round(sizes["p1"] / limit / above["wall_seconds"], 3)
     results["P1"] = {"rows": sizes["p1"], "limit": limit, "at_limit": at, "above_limit": above}
 
     p2_rows = rows_file(folder, sizes["p2"])
-    with sandbox("--latency", "0.1") as url:
+    with sandbox_process("--latency", "0.1") as url:
         mine = ours(url, p2_rows, folder, rate=100000, concurrency=128)
     p2: dict[str, Any] = {"rows": sizes["p2"], "ours": mine}
     if has_official_client():
-        with sandbox("--latency", "0.1") as url:
+        with sandbox_process("--latency", "0.1") as url:
             p2["official"] = official(url, sizes["p2"])
         p2["speedup"] = round(p2["official"]["wall_seconds"] / mine["wall_seconds"], 1)
     results["P2"] = p2
 
     p3_rows = rows_file(folder, sizes["p3"])
-    with sandbox() as url:
+    with sandbox_process() as url:
         mine = ours(url, p3_rows, folder, rate=100000, concurrency=32)
     p3: dict[str, Any] = {"rows": sizes["p3"], "ours": mine}
     if has_official_client():
-        with sandbox() as url:
+        with sandbox_process() as url:
             p3["official"] = official(url, sizes["p3"])
         p3["speedup"] = round(mine["rows_per_second"] / p3["official"]["rows_per_second"], 1)
     results["P3"] = p3
@@ -209,7 +189,7 @@ def scenarios(sizes: dict[str, int], folder: Path) -> dict[str, Any]:
             files.dry_run(files.make_xlsx(sizes["p4_xlsx"])),
         ]
 
-    with sandbox("--rate-limit", str(limit), "--latency", latency, "--p-503", "0.2",
+    with sandbox_process("--rate-limit", str(limit), "--latency", latency, "--p-503", "0.2",
                  "--p-429", "0.05", "--seed", "5") as url:  # fmt: skip
         faulty = ours(url, p1_rows, folder, rate=limit, concurrency=128)
     results["P5"] = {

@@ -36,11 +36,6 @@ _FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200
 
 
-def neutralise(text: str) -> str:
-    """Keep spreadsheet programs from running a cell as a formula."""
-    return "'" + text if text and text[0] in _FORMULA_STARTS else text
-
-
 def cell_text(value: Cell) -> str:
     """A source cell as text, the way a person would type it back."""
     if type(value) is str:

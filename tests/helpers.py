@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
-import subprocess
-import sys
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,24 +90,6 @@ def month_rows(count: int, *, identical_pairs: int = 0) -> list[list[str]]:
         )
     rows.extend(rows[1 : 1 + identical_pairs])
     return rows
-
-
-@contextlib.contextmanager
-def sandbox_process(*flags: str) -> Iterator[str]:
-    """`worklog-import sandbox` in its own process (it outlives a killed importer)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield str(json.loads(process.stdout.readline())["base_url"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def sandbox_get(base_url: str, path: str) -> Any:

@@ -4,7 +4,7 @@ import datetime as dt
 from pathlib import Path
 
 from importer.models import Outcome, SourceRow, Status, Worklog
-from importer.report import REPORT_COLUMNS, ReportWriter, neutralise, summary_path_for
+from importer.report import REPORT_COLUMNS, ReportWriter, summary_path_for
 
 from .helpers import read_report
 
@@ -44,20 +44,26 @@ def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) ->
 
 
 def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
-    assert neutralise('=HYPERLINK("x")') == '\'=HYPERLINK("x")'
-    assert [neutralise(t) for t in ("+1", "-2", "@SUM(A1)", "\tx", "plain")] == [
+    path = tmp_path / "r.csv"
+    cells = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "plain", ""]
+    with ReportWriter(path, ["Comment"]) as report:
+        for n, text in enumerate(cells):
+            report.write(
+                Outcome(SourceRow("=f.csv", n + 2, {"Comment": text}), Status.INVALID, error="-bad")
+            )
+    lines = read_report(path)
+    assert [line["Comment"] for line in lines] == [
+        '\'=HYPERLINK("x")',
         "'+1",
         "'-2",
         "'@SUM(A1)",
         "'\tx",
         "plain",
+        "",
     ]
-    path = tmp_path / "r.csv"
-    source = SourceRow("f.csv", 5, {"Comment": "=1+2"})
-    with ReportWriter(path, ["Comment"]) as report:
-        report.write(Outcome(source, Status.INVALID, error="-bad"))
-    [line] = read_report(path)
-    assert (line["Comment"], line["error"]) == ("'=1+2", "'-bad")
+    assert {line["error"] for line in lines} == {"'-bad"}
+    assert {line["file"] for line in lines} == {"'=f.csv"}
+    assert {line["status"] for line in lines} == {"invalid"}
 
 
 def test_summary_sits_beside_the_report() -> None:

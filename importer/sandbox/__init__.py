@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
@@ -34,6 +37,7 @@ __all__ = [
     "StoredWorklog",
     "create_app",
     "running_sandbox",
+    "sandbox_process",
 ]
 
 
@@ -70,3 +74,25 @@ async def running_sandbox(
         yield RunningSandbox(f"http://{host}:{bound_port}", app)
     finally:
         await runner.cleanup()
+
+
+@contextlib.contextmanager
+def sandbox_process(*flags: str) -> Iterator[str]:
+    """``worklog-import sandbox FLAGS...`` in its own process; yields its base URL.
+
+    It outlives an importer that is killed, and it does not share the importer's CPU time
+    slices — what crash tests, benchmarks and rehearsals need.
+    """
+    process = subprocess.Popen(
+        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *flags],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        yield str(json.loads(process.stdout.readline())["base_url"])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()
