@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
 
-from .helpers import CONFIG_TOML, HEADER, month_rows, read_report, sandbox_process
+from .helpers import CONFIG_TOML, HEADER, month_rows, read_report
 
 
 @pytest.fixture(scope="module")

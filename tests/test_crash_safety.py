@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
 
-from .helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, sandbox_process
+from .helpers import CONFIG_TOML, month_rows, read_report, sandbox_get
 
 
 def start_import(base_url: str, csv: Path, tmp_path: Path, report: str) -> subprocess.Popen[bytes]:

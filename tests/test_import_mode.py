@@ -13,9 +13,9 @@ from click.testing import CliRunner
 from importer.cli import main
 from importer.config import load_settings
 from importer.run import ExitCode, RunOptions, run_import_async
-from importer.sandbox import DEFAULT_ORG_ID, running_sandbox
+from importer.sandbox import DEFAULT_ORG_ID, running_sandbox, sandbox_process
 
-from .helpers import read_report, sandbox_env, sandbox_process
+from .helpers import read_report, sandbox_env
 
 SAMPLE = Path(__file__).parent.parent / "sample_data"
 FILE = SAMPLE / "team-import-2026-10.csv"
