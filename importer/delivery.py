@@ -81,6 +81,9 @@ class Deliverer:
         self.mode = mode
         self.precheck = precheck
         self.holdings = Holdings(client, mode, journal.claimed_ids(target), self._fetch)
+        # Fingerprints are unique within an input, so only earlier runs' marks can match a
+        # row: with none for this Tracker, no row needs a lookup (a first run, a dry run).
+        self._earlier_marks = journal.knows(target)
         self.stop_reason: ImporterError | None = None
         self.booked = 0
         self.successes = 0
@@ -146,6 +149,9 @@ class Deliverer:
             else:
                 self._locks[key] = (lock, users - 1)
 
+    def _lookup(self, booking: Booking) -> Entry | None:
+        return self.journal.lookup(booking.fingerprint) if self._earlier_marks else None
+
     @staticmethod
     def _known(booking: Booking, entry: Entry | None) -> Outcome | None:
         """The journal's answer for a row it holds as created; ``None`` otherwise."""
@@ -172,7 +178,7 @@ class Deliverer:
 
     def plan_offline(self, booking: Booking) -> Outcome:
         """The plan from the journal alone."""
-        known = self._known(booking, self.journal.lookup(booking.fingerprint))
+        known = self._known(booking, self._lookup(booking))
         if known is not None:
             known.warning = booking.warning
             return known
@@ -191,7 +197,7 @@ class Deliverer:
         return outcome
 
     async def _plan(self, booking: Booking) -> Outcome:
-        known = self._known(booking, self.journal.lookup(booking.fingerprint))
+        known = self._known(booking, self._lookup(booking))
         if known is not None:
             return known
         try:
@@ -204,7 +210,7 @@ class Deliverer:
         return self.plan_offline(booking)
 
     async def _deliver(self, booking: Booking) -> Outcome:
-        entry = self.journal.lookup(booking.fingerprint)
+        entry = self._lookup(booking)
         known = self._known(booking, entry)
         if known is not None:
             return known

@@ -145,6 +145,11 @@ class Journal:
         ).fetchone()
         return Entry(*row) if row else None
 
+    def knows(self, target: str) -> bool:
+        """Whether any row was ever marked for this Tracker (else every lookup misses)."""
+        row = self._db.execute("SELECT 1 FROM bookings WHERE target = ? LIMIT 1", (target,))
+        return row.fetchone() is not None
+
     def claimed_ids(self, target: str) -> set[str]:
         """Worklog ids already booked for some row at this Tracker."""
         rows = self._db.execute(

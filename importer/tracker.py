@@ -116,7 +116,7 @@ class TrackerClient:
                 headers=self._headers,
                 timeout=self._timeout,
             ) as response:
-                text = await response.text(errors="replace")
+                body = await response.read()
                 status = response.status
                 headers = response.headers
         except aiohttp.ClientConnectorError as exc:
@@ -131,9 +131,10 @@ class TrackerClient:
         if 200 <= status < 300:
             self.pacer.answered(False)
             try:
-                return json.loads(text) if text else None
+                return json.loads(body) if body else None
             except ValueError:
                 raise Retryable(f"HTTP {status} with a body that is not JSON") from None
+        text = body.decode("utf-8", errors="replace")
         error = error_for_status(status, text, headers, changes_state=changes_state)
         if status == 429:
             self.stats.responses_429 += 1
