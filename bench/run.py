@@ -32,7 +32,7 @@ from importer.config import parse_settings
 from importer.log import configure_logging
 from importer.pacing import Pacer
 from importer.run import RunOptions, run_import
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, busiest_second, sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -54,16 +54,6 @@ def rows_file(folder: Path, count: int) -> Path:
             date = day + dt.timedelta(days=n % 28)
             writer.writerow([f"BENCH-{1 + n % 50}", date.isoformat(), "09:00", "1,5", f"row {n}"])
     return path
-
-
-def busiest(times: list[float]) -> int:
-    times = sorted(times)
-    best, lo = 0, 0
-    for hi, t in enumerate(times):
-        while t - times[lo] >= 1.0:
-            lo += 1
-        best = max(best, hi - lo + 1)
-    return best
 
 
 def ours(url: str, rows: Path, folder: Path, *, rate: float, concurrency: int) -> dict[str, Any]:
@@ -112,7 +102,7 @@ def ours(url: str, rows: Path, folder: Path, *, rate: float, concurrency: int) -
         "requests": summary.requests,
         "retries": summary.retries,
         "served_429": served["served_429"],
-        "busiest_second_sent": busiest(sent),
+        "busiest_second_sent": busiest_second(sent),
         "busiest_second_arrived": served["busiest_second"],
         "rows_per_second": round(summary.counts["created"] / wall, 1),
     }

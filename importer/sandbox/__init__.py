@@ -21,6 +21,7 @@ from ._settings import (
     TEAM,
     SandboxSettings,
     SandboxStats,
+    busiest_second,
 )
 from ._store import SandboxUser, Store, StoredWorklog
 
@@ -35,6 +36,7 @@ __all__ = [
     "SandboxUser",
     "Store",
     "StoredWorklog",
+    "busiest_second",
     "create_app",
     "running_sandbox",
     "sandbox_process",

@@ -49,6 +49,17 @@ class SandboxSettings:
     seed: int | None = None
 
 
+def busiest_second(times: list[float]) -> int:
+    """The most of ``times`` (seconds) that fall within any one-second window."""
+    ordered = sorted(times)
+    best, lo = 0, 0
+    for hi, t in enumerate(ordered):
+        while t - ordered[lo] >= 1.0:
+            lo += 1
+        best = max(best, hi - lo + 1)
+    return best
+
+
 @dataclasses.dataclass
 class SandboxStats:
     """What the sandbox saw: for tests and benchmarks."""
@@ -59,13 +70,7 @@ class SandboxStats:
 
     def busiest_second(self) -> int:
         """The most requests that arrived within any one-second window."""
-        times = sorted(self.arrivals)
-        best, lo = 0, 0
-        for hi, t in enumerate(times):
-            while t - times[lo] >= 1.0:
-                lo += 1
-            best = max(best, hi - lo + 1)
-        return best
+        return busiest_second(self.arrivals)
 
     def as_json(self) -> dict[str, Any]:
         return {
