@@ -43,6 +43,15 @@ from .tracker import Record, TrackerClient
 log = get_logger()
 _T = TypeVar("_T")
 SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
+# Longest a reconciliation listing waits for more of its issue's unanswered rows to join it
+# while fresh rows keep the run busy; once none wait to be sent, it starts at once.
+GATHER_FOR = 10.0
+
+
+def _discard(request: Awaitable[Any]) -> None:
+    """Drop a request that will never be awaited (without a "never awaited" warning)."""
+    if asyncio.iscoroutine(request):
+        request.close()
 
 
 class _Stopped(Exception):
@@ -80,7 +89,9 @@ class Deliverer:
         self.target = target
         self.mode = mode
         self.precheck = precheck
-        self.holdings = Holdings(client, mode, journal.claimed_ids(target), self._fetch)
+        self.holdings = Holdings(
+            client, mode, journal.claimed_ids(target), self._fetch, self._hold_off
+        )
         # Fingerprints are unique within an input, so only earlier runs' marks can match a
         # row: with none for this Tracker, no row needs a lookup (a first run, a dry run).
         self._earlier_marks = journal.knows(target)
@@ -89,6 +100,14 @@ class Deliverer:
         self.successes = 0
         self._forbidden = 0
         self._stopping = asyncio.Event()
+        # Requests in flight at once. Only a request holds a slot: a row waiting for its
+        # backoff or for a reconciliation listing leaves the slot to rows that can send.
+        self._slots = asyncio.Semaphore(policy.concurrency)
+        # Rows waiting for a slot to send their first POST: while there are any, the run is
+        # busy and a reconciliation listing may wait to serve more rows at once.
+        self._fresh = 0
+        self._quiet = asyncio.Event()
+        self._quiet.set()
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         # Import mode: the first POST goes alone, so a token that may not import is told
@@ -315,14 +334,23 @@ class Deliverer:
 
     # --- retries ---------------------------------------------------------------------------
 
-    async def _sleep(self, seconds: float) -> None:
-        """Back off, but wake at once when the run is stopping."""
+    async def _sleep(self, seconds: float, *, or_until: asyncio.Event | None = None) -> None:
+        """Back off, but wake at once when the run is stopping (or ``or_until`` is set)."""
         assert self.client is not None
-        sleeper = asyncio.ensure_future(self.client.clock.sleep(seconds))
-        stopper = asyncio.ensure_future(self._stopping.wait())
-        _, pending = await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        waits = {
+            asyncio.ensure_future(self.client.clock.sleep(seconds)),
+            asyncio.ensure_future(self._stopping.wait()),
+        }
+        if or_until is not None:
+            waits.add(asyncio.ensure_future(or_until.wait()))
+        _, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
+
+    async def _hold_off(self) -> None:
+        """Let a reconciliation listing wait while fresh rows keep the rate limit busy."""
+        if not self._quiet.is_set():
+            await self._sleep(GATHER_FOR, or_until=self._quiet)
 
     def _retrying(self, what: str) -> AsyncRetrying:
         def count_retry(state: RetryCallState) -> None:
@@ -337,7 +365,13 @@ class Deliverer:
                 error=getattr(error, "message", str(error)),
             )
 
-        return retry_policy(self.policy, sleep=self._sleep, before_sleep=count_retry)
+        assert self.client is not None
+        return retry_policy(
+            self.policy,
+            sleep=self._sleep,
+            before_sleep=count_retry,
+            steady=self.client.health.steady,
+        )
 
     async def _fetch(self, what: str, request: Callable[[], Awaitable[_T]]) -> _T:
         """A read, retried on its own (safe to repeat) within the run's patience and stops."""
@@ -346,15 +380,34 @@ class Deliverer:
                 return await self._patiently(request())
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _patiently(self, request: Awaitable[_T]) -> _T:
+    @contextmanager
+    def _waiting_fresh(self, fresh: bool) -> Iterator[None]:
+        if not fresh:
+            yield
+            return
+        self._fresh += 1
+        self._quiet.clear()
+        try:
+            yield
+        finally:
+            self._fresh -= 1
+            if self._fresh == 0:
+                self._quiet.set()
+
+    async def _patiently(self, request: Awaitable[_T], *, fresh: bool = False) -> _T:
         """Await a request; past the run's patience, a retryable failure stops the run."""
         assert self.client is not None
         clock = self.client.clock
-        if self.stop_reason is not None:
-            if asyncio.iscoroutine(request):
-                request.close()
-            raise _Stopped
         try:
+            with self._waiting_fresh(fresh):
+                await self._slots.acquire()
+        except BaseException:
+            _discard(request)
+            raise
+        try:
+            if self.stop_reason is not None:
+                _discard(request)
+                raise _Stopped
             result = await request
         except Retryable:
             if clock.monotonic() - self._last_success > self.policy.give_up_after:
@@ -362,6 +415,8 @@ class Deliverer:
                     f"no successful answer from Tracker for {self.policy.give_up_after:g} s"
                 ) from None
             raise
+        finally:
+            self._slots.release()
         self._last_success = clock.monotonic()
         self.successes += 1
         return result
@@ -397,7 +452,9 @@ class Deliverer:
         state.posting = True  # stays True if the POST raises, so the handler knows its source
         try:
             if self._import_allowed:
-                record = await self._patiently(self._send(booking.worklog))
+                record = await self._patiently(
+                    self._send(booking.worklog), fresh=state.attempts == 1
+                )
             else:
                 async with self._first_import:
                     if self.stop_reason is not None:

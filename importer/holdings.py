@@ -28,39 +28,47 @@ Fetch = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 
 
 async def _shared(
-    cache: dict[Hashable, tuple[int, asyncio.Future[_V]]],
-    key: Hashable,
-    make: Callable[[], Awaitable[_V]],
-    *,
-    newer_than: int = -1,
-    stamp: Callable[[], int] = lambda: 0,
+    cache: dict[Hashable, asyncio.Future[_V]], key: Hashable, make: Callable[[], Awaitable[_V]]
 ) -> _V:
-    """One request per key, awaited by everyone who asks while it is fresh enough."""
-    entry = cache.get(key)
-    if entry is None or entry[0] <= newer_than:
-        entry = (stamp(), asyncio.ensure_future(make()))
-        cache[key] = entry
+    """One request per key, awaited by everyone who asks for that key."""
+    future = cache.get(key)
+    if future is None:
+        future = cache[key] = asyncio.ensure_future(make())
     try:
-        return await asyncio.shield(entry[1])
+        return await asyncio.shield(future)
     except BaseException:
-        if cache.get(key) is entry and entry[1].done():
+        if cache.get(key) is future and future.done():
             del cache[key]  # a failed request serves no one: the next asker tries again
         raise
+
+
+async def _now() -> None:
+    return None
 
 
 class Holdings:
     """The run's knowledge of Tracker's worklogs, authors and claimed ids."""
 
-    def __init__(self, client: TrackerClient | None, mode: Mode, claimed: set[str], fetch: Fetch):
+    def __init__(
+        self,
+        client: TrackerClient | None,
+        mode: Mode,
+        claimed: set[str],
+        fetch: Fetch,
+        hold_off: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.client = client
         self.mode = mode
         self.claimed = claimed
         self.owner: frozenset[str] = frozenset()
         self._fetch = fetch
+        self._hold_off = hold_off or _now
+        self._gathering: dict[str, asyncio.Future[list[Record]]] = {}
         self._events = itertools.count(1)
-        self._snapshots: dict[Hashable, tuple[int, asyncio.Future[list[Record]]]] = {}
-        self._listings: dict[Hashable, tuple[int, asyncio.Future[list[Record]]]] = {}
-        self._people: dict[Hashable, tuple[int, asyncio.Future[frozenset[str]]]] = {}
+        self._snapshots: dict[Hashable, asyncio.Future[list[Record]]] = {}
+        self._people: dict[Hashable, asyncio.Future[frozenset[str]]] = {}
+        # Reconciliation listings by issue, stamped with the moment each one started.
+        self._listings: dict[str, tuple[int, asyncio.Future[list[Record]]]] = {}
 
     def claim(self, worklog_id: str) -> None:
         self.claimed.add(worklog_id)
@@ -83,15 +91,38 @@ class Holdings:
         return await self._adopt(records, worklog)
 
     async def reconcile(self, worklog: Worklog, unanswered_at: int) -> Record | None:
-        """The worklog an unanswered POST created, from a listing that began after it."""
-        records = await _shared(
-            self._listings,
-            worklog.issue,
-            lambda: self._list(worklog.issue, "reconcile"),
-            newer_than=unanswered_at,
-            stamp=lambda: next(self._events),
-        )
+        """The worklog an unanswered POST created, from a listing that began after it.
+
+        A new listing waits (``hold_off``) while the run is busy with fresh rows: every row
+        of the issue whose POST goes unanswered meanwhile joins it, so one listing serves
+        many rows instead of each row paying for its own.
+        """
+        issue = worklog.issue
+        entry = self._listings.get(issue)
+        if entry is not None and entry[0] > unanswered_at:
+            records = await asyncio.shield(entry[1])
+        else:
+            gathering = self._gathering.get(issue)
+            if gathering is None:
+                gathering = asyncio.ensure_future(self._gathered(issue))
+                self._gathering[issue] = gathering
+            records = await asyncio.shield(gathering)
         return await self._adopt(records, worklog)
+
+    async def _gathered(self, issue: str) -> list[Record]:
+        """A listing for every row that asks before it starts."""
+        try:
+            await self._hold_off()
+        finally:
+            del self._gathering[issue]
+        entry = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))
+        self._listings[issue] = entry
+        try:
+            return await entry[1]
+        except BaseException:
+            if self._listings.get(issue) is entry:
+                del self._listings[issue]  # a failed listing serves no one
+            raise
 
     async def _adopt(self, records: list[Record], worklog: Worklog) -> Record | None:
         match = find_match(records, worklog, await self.authors(worklog), self.claimed)

@@ -94,3 +94,35 @@ class Pacer:
                 self._sent.append(now)
                 return
             await self._clock.sleep(ready - now)
+
+
+class Health:
+    """How Tracker has been answering lately: the run's retries wait by this.
+
+    A failure while most answers succeed is sporadic (a busy node, a random 503): waiting
+    longer with every attempt would only stretch the run's tail, so such a retry waits the
+    first backoff step. When failures are the majority of the last five seconds' answers
+    (or nothing has succeeded in them), Tracker is in trouble and retries back off
+    exponentially.
+    """
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._answers: collections.deque[tuple[float, bool]] = collections.deque()
+        self._failures = 0
+
+    def note(self, ok: bool) -> None:
+        now = self._clock.monotonic()
+        self._answers.append((now, ok))
+        self._failures += not ok
+        while now - self._answers[0][0] >= EVIDENCE_WINDOW:
+            _, was_ok = self._answers.popleft()
+            self._failures -= not was_ok
+
+    def steady(self) -> bool:
+        """Whether most recent answers succeeded (so a failure is sporadic)."""
+        now = self._clock.monotonic()
+        while self._answers and now - self._answers[0][0] >= EVIDENCE_WINDOW:
+            _, was_ok = self._answers.popleft()
+            self._failures -= not was_ok
+        return self._failures * 2 < len(self._answers)

@@ -199,6 +199,9 @@ def _not_delivered(source: SourceRow, result: Worklog | Any, error: str) -> Outc
     return Outcome(source, status, error=result.reason)
 
 
+ROWS_PER_SLOT = 8
+
+
 async def _pump(
     inputs: Sequence[InputFile],
     deliverer: Deliverer,
@@ -208,16 +211,23 @@ async def _pump(
     dry_run: bool,
     day_totals: DayTotals,
 ) -> None:
-    """Read rows in order and hand valid ones to ``concurrency`` workers."""
+    """Read rows in order and deliver valid ones, many at a time.
+
+    Up to ``ROWS_PER_SLOT`` rows per request slot are under way at once: a row waiting for
+    its backoff or for a reconciliation listing holds no slot, so fresh rows keep Tracker's
+    rate limit busy meanwhile. The bound keeps memory flat on a Tracker that fails a lot.
+    """
     log = get_logger()
     occurrences = Occurrences()
-    queue: asyncio.Queue[Booking | None] = asyncio.Queue(concurrency * 2)
+    under_way = asyncio.Semaphore(concurrency * ROWS_PER_SLOT)
+    tasks: set[asyncio.Task[None]] = set()
 
-    async def worker() -> None:
-        while (booking := await queue.get()) is not None:
+    async def deliver(booking: Booking) -> None:
+        try:
             sink(await deliverer.deliver(booking))
+        finally:
+            under_way.release()
 
-    workers = [asyncio.create_task(worker()) for _ in range(0 if dry_run else concurrency)]
     try:
         for opened in inputs:
             table, normalizer = opened.table, opened.normalizer
@@ -245,14 +255,15 @@ async def _pump(
                         else deliverer.plan_offline(booking)
                     )
                 elif deliverer.stop_reason is None:
-                    await queue.put(booking)
+                    await under_way.acquire()
+                    task = asyncio.create_task(deliver(booking))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
                 else:
                     sink(await deliverer.deliver(booking))  # journal knowledge, else pending
             log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
     finally:
-        for _ in workers:
-            await queue.put(None)
-        await asyncio.gather(*workers)
+        await asyncio.gather(*tasks)
 
 
 def _exit_code(tally: Tally, reason: ImporterError | None, dry_run: bool) -> ExitCode:

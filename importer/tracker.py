@@ -20,7 +20,7 @@ from .clock import Clock, SystemClock
 from .config import Credentials
 from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
 from .log import get_logger
-from .pacing import Pacer
+from .pacing import Health, Pacer
 
 log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -99,6 +99,7 @@ class TrackerClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self.clock = clock or SystemClock()
         self.pacer = Pacer(rate_limit, self.clock)
+        self.health = Health(self.clock)
         self.stats = RequestStats()
 
     async def _request(
@@ -108,17 +109,7 @@ class TrackerClient:
         await self.pacer.wait_turn()
         self.stats.requests += 1
         try:
-            async with self._session.request(
-                method,
-                self._base + path,
-                json=body,
-                params=params,
-                headers=self._headers,
-                timeout=self._timeout,
-            ) as response:
-                body = await response.read()
-                status = response.status
-                headers = response.headers
+            status, headers, answer = await self._exchange(method, path, body, params)
         except aiohttp.ClientConnectorError as exc:
             # Never connected: nothing was sent, so a resend is safe.
             raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
@@ -131,10 +122,10 @@ class TrackerClient:
         if 200 <= status < 300:
             self.pacer.answered(False)
             try:
-                return json.loads(body) if body else None
+                return json.loads(answer) if answer else None
             except ValueError:
                 raise Retryable(f"HTTP {status} with a body that is not JSON") from None
-        text = body.decode("utf-8", errors="replace")
+        text = answer.decode("utf-8", errors="replace")
         error = error_for_status(status, text, headers, changes_state=changes_state)
         if status == 429:
             self.stats.responses_429 += 1
@@ -146,6 +137,26 @@ class TrackerClient:
         else:
             self.pacer.answered(False)
         raise error
+
+    async def _exchange(
+        self, method: str, path: str, body: Any, params: Mapping[str, str] | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One HTTP exchange; every outcome is noted in :attr:`health`."""
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                json=body,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as response:
+                answer = await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            self.health.note(False)
+            raise
+        self.health.note(response.status not in RETRYABLE_STATUSES)
+        return response.status, response.headers, answer
 
     async def myself(self) -> Record:
         """``GET /v2/myself``: who the token belongs to."""
