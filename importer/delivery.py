@@ -45,7 +45,7 @@ _T = TypeVar("_T")
 SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
 # Longest a reconciliation listing waits for more of its issue's unanswered rows to join it
 # while fresh rows keep the run busy; once none wait to be sent, it starts at once.
-GATHER_FOR = 10.0
+GATHER_FOR = 30.0
 
 
 def _discard(request: Awaitable[Any]) -> None:
@@ -66,6 +66,8 @@ class _RowState:
     marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
     posting: bool = False  # the request in flight is the POST itself (not a listing)
+    fresh: bool = False  # never sent in this run, and counted as such (see Deliverer._admit)
+    admitted: bool = False  # holds one of the places in the queue for request slots
     failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
     attempts: int = 0
 
@@ -103,11 +105,14 @@ class Deliverer:
         # Requests in flight at once. Only a request holds a slot: a row waiting for its
         # backoff or for a reconciliation listing leaves the slot to rows that can send.
         self._slots = asyncio.Semaphore(policy.concurrency)
-        # Rows waiting for a slot to send their first POST: while there are any, the run is
-        # busy and a reconciliation listing may wait to serve more rows at once.
+        # Rows not yet sent: while there are any, the run is busy and a reconciliation
+        # listing may wait to serve more rows at once. Only ``concurrency`` of them at a
+        # time queue for request slots.
+        self._admission = asyncio.Semaphore(policy.concurrency)
         self._fresh = 0
         self._quiet = asyncio.Event()
         self._quiet.set()
+        self._posting: dict[str, tuple[int, asyncio.Event]] = {}  # POSTs in flight by issue
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         # Import mode: the first POST goes alone, so a token that may not import is told
@@ -243,6 +248,8 @@ class Deliverer:
                     outcome.error = self._stopped_message(state)
                     return outcome
                 try:
+                    if not state.uncertain:
+                        await self._admit(state)
                     if self.precheck and not state.uncertain:
                         match = await self.holdings.existing(worklog)
                         if match is not None:
@@ -276,6 +283,8 @@ class Deliverer:
                         outcome.status, outcome.error = Status.FAILED, tries
                 else:
                     self._settle(booking, outcome, record, state)
+                finally:
+                    self._sent(state)
         outcome.attempts = state.attempts
         return outcome
 
@@ -347,10 +356,34 @@ class Deliverer:
         for task in pending:
             task.cancel()
 
-    async def _hold_off(self) -> None:
-        """Let a reconciliation listing wait while fresh rows keep the rate limit busy."""
-        if not self._quiet.is_set():
-            await self._sleep(GATHER_FOR, or_until=self._quiet)
+    async def _hold_off(self, issue: str) -> None:
+        """Let a reconciliation listing of ``issue`` wait, at most ``GATHER_FOR`` seconds,
+        while fresh rows keep the rate limit busy or POSTs to the issue are in flight
+        (any of them may go unanswered and need this very listing)."""
+        assert self.client is not None
+        clock = self.client.clock
+        deadline = clock.monotonic() + GATHER_FOR
+        while (left := deadline - clock.monotonic()) > 0 and self.stop_reason is None:
+            if not self._quiet.is_set():
+                await self._sleep(left, or_until=self._quiet)
+            elif issue in self._posting:
+                await self._sleep(left, or_until=self._posting[issue][1])
+            else:
+                return
+
+    @contextmanager
+    def _post_in_flight(self, issue: str) -> Iterator[None]:
+        count, done = self._posting.get(issue, (0, asyncio.Event()))
+        self._posting[issue] = (count + 1, done)
+        try:
+            yield
+        finally:
+            count, done = self._posting[issue]
+            if count == 1:
+                del self._posting[issue]
+                done.set()
+            else:
+                self._posting[issue] = (count - 1, done)
 
     def _retrying(self, what: str) -> AsyncRetrying:
         def count_retry(state: RetryCallState) -> None:
@@ -380,30 +413,41 @@ class Deliverer:
                 return await self._patiently(request())
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    @contextmanager
-    def _waiting_fresh(self, fresh: bool) -> Iterator[None]:
-        if not fresh:
-            yield
-            return
+    async def _admit(self, state: _RowState) -> None:
+        """Let a row that has never been sent queue for a request slot, a few at a time.
+
+        Rows already under way (a resend after reconciliation, a listing) then find a short
+        queue, so their retries keep pace with fresh rows instead of waiting behind all of
+        them — the run's tail stays short.
+        """
         self._fresh += 1
         self._quiet.clear()
-        try:
-            yield
-        finally:
+        state.fresh = True
+        await self._admission.acquire()
+        state.admitted = True
+
+    def _sent(self, state: _RowState) -> None:
+        """The row's first POST got its slot (or the row ended): it is fresh no more."""
+        if state.admitted:
+            self._admission.release()
+            state.admitted = False
+        if state.fresh:
+            state.fresh = False
             self._fresh -= 1
             if self._fresh == 0:
                 self._quiet.set()
 
-    async def _patiently(self, request: Awaitable[_T], *, fresh: bool = False) -> _T:
+    async def _patiently(self, request: Awaitable[_T], state: _RowState | None = None) -> _T:
         """Await a request; past the run's patience, a retryable failure stops the run."""
         assert self.client is not None
         clock = self.client.clock
         try:
-            with self._waiting_fresh(fresh):
-                await self._slots.acquire()
+            await self._slots.acquire()
         except BaseException:
             _discard(request)
             raise
+        if state is not None:
+            self._sent(state)
         try:
             if self.stop_reason is not None:
                 _discard(request)
@@ -450,21 +494,20 @@ class Deliverer:
             )
             state.marked = True
         state.posting = True  # stays True if the POST raises, so the handler knows its source
-        try:
-            if self._import_allowed:
-                record = await self._patiently(
-                    self._send(booking.worklog), fresh=state.attempts == 1
-                )
-            else:
-                async with self._first_import:
-                    if self.stop_reason is not None:
-                        raise _Stopped
-                    record = await self._patiently(self._send(booking.worklog))
-                    self._import_allowed = True
-        except OutcomeUnknown:
-            state.uncertain = True
-            state.failed_at = self.holdings.note_unanswered()
-            raise
+        with self._post_in_flight(booking.worklog.issue):
+            try:
+                if self._import_allowed:
+                    record = await self._patiently(self._send(booking.worklog), state)
+                else:
+                    async with self._first_import:
+                        if self.stop_reason is not None:
+                            raise _Stopped
+                        record = await self._patiently(self._send(booking.worklog), state)
+                        self._import_allowed = True
+            except OutcomeUnknown:
+                state.uncertain = True
+                state.failed_at = self.holdings.note_unanswered()
+                raise
         state.posting = False
         self.holdings.claim(str(record["id"]))
         self.booked += 1

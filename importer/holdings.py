@@ -42,7 +42,7 @@ async def _shared(
         raise
 
 
-async def _now() -> None:
+async def _now(issue: str) -> None:
     return None
 
 
@@ -55,7 +55,7 @@ class Holdings:
         mode: Mode,
         claimed: set[str],
         fetch: Fetch,
-        hold_off: Callable[[], Awaitable[None]] | None = None,
+        hold_off: Callable[[str], Awaitable[None]] | None = None,
     ):
         self.client = client
         self.mode = mode
@@ -93,9 +93,9 @@ class Holdings:
     async def reconcile(self, worklog: Worklog, unanswered_at: int) -> Record | None:
         """The worklog an unanswered POST created, from a listing that began after it.
 
-        A new listing waits (``hold_off``) while the run is busy with fresh rows: every row
-        of the issue whose POST goes unanswered meanwhile joins it, so one listing serves
-        many rows instead of each row paying for its own.
+        A new listing waits (``hold_off``) while the run is busy: every row of the issue
+        whose POST goes unanswered meanwhile joins it, so one listing serves many rows
+        instead of each row paying for its own.
         """
         issue = worklog.issue
         entry = self._listings.get(issue)
@@ -112,7 +112,7 @@ class Holdings:
     async def _gathered(self, issue: str) -> list[Record]:
         """A listing for every row that asks before it starts."""
         try:
-            await self._hold_off()
+            await self._hold_off(issue)
         finally:
             del self._gathering[issue]
         entry = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))

@@ -67,7 +67,7 @@ def retry_policy(
         stop=stop_after_attempt(policy.max_attempts),
         wait=wait_retry_after(
             wait_by_health(
-                wait_random(first, min(2 * first, policy.backoff_max)),
+                wait_random(0, first),
                 wait_exponential_jitter(
                     multiplier=policy.backoff_initial,
                     max=policy.backoff_max,

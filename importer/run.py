@@ -262,6 +262,11 @@ async def _pump(
                 else:
                     sink(await deliverer.deliver(booking))  # journal knowledge, else pending
             log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
+    except asyncio.CancelledError:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     finally:
         await asyncio.gather(*tasks)
 

@@ -7,17 +7,19 @@ import collections
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from importer.clock import FakeClock
 from importer.durations import parse_business_iso, parse_duration
-from importer.errors import Retryable
+from importer.errors import OutcomeUnknown, Retryable
 from importer.retry import wait_retry_after
 from importer.run import ExitCode
 from importer.sandbox import SandboxSettings, running_sandbox
 from importer.times import parse_tracker_start
+from importer.tracker import Record, TrackerClient
 
 from .conftest import make_settings
 from .helpers import HEADER, import_into, month_rows, read_report
@@ -264,3 +266,92 @@ async def test_systemic_429s_pause_everyone_and_log_a_rate_limited_event() -> No
     paused = [e for e in logs if e["event"] == "rate_limited"]
     assert paused and paused[0]["pause_seconds"] == 1.0
     assert client.pacer.rate == pytest.approx(800)  # cut by a fifth, once per pause
+
+
+class GatedClock(FakeClock):
+    """Sleeps are instant, except the first long one: it lasts until the test opens the gate."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.held = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds >= 5 and not self.held.is_set():
+            self.held.set()
+            await self.gate.wait()
+        await super().sleep(seconds)
+
+
+async def test_a_row_waiting_out_retry_after_leaves_its_request_slot_to_the_others(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    path = write_csv(month_rows(12))
+    settings = make_settings(delivery={"concurrency": 1})
+    clock = GatedClock()
+    knobs = SandboxSettings(retry_after=5)
+    async with running_sandbox(knobs) as sandbox:
+        stored = sandbox.store.worklogs
+
+        async def one_429_then_the_rest() -> None:
+            while not stored:
+                await asyncio.sleep(0)
+            knobs.p_429 = 1.0  # the next request is refused with "Retry-After: 5"
+            while not sandbox.stats.served[429]:
+                await asyncio.sleep(0)
+            knobs.p_429 = 0.0
+            await asyncio.wait_for(clock.held.wait(), 10)
+            while len(stored) < 11:  # everyone else books while that row waits
+                await asyncio.sleep(0.01)
+            clock.gate.set()
+
+        helper = asyncio.create_task(asyncio.wait_for(one_429_then_the_rest(), 30))
+        summary = await asyncio.wait_for(
+            import_into(sandbox, [path], settings, tmp_path / "r.csv", clock=clock, precheck=False),
+            30,
+        )
+        await helper
+        count = len(stored)
+    report = read_report(tmp_path / "r.csv")
+    assert summary.counts["created"] == 12 and count == 12
+    # The refused row finished last, on its second attempt; nobody else had to retry.
+    assert [line["attempts"] for line in report] == ["1"] * 11 + ["2"]
+
+
+async def test_unanswered_rows_of_an_issue_share_reconciliation_listings(
+    write_csv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [HEADER] + [
+        [f"PORT-{1 + n % 2}", f"{1 + n % 28:02d}.10.2026", "09:00", "1", f"row {n}", "a"]
+        for n in range(120)
+    ]
+    listings = unanswered = 0
+    list_worklogs, create = TrackerClient.issue_worklogs, TrackerClient.create_worklog
+
+    async def counted_listing(self: TrackerClient, issue: str) -> list[Record]:
+        nonlocal listings
+        listings += 1
+        return await list_worklogs(self, issue)
+
+    async def counted_create(self: TrackerClient, issue: str, payload: Any) -> Record:
+        nonlocal unanswered
+        try:
+            return await create(self, issue, payload)
+        except OutcomeUnknown:
+            unanswered += 1
+            raise
+
+    monkeypatch.setattr(TrackerClient, "issue_worklogs", counted_listing)
+    monkeypatch.setattr(TrackerClient, "create_worklog", counted_create)
+    async with running_sandbox(SandboxSettings(p_503=0.3, seed=7)) as sandbox:
+        summary = await import_into(
+            sandbox, [write_csv(rows)], make_settings(), tmp_path / "r.csv", precheck=False
+        )
+        stored = [w.record(sandbox.base_url) for w in sandbox.store.worklogs.values()]
+    report = read_report(tmp_path / "r.csv")
+    assert summary.counts["created"] == 120
+    assert_report_matches_store(report, stored)
+    assert unanswered >= 30
+    # Each listing serves every row of its issue that went unanswered before it began (a
+    # listing per unanswered POST would make listings exceed them).
+    assert listings * 2 <= unanswered

@@ -1,11 +1,14 @@
-"""The pacer: per-second windows, and how it reads 429s (sporadic vs systemic)."""
+"""The pacer (per-second windows; 429s sporadic or systemic) and Tracker's health."""
 
 from __future__ import annotations
 
 import pytest
 
 from importer.clock import FakeClock
-from importer.pacing import Pacer
+from importer.config import DeliverySection
+from importer.errors import Retryable
+from importer.pacing import Health, Pacer
+from importer.retry import retry_policy
 
 
 async def test_never_more_than_the_rate_in_any_second() -> None:
@@ -83,3 +86,51 @@ def test_a_handful_of_answers_is_not_evidence_unless_most_are_refused() -> None:
     for _ in range(3):
         assert pacer.answered(True) is False  # 3 of 7: too few answers to tell
     assert pacer.answered(True) is True  # 4 of 8: half refused
+
+
+def test_health_is_steady_while_most_answers_succeed() -> None:
+    clock = FakeClock()
+    health = Health(clock)
+    assert not health.steady()  # nothing answered yet: no evidence that Tracker is well
+    for ok in (True, True, True, False):
+        health.note(ok)
+    assert health.steady()
+    health.note(False)
+    health.note(False)
+    assert not health.steady()  # three failures of six: no longer a minority
+
+
+def test_health_forgets_answers_older_than_the_evidence_window() -> None:
+    clock = FakeClock()
+    health = Health(clock)
+    for _ in range(10):
+        health.note(False)
+    clock.now += 5.0
+    health.note(True)
+    assert health.steady()
+    clock.now += 5.0
+    assert not health.steady()
+
+
+@pytest.mark.parametrize("steady", [True, False])
+async def test_retries_back_off_exponentially_only_when_tracker_is_in_trouble(
+    steady: bool,
+) -> None:
+    clock = FakeClock()
+    policy = DeliverySection(max_attempts=6, backoff_initial=0.5, backoff_max=30.0)
+    failures = 0
+
+    async def flaky() -> str:
+        nonlocal failures
+        failures += 1
+        if failures <= 5:
+            raise Retryable("HTTP 503", 503)
+        return "ok"
+
+    retrying = retry_policy(policy, sleep=clock.sleep, steady=lambda: steady)
+    assert await retrying(flaky) == "ok"
+    assert len(clock.slept) == 5
+    if steady:
+        assert all(0.0 <= wait <= 0.5 for wait in clock.slept)
+    else:
+        assert clock.slept[4] >= 0.5 * 2**4
