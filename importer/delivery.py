@@ -37,6 +37,7 @@ from .log import get_logger
 from .matching import user_identities
 from .models import Booking, Outcome, Status, Worklog
 from .retry import retry_policy
+from .slots import Slots
 from .times import format_tracker_start
 from .tracker import Record, TrackerClient
 
@@ -44,7 +45,7 @@ log = get_logger()
 _T = TypeVar("_T")
 SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
 # Longest a reconciliation listing waits for more of its issue's unanswered rows to join it
-# while fresh rows keep the run busy; once none wait to be sent, it starts at once.
+# while fresh rows keep the rate limit busy; once the input is exhausted, it starts at once.
 GATHER_FOR = 30.0
 
 
@@ -66,10 +67,9 @@ class _RowState:
     marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
     posting: bool = False  # the request in flight is the POST itself (not a listing)
-    fresh: bool = False  # never sent in this run, and counted as such (see Deliverer._admit)
-    admitted: bool = False  # holds one of the places in the queue for request slots
     failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
     attempts: int = 0
+    parked: bool = False  # its first attempt failed; it waits, lending its worker's place
 
 
 class Deliverer:
@@ -103,15 +103,15 @@ class Deliverer:
         self._forbidden = 0
         self._stopping = asyncio.Event()
         # Requests in flight at once. Only a request holds a slot: a row waiting for its
-        # backoff or for a reconciliation listing leaves the slot to rows that can send.
-        self._slots = asyncio.Semaphore(policy.concurrency)
-        # Rows not yet sent: while there are any, the run is busy and a reconciliation
-        # listing may wait to serve more rows at once. Only ``concurrency`` of them at a
-        # time queue for request slots.
-        self._admission = asyncio.Semaphore(policy.concurrency)
-        self._fresh = 0
-        self._quiet = asyncio.Event()
-        self._quiet.set()
+        # backoff or for a reconciliation listing leaves it to rows that can send.
+        self._slots = Slots(policy.concurrency)
+        # Rows whose first attempt failed: they wait (backoff, reconciliation) and the
+        # worker pool lends their workers' places to other rows meanwhile (``on_park``).
+        self.parked = 0
+        self.on_park: Callable[[], None] = lambda: None
+        # Set while no reconciliation listing should wait for more rows to join it: the
+        # input is exhausted, or the pool cannot take more waiting rows.
+        self.reconcile_now = asyncio.Event()
         self._posting: dict[str, tuple[int, asyncio.Event]] = {}  # POSTs in flight by issue
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
@@ -238,18 +238,25 @@ class Deliverer:
         known = self._known(booking, entry)
         if known is not None:
             return known
-        worklog = booking.worklog
         state = _RowState(successes_before=self.successes)
         state.uncertain = state.from_earlier_run = state.marked = entry is not None
+        try:
+            return await self._deliver_row(booking, state)
+        finally:
+            if state.parked:
+                self.parked -= 1
+
+    async def _deliver_row(self, booking: Booking, state: _RowState) -> Outcome:
+        worklog = booking.worklog
         outcome = Outcome(booking.source, Status.PENDING, worklog)
         with self._counted(self.tracker_key(worklog)) as lock:
+            if lock.locked():
+                self._park(state)  # its twin goes first
             async with lock:
                 if self.stop_reason is not None:
                     outcome.error = self._stopped_message(state)
                     return outcome
                 try:
-                    if not state.uncertain:
-                        await self._admit(state)
                     if self.precheck and not state.uncertain:
                         match = await self.holdings.existing(worklog)
                         if match is not None:
@@ -283,8 +290,6 @@ class Deliverer:
                         outcome.status, outcome.error = Status.FAILED, tries
                 else:
                     self._settle(booking, outcome, record, state)
-                finally:
-                    self._sent(state)
         outcome.attempts = state.attempts
         return outcome
 
@@ -358,14 +363,14 @@ class Deliverer:
 
     async def _hold_off(self, issue: str) -> None:
         """Let a reconciliation listing of ``issue`` wait, at most ``GATHER_FOR`` seconds,
-        while fresh rows keep the rate limit busy or POSTs to the issue are in flight
-        (any of them may go unanswered and need this very listing)."""
+        while fresh rows keep the rate limit busy (until ``reconcile_now``) or POSTs to the
+        issue are in flight (any of them may go unanswered and need this very listing)."""
         assert self.client is not None
         clock = self.client.clock
         deadline = clock.monotonic() + GATHER_FOR
         while (left := deadline - clock.monotonic()) > 0 and self.stop_reason is None:
-            if not self._quiet.is_set():
-                await self._sleep(left, or_until=self._quiet)
+            if not self.reconcile_now.is_set():
+                await self._sleep(left, or_until=self.reconcile_now)
             elif issue in self._posting:
                 await self._sleep(left, or_until=self._posting[issue][1])
             else:
@@ -385,9 +390,11 @@ class Deliverer:
             else:
                 self._posting[issue] = (count - 1, done)
 
-    def _retrying(self, what: str) -> AsyncRetrying:
+    def _retrying(self, what: str, row: _RowState | None = None) -> AsyncRetrying:
         def count_retry(state: RetryCallState) -> None:
             assert self.client is not None
+            if row is not None:
+                self._park(row)
             self.client.stats.retries += 1
             error = state.outcome.exception() if state.outcome else None
             log.info(
@@ -406,6 +413,13 @@ class Deliverer:
             steady=self.client.health.steady,
         )
 
+    def _park(self, row: _RowState) -> None:
+        """The row waits now (backoff, reconciliation): lend its worker's place to others."""
+        if not row.parked:
+            row.parked = True
+            self.parked += 1
+            self.on_park()
+
     async def _fetch(self, what: str, request: Callable[[], Awaitable[_T]]) -> _T:
         """A read, retried on its own (safe to repeat) within the run's patience and stops."""
         async for attempt in self._retrying(what):
@@ -413,41 +427,18 @@ class Deliverer:
                 return await self._patiently(request())
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    async def _admit(self, state: _RowState) -> None:
-        """Let a row that has never been sent queue for a request slot, a few at a time.
+    async def _patiently(self, request: Awaitable[_T], *, fresh: bool = False) -> _T:
+        """Await a request; past the run's patience, a retryable failure stops the run.
 
-        Rows already under way (a resend after reconciliation, a listing) then find a short
-        queue, so their retries keep pace with fresh rows instead of waiting behind all of
-        them — the run's tail stays short.
+        ``fresh``: a row's first POST, which waits behind requests of rows under way.
         """
-        self._fresh += 1
-        self._quiet.clear()
-        state.fresh = True
-        await self._admission.acquire()
-        state.admitted = True
-
-    def _sent(self, state: _RowState) -> None:
-        """The row's first POST got its slot (or the row ended): it is fresh no more."""
-        if state.admitted:
-            self._admission.release()
-            state.admitted = False
-        if state.fresh:
-            state.fresh = False
-            self._fresh -= 1
-            if self._fresh == 0:
-                self._quiet.set()
-
-    async def _patiently(self, request: Awaitable[_T], state: _RowState | None = None) -> _T:
-        """Await a request; past the run's patience, a retryable failure stops the run."""
         assert self.client is not None
         clock = self.client.clock
         try:
-            await self._slots.acquire()
+            await self._slots.acquire(fresh)
         except BaseException:
             _discard(request)
             raise
-        if state is not None:
-            self._sent(state)
         try:
             if self.stop_reason is not None:
                 _discard(request)
@@ -466,7 +457,7 @@ class Deliverer:
         return result
 
     async def _with_retries(self, booking: Booking, state: _RowState) -> Record:
-        async for attempt in self._retrying(booking.worklog.issue):
+        async for attempt in self._retrying(booking.worklog.issue, state):
             with attempt:
                 return await self._attempt(booking, state)
         raise AssertionError("unreachable: tenacity either returns or raises")
@@ -477,6 +468,7 @@ class Deliverer:
         state.attempts += 1
         state.posting = False
         if state.uncertain:
+            self._park(state)  # a reconciliation listing may wait for others to join it
             match = await self.holdings.reconcile(booking.worklog, state.failed_at)
             if match is not None:
                 state.adopted = True
@@ -494,15 +486,16 @@ class Deliverer:
             )
             state.marked = True
         state.posting = True  # stays True if the POST raises, so the handler knows its source
+        fresh = not state.parked and not state.from_earlier_run
         with self._post_in_flight(booking.worklog.issue):
             try:
                 if self._import_allowed:
-                    record = await self._patiently(self._send(booking.worklog), state)
+                    record = await self._patiently(self._send(booking.worklog), fresh=fresh)
                 else:
                     async with self._first_import:
                         if self.stop_reason is not None:
                             raise _Stopped
-                        record = await self._patiently(self._send(booking.worklog), state)
+                        record = await self._patiently(self._send(booking.worklog), fresh=fresh)
                         self._import_allowed = True
             except OutcomeUnknown:
                 state.uncertain = True

@@ -33,7 +33,12 @@ def _decimal(text: str) -> Decimal:
     return Decimal(text.replace(",", "."))
 
 
+_MOST_SECONDS = Decimal(10**9)  # about 31 years: anything longer is not a time entry
+
+
 def _seconds(amount: Decimal) -> dt.timedelta:
+    if amount.copy_abs() > _MOST_SECONDS:
+        raise ValueError(f"far too long to be worked time ({amount.normalize():f} seconds)")
     # Whole seconds: Tracker stores no finer, and float noise must not reach the report.
     return dt.timedelta(seconds=int(amount.quantize(Decimal(1), rounding="ROUND_HALF_UP")))
 

@@ -211,23 +211,58 @@ async def _pump(
     dry_run: bool,
     day_totals: DayTotals,
 ) -> None:
-    """Read rows in order and deliver valid ones, many at a time.
+    """Read rows in order and deliver valid ones with ``concurrency`` workers at a time.
 
-    Up to ``ROWS_PER_SLOT`` rows per request slot are under way at once: a row waiting for
-    its backoff or for a reconciliation listing holds no slot, so fresh rows keep Tracker's
-    rate limit busy meanwhile. The bound keeps memory flat on a Tracker that fails a lot.
+    A row whose first attempt failed waits (backoff, reconciliation) holding no request
+    slot; the pool lends its worker's place to a new worker meanwhile, so fresh rows keep
+    Tracker's rate limit busy. At most ``ROWS_PER_SLOT`` workers per slot keep memory flat
+    on a Tracker that fails a lot; a full pool, like the end of the input, tells waiting
+    reconciliations to go ahead.
     """
     log = get_logger()
     occurrences = Occurrences()
-    under_way = asyncio.Semaphore(concurrency * ROWS_PER_SLOT)
-    tasks: set[asyncio.Task[None]] = set()
+    queue: asyncio.Queue[Booking | None] = asyncio.Queue(concurrency)
+    workers: set[asyncio.Task[None]] = set()
+    most = concurrency * ROWS_PER_SLOT
 
-    async def deliver(booking: Booking) -> None:
-        try:
+    read_all = False
+
+    def full() -> None:
+        """Waiting reconciliations go ahead once no more rows are coming or can be taken."""
+        if read_all or len(workers) >= most:
+            deliverer.reconcile_now.set()
+        else:
+            deliverer.reconcile_now.clear()
+
+    async def worker() -> None:
+        # Retire when more workers are free to take rows than ``concurrency``.
+        while len(workers) - deliverer.parked <= concurrency:
+            booking = await queue.get()
+            if booking is None:
+                queue.put_nowait(None)  # pass the end on to the next worker
+                return
             sink(await deliverer.deliver(booking))
-        finally:
-            under_way.release()
+            full()
 
+    def spawn() -> None:
+        if len(workers) < most:
+            task = asyncio.create_task(worker())
+            workers.add(task)
+            task.add_done_callback(workers.discard)
+        full()
+
+    async def wind_down() -> None:
+        """Tell the workers the input is over and wait for the rows under way."""
+        nonlocal read_all
+        read_all = True
+        full()
+        await queue.put(None)
+        while workers:
+            await asyncio.gather(*workers)
+
+    deliverer.on_park = spawn
+    for _ in range(0 if dry_run else concurrency):
+        spawn()
     try:
         for opened in inputs:
             table, normalizer = opened.table, opened.normalizer
@@ -255,20 +290,19 @@ async def _pump(
                         else deliverer.plan_offline(booking)
                     )
                 elif deliverer.stop_reason is None:
-                    await under_way.acquire()
-                    task = asyncio.create_task(deliver(booking))
-                    tasks.add(task)
-                    task.add_done_callback(tasks.discard)
+                    await queue.put(booking)
                 else:
                     sink(await deliverer.deliver(booking))  # journal knowledge, else pending
             log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
     except asyncio.CancelledError:
-        for task in tasks:
+        for task in workers:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*workers, return_exceptions=True)
         raise
-    finally:
-        await asyncio.gather(*tasks)
+    except BaseException:
+        await wind_down()  # rows under way finish and are reported, even if reading failed
+        raise
+    await wind_down()
 
 
 def _exit_code(tally: Tally, reason: ImporterError | None, dry_run: bool) -> ExitCode:

@@ -119,3 +119,9 @@ def test_tracker_normalised_durations_read_back_unchanged(total: int) -> None:
 def test_decimal_comma_and_point_agree(hours: object) -> None:
     text = f"{hours}"
     assert parse_duration(text) == parse_duration(text.replace(".", ","))
+
+
+@pytest.mark.parametrize("text", ["24000000000", "3000000000000000000000000", "99999999999:00"])
+def test_absurdly_long_durations_are_refused_with_a_reason(text: str) -> None:
+    with pytest.raises(ValueError, match="far too long"):
+        parse_duration(text)
