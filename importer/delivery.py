@@ -378,7 +378,8 @@ class Deliverer:
 
     @contextmanager
     def _post_in_flight(self, issue: str) -> Iterator[None]:
-        count, done = self._posting.get(issue, (0, asyncio.Event()))
+        entry = self._posting.get(issue)
+        count, done = entry if entry is not None else (0, asyncio.Event())
         self._posting[issue] = (count + 1, done)
         try:
             yield
