@@ -43,10 +43,27 @@ from .tracker import Record, TrackerClient
 
 log = get_logger()
 _T = TypeVar("_T")
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
 SYSTEMIC_FORBIDDEN = 3  # 403s with no worklog booked yet: the token cannot book anything
 # Longest a reconciliation listing waits for more of its issue's unanswered rows to join it
 # while fresh rows keep the rate limit busy; once the input is exhausted, it starts at once.
 GATHER_FOR = 30.0
+
+
+@contextmanager
+def _while_used(table: dict[_K, tuple[_V, int]], key: _K, make: Callable[[], _V]) -> Iterator[_V]:
+    """A value shared by everyone using ``key`` at the moment, dropped after the last one."""
+    value, users = table[key] if key in table else (make(), 0)
+    table[key] = (value, users + 1)
+    try:
+        yield value
+    finally:
+        value, users = table[key]
+        if users == 1:
+            del table[key]
+        else:
+            table[key] = (value, users - 1)
 
 
 def _discard(request: Awaitable[Any]) -> None:
@@ -112,7 +129,7 @@ class Deliverer:
         # Set while no reconciliation listing should wait for more rows to join it: the
         # input is exhausted, or the pool cannot take more waiting rows.
         self.reconcile_now = asyncio.Event()
-        self._posting: dict[str, tuple[int, asyncio.Event]] = {}  # POSTs in flight by issue
+        self._posting: dict[str, tuple[asyncio.Event, int]] = {}  # POSTs in flight by issue
         self._last_success = client.clock.monotonic() if client else 0.0
         self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
         # Import mode: the first POST goes alone, so a token that may not import is told
@@ -159,19 +176,6 @@ class Deliverer:
             worklog.comment.strip(),
             author,
         )
-
-    @contextmanager
-    def _counted(self, key: Hashable) -> Iterator[asyncio.Lock]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            yield lock
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
     def _lookup(self, booking: Booking) -> Entry | None:
         return self.journal.lookup(booking.fingerprint) if self._earlier_marks else None
@@ -249,7 +253,7 @@ class Deliverer:
     async def _deliver_row(self, booking: Booking, state: _RowState) -> Outcome:
         worklog = booking.worklog
         outcome = Outcome(booking.source, Status.PENDING, worklog)
-        with self._counted(self.tracker_key(worklog)) as lock:
+        with _while_used(self._locks, self.tracker_key(worklog), asyncio.Lock) as lock:
             if lock.locked():
                 self._park(state)  # its twin goes first
             async with lock:
@@ -372,24 +376,19 @@ class Deliverer:
             if not self.reconcile_now.is_set():
                 await self._sleep(left, or_until=self.reconcile_now)
             elif issue in self._posting:
-                await self._sleep(left, or_until=self._posting[issue][1])
+                await self._sleep(left, or_until=self._posting[issue][0])
             else:
                 return
 
     @contextmanager
     def _post_in_flight(self, issue: str) -> Iterator[None]:
-        entry = self._posting.get(issue)
-        count, done = entry if entry is not None else (0, asyncio.Event())
-        self._posting[issue] = (count + 1, done)
+        done: asyncio.Event | None = None
         try:
-            yield
+            with _while_used(self._posting, issue, asyncio.Event) as done:
+                yield
         finally:
-            count, done = self._posting[issue]
-            if count == 1:
-                del self._posting[issue]
-                done.set()
-            else:
-                self._posting[issue] = (count - 1, done)
+            if done is not None and issue not in self._posting:
+                done.set()  # the issue's last POST in flight ended: a waiting listing may go
 
     def _retrying(self, what: str, row: _RowState | None = None) -> AsyncRetrying:
         def count_retry(state: RetryCallState) -> None:
@@ -411,7 +410,7 @@ class Deliverer:
             self.policy,
             sleep=self._sleep,
             before_sleep=count_retry,
-            steady=self.client.health.steady,
+            steady=self.client.pacer.steady,
         )
 
     def _park(self, row: _RowState) -> None:

@@ -12,6 +12,12 @@ seconds' answers, i.e. the run is over the limit — every request pauses for
 ``Retry-After`` and the rate drops by a fifth; five seconds after the last systemic episode
 it climbs back, a twentieth of the configured rate at a time (additive increase,
 multiplicative decrease). Sporadic 429s do not hold the recovery back: they come at any rate.
+
+The same five seconds of answers say how Tracker is doing (:meth:`Pacer.steady`): a failure
+while most answers succeed is sporadic (a busy node, a random 503), and waiting longer with
+every attempt would only stretch the run's tail, so its retry waits the first backoff step.
+When failures are the majority (or nothing succeeded lately), retries back off
+exponentially.
 """
 
 from __future__ import annotations
@@ -42,7 +48,9 @@ class Pacer:
         self._clock = clock
         self._margin = margin
         self._sent: collections.deque[float] = collections.deque()
-        self._answers: collections.deque[tuple[float, bool]] = collections.deque()
+        # The last EVIDENCE_WINDOW seconds of answers: (when, refused with 429, failed).
+        self._answers: collections.deque[tuple[float, bool, bool]] = collections.deque()
+        self._refused = self._failed = 0
         self._resume_at = 0.0
         self._last_systemic = self._last_change = -math.inf
         self._set_rate(rate_per_second)
@@ -58,15 +66,30 @@ class Pacer:
         """Hold every request for ``seconds``."""
         self._resume_at = max(self._resume_at, self._clock.monotonic() + seconds)
 
-    def answered(self, limited: bool, retry_after: float | None = None) -> bool:
-        """Note one answer; True when a 429 paused every request (it was systemic)."""
-        now = self._clock.monotonic()
-        self._answers.append((now, limited))
+    def _forget(self, now: float) -> None:
         while self._answers and now - self._answers[0][0] >= EVIDENCE_WINDOW:
-            self._answers.popleft()
+            _, refused, failed = self._answers.popleft()
+            self._refused -= refused
+            self._failed -= failed
+
+    def steady(self) -> bool:
+        """Whether most answers of the last five seconds succeeded (a failure is sporadic)."""
+        self._forget(self._clock.monotonic())
+        return self._failed * 2 < len(self._answers)
+
+    def answered(
+        self, limited: bool, retry_after: float | None = None, *, ok: bool | None = None
+    ) -> bool:
+        """Note one answer (``ok``: it succeeded, by default unless ``limited``); True when
+        a 429 paused every request (it was systemic)."""
+        now = self._clock.monotonic()
+        failed = limited if ok is None else not ok
+        self._answers.append((now, limited, failed))
+        self._refused += limited
+        self._failed += failed
+        self._forget(now)
         if limited:
-            refused = sum(1 for _, was in self._answers if was)
-            answers = len(self._answers)
+            refused, answers = self._refused, len(self._answers)
             enough = answers >= SYSTEMIC_SAMPLE or refused * 2 >= answers
             if refused < SYSTEMIC_COUNT or refused < SYSTEMIC_SHARE * answers or not enough:
                 return False
@@ -94,35 +117,3 @@ class Pacer:
                 self._sent.append(now)
                 return
             await self._clock.sleep(ready - now)
-
-
-class Health:
-    """How Tracker has been answering lately: the run's retries wait by this.
-
-    A failure while most answers succeed is sporadic (a busy node, a random 503): waiting
-    longer with every attempt would only stretch the run's tail, so such a retry waits the
-    first backoff step. When failures are the majority of the last five seconds' answers
-    (or nothing has succeeded in them), Tracker is in trouble and retries back off
-    exponentially.
-    """
-
-    def __init__(self, clock: Clock) -> None:
-        self._clock = clock
-        self._answers: collections.deque[tuple[float, bool]] = collections.deque()
-        self._failures = 0
-
-    def note(self, ok: bool) -> None:
-        now = self._clock.monotonic()
-        self._answers.append((now, ok))
-        self._failures += not ok
-        while now - self._answers[0][0] >= EVIDENCE_WINDOW:
-            _, was_ok = self._answers.popleft()
-            self._failures -= not was_ok
-
-    def steady(self) -> bool:
-        """Whether most recent answers succeeded (so a failure is sporadic)."""
-        now = self._clock.monotonic()
-        while self._answers and now - self._answers[0][0] >= EVIDENCE_WINDOW:
-            _, was_ok = self._answers.popleft()
-            self._failures -= not was_ok
-        return self._failures * 2 < len(self._answers)

@@ -59,7 +59,7 @@ def retry_policy(
     """A fresh retrying loop for one request (or one row's attempts).
 
     ``steady`` says whether Tracker's recent answers mostly succeed (see
-    :class:`importer.pacing.Health`); by default every retry backs off exponentially.
+    :meth:`importer.pacing.Pacer.steady`); by default every retry backs off exponentially.
     """
     first = min(policy.backoff_initial, policy.backoff_max)
     return AsyncRetrying(

@@ -20,7 +20,7 @@ from .clock import Clock, SystemClock
 from .config import Credentials
 from .errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
 from .log import get_logger
-from .pacing import Health, Pacer
+from .pacing import Pacer
 
 log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -99,7 +99,6 @@ class TrackerClient:
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self.clock = clock or SystemClock()
         self.pacer = Pacer(rate_limit, self.clock)
-        self.health = Health(self.clock)
         self.stats = RequestStats()
 
     async def _request(
@@ -135,13 +134,13 @@ class TrackerClient:
                     "rate_limited", path=path, pause_seconds=pause, rate=round(self.pacer.rate, 1)
                 )
         else:
-            self.pacer.answered(False)
+            self.pacer.answered(False, ok=status not in RETRYABLE_STATUSES)
         raise error
 
     async def _exchange(
         self, method: str, path: str, body: Any, params: Mapping[str, str] | None
     ) -> tuple[int, Mapping[str, str], bytes]:
-        """One HTTP exchange; every outcome is noted in :attr:`health`."""
+        """One HTTP exchange; a network failure is noted by the pacer as a failed answer."""
         try:
             async with self._session.request(
                 method,
@@ -153,9 +152,8 @@ class TrackerClient:
             ) as response:
                 answer = await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError):
-            self.health.note(False)
+            self.pacer.answered(False, ok=False)
             raise
-        self.health.note(response.status not in RETRYABLE_STATUSES)
         return response.status, response.headers, answer
 
     async def myself(self) -> Record:

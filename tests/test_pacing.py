@@ -7,7 +7,7 @@ import pytest
 from importer.clock import FakeClock
 from importer.config import DeliverySection
 from importer.errors import Retryable
-from importer.pacing import Health, Pacer
+from importer.pacing import Pacer
 from importer.retry import retry_policy
 
 
@@ -88,28 +88,28 @@ def test_a_handful_of_answers_is_not_evidence_unless_most_are_refused() -> None:
     assert pacer.answered(True) is True  # 4 of 8: half refused
 
 
-def test_health_is_steady_while_most_answers_succeed() -> None:
+def test_tracker_is_steady_while_most_answers_succeed() -> None:
     clock = FakeClock()
-    health = Health(clock)
-    assert not health.steady()  # nothing answered yet: no evidence that Tracker is well
+    pacer = Pacer(100, clock)
+    assert not pacer.steady()  # nothing answered yet: no evidence that Tracker is well
     for ok in (True, True, True, False):
-        health.note(ok)
-    assert health.steady()
-    health.note(False)
-    health.note(False)
-    assert not health.steady()  # three failures of six: no longer a minority
+        pacer.answered(False, ok=ok)
+    assert pacer.steady()
+    pacer.answered(True, 1.0)  # a 429 is a failed answer too
+    pacer.answered(False, ok=False)
+    assert not pacer.steady()  # three failures of six: no longer a minority
 
 
-def test_health_forgets_answers_older_than_the_evidence_window() -> None:
+def test_steadiness_forgets_answers_older_than_the_evidence_window() -> None:
     clock = FakeClock()
-    health = Health(clock)
+    pacer = Pacer(100, clock)
     for _ in range(10):
-        health.note(False)
+        pacer.answered(False, ok=False)
     clock.now += 5.0
-    health.note(True)
-    assert health.steady()
+    pacer.answered(False)
+    assert pacer.steady()
     clock.now += 5.0
-    assert not health.steady()
+    assert not pacer.steady()
 
 
 @pytest.mark.parametrize("steady", [True, False])
