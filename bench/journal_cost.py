@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from importer.journal import Journal, fingerprint
-from importer.models import Worklog
+from importer.deliver import Journal, fingerprint
+from importer.models import Mode, Worklog
 
 TARGET = "https://api.tracker.yandex.net|42"
 
@@ -43,9 +43,11 @@ async def drive(journal: Journal, rows: list[Worklog], workers: int) -> float:
 
     async def worker() -> None:
         while (row := await queue.get()) is not None:
-            fp = fingerprint(row, mode="create", target=TARGET, occurrence=1)
+            fp = fingerprint(row, mode=Mode.CREATE, target=TARGET, occurrence=1)
             journal.lookup(fp)
-            await journal.mark_sending(fp, row, target=TARGET, mode="create", file="f.csv", row=2)
+            await journal.mark_sending(
+                fp, row, target=TARGET, mode=Mode.CREATE, file="f.csv", row=2
+            )
             await asyncio.sleep(0)  # the POST
             journal.mark_created(fp, "1")
 

@@ -30,9 +30,9 @@ from typing import Any
 
 from importer.config import parse_settings
 from importer.log import configure_logging
-from importer.pacing import Pacer
-from importer.run import RunOptions, run_import
+from importer.pipeline import RunOptions, run_import
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, busiest_second, sandbox_process
+from importer.tracker.pacing import Pacer
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

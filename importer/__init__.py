@@ -3,12 +3,18 @@
 The public API is what ``__all__`` lists; everything else may change between versions.
 """
 
-from .config import Credentials, Settings, load_settings, parse_settings, resolve_credentials
-from .durations import format_duration, parse_business_iso, parse_duration
-from .errors import (
+from importer.config import (
+    Credentials,
+    Settings,
+    load_settings,
+    parse_settings,
+    resolve_credentials,
+)
+from importer.errors import (
     AuthError,
     ConfigError,
     DeliveryError,
+    ExitCode,
     ImporterError,
     InputError,
     Interrupted,
@@ -20,10 +26,13 @@ from .errors import (
     StateLocked,
     TrackerUnavailable,
 )
-from .models import Invalid, Outcome, Skipped, SourceRow, Status, Worklog
-from .normalize import Normalizer
-from .reading import Table, open_table
-from .run import ExitCode, RunOptions, RunSummary, run_import, run_import_async
+from importer.formats import format_duration, parse_business_iso
+from importer.models import Invalid, Mode, Outcome, Skipped, SourceRow, Status, Worklog
+from importer.normalize import Normalizer
+from importer.normalize.durations import parse_duration
+from importer.pipeline import RunOptions, run_import, run_import_async
+from importer.read import Table, open_table
+from importer.report import RunSummary
 
 __all__ = [
     "AuthError",
@@ -36,6 +45,7 @@ __all__ = [
     "Interrupted",
     "Invalid",
     "JournalError",
+    "Mode",
     "Normalizer",
     "Outcome",
     "OutcomeUnknown",

@@ -1,5 +1,5 @@
 """``python -m importer`` is ``worklog-import``."""
 
-from .cli import main
+from importer.cli import main
 
 main()

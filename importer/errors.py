@@ -17,10 +17,26 @@
         ├── AuthError          401 / systemic 403             → exit 3
         └── TrackerUnavailable gave up                        → exit 4
 
-Only :mod:`importer.tracker` translates aiohttp's exceptions into this tree.
+Only :mod:`importer.tracker.client` translates aiohttp's exceptions into this tree, and
+:func:`exit_code_for` is the one place an error (or a run's end) becomes an exit code.
 """
 
 from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """What the process tells cron."""
+
+    OK = 0
+    ROWS_FAILED = 1
+    BAD_INPUT = 2
+    AUTH = 3
+    UNAVAILABLE = 4
+    LOCKED = 5
+    INTERRUPTED = 130  # SIGINT
+    TERMINATED = 143  # SIGTERM
 
 
 class ImporterError(Exception):
@@ -95,3 +111,24 @@ class AuthError(DeliveryError):
 
 class TrackerUnavailable(DeliveryError):
     """Tracker kept failing for longer than the configured patience."""
+
+
+def exit_code_for(
+    error: ImporterError | None, *, rows_in_trouble: bool = False, dry_run: bool = False
+) -> ExitCode:
+    """The exit code for a run that ended with ``error`` (``None``: it ran to the end).
+
+    ``rows_in_trouble``: some row is invalid, failed or (in a real run) still pending. A dry
+    run that could not consult Tracker still planned every row, so its rows decide.
+    """
+    if error is None or (dry_run and isinstance(error, TrackerUnavailable)):
+        return ExitCode.ROWS_FAILED if rows_in_trouble else ExitCode.OK
+    if isinstance(error, Interrupted):
+        return ExitCode(error.exit_code)
+    if isinstance(error, StateLocked):
+        return ExitCode.LOCKED
+    if isinstance(error, AuthError):
+        return ExitCode.AUTH
+    if isinstance(error, DeliveryError):
+        return ExitCode.UNAVAILABLE
+    return ExitCode.BAD_INPUT  # ConfigError, InputError, JournalError: fix and run again

@@ -1,43 +1,56 @@
 """Structured logging: readable on a terminal, JSON lines for cron and log collectors.
 
-Secrets registered with :func:`redact` are scrubbed from every event before it is rendered,
-as a last line of defence: the token is never put into an event on purpose.
+Secrets are scrubbed from every event logged inside a :func:`redacting` block (a run, a
+``whoami``) before it is rendered, as a last line of defence: the token is never put into an
+event on purpose. The secrets live in a context variable, so they are forgotten when the
+block ends and the tasks a run starts inherit them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any, Literal
 
 import structlog
 
 LogFormat = Literal["console", "json"]
-_SECRETS: set[str] = set()
+_SECRETS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "importer_secrets", default=frozenset()
+)
 MASK = "***"
 
 
-def redact(secret: str) -> None:
-    """Never let ``secret`` reach a log line."""
-    if secret:
-        _SECRETS.add(secret)
+@contextlib.contextmanager
+def redacting(*secrets: str) -> Iterator[None]:
+    """Within this block, never let any of ``secrets`` reach a log line."""
+    token = _SECRETS.set(_SECRETS.get() | {s for s in secrets if s})
+    try:
+        yield
+    finally:
+        _SECRETS.reset(token)
 
 
-def _scrub(value: Any) -> Any:
+def _scrub(value: Any, secrets: frozenset[str]) -> Any:
     if isinstance(value, str):
-        for secret in _SECRETS:
+        for secret in secrets:
             value = value.replace(secret, MASK)
         return value
     if isinstance(value, dict):
-        return {k: _scrub(v) for k, v in value.items()}
+        return {k: _scrub(v, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_scrub(v) for v in value)
+        return type(value)(_scrub(v, secrets) for v in value)
     return value
 
 
 def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    return {key: _scrub(value) for key, value in event.items()}
+    secrets = _SECRETS.get()
+    if not secrets:
+        return event
+    return {key: _scrub(value, secrets) for key, value in event.items()}
 
 
 def configure_logging(

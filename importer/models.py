@@ -7,10 +7,16 @@ import datetime as dt
 import enum
 from collections.abc import Mapping
 
-from .durations import format_duration
-from .times import format_tracker_start
+from importer.formats import format_duration, format_tracker_start
 
 Cell = str | int | float | dt.datetime | dt.date | dt.time | dt.timedelta | None
+
+
+class Mode(enum.StrEnum):
+    """How rows are booked: as the token's owner, or (administrators) as their own authors."""
+
+    CREATE = "create"  # POST /v2/issues/<key>/worklog: the token's owner is the author
+    IMPORT = "import"  # POST /v3/issues/<key>/worklogs/_import: createdBy from the row
 
 
 class Status(enum.StrEnum):
@@ -44,18 +50,8 @@ class Worklog:
     author: str = ""
     created_at: dt.datetime | None = None  # import mode: when Tracker shows it was logged
 
-    @property
-    def content_key(self) -> tuple[str, dt.datetime, int, str, str]:
-        """What makes two worklogs the same booking (start compared as an instant)."""
-        return (
-            self.issue,
-            self.start.astimezone(dt.UTC),
-            int(self.duration.total_seconds()),
-            self.comment,
-            self.author,
-        )
-
     def payload(self) -> dict[str, str]:
+        """The body of a create request: Tracker's start format, hours and minutes."""
         body = {
             "start": format_tracker_start(self.start),
             "duration": format_duration(self.duration),

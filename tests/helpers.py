@@ -11,7 +11,8 @@ from typing import Any
 
 from importer.clock import Clock
 from importer.config import Settings
-from importer.run import RunOptions, RunSummary, run_import_async
+from importer.pipeline import RunOptions, run_import_async
+from importer.report import RunSummary
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, RunningSandbox
 
 HEADER = ["Issue", "Date", "Start", "Hours", "Comment", "Author"]
@@ -104,7 +105,7 @@ NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 def read_bookings(path: Path, **sections: dict[str, object]) -> dict[int, object]:
     """Every row of ``path`` as the importer would book it, keyed by sheet row."""
     from importer.config import parse_settings
-    from importer.inputs import open_inputs
+    from importer.pipeline.inputs import open_inputs
 
     settings = parse_settings(sections)
     [opened] = open_inputs([path], settings, now=lambda: NOW)

@@ -130,7 +130,7 @@ def test_exit_3_when_the_token_is_rejected(
         env_for(sandbox_url, secret),
     )
     assert code == 3
-    assert "stopped: HTTP 401" in out
+    assert "stopped: http://127.0.0.1" in out and "rejected the token: HTTP 401" in out
     assert secret not in out + err + (tmp_path / "r.csv").read_text(encoding="utf-8-sig")
 
 

@@ -4,14 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from importer.config import (
-    check_base_url,
-    check_column_map,
-    load_settings,
-    parse_settings,
-    resolve_credentials,
-)
+from importer.config import check_base_url, load_settings, parse_settings, resolve_credentials
 from importer.errors import ConfigError
+from importer.read.columns import check_column_map
 
 from .conftest import COLUMNS, make_settings
 

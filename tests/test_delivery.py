@@ -13,12 +13,11 @@ import pytest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
 from importer.clock import FakeClock
-from importer.durations import parse_business_iso, parse_duration
-from importer.errors import OutcomeUnknown, Retryable
-from importer.retry import wait_retry_after
-from importer.run import ExitCode
+from importer.deliver.retry import wait_retry_after
+from importer.errors import ExitCode, OutcomeUnknown, Retryable
+from importer.formats import parse_business_iso, parse_tracker_start
+from importer.normalize.durations import parse_duration
 from importer.sandbox import SandboxSettings, running_sandbox
-from importer.times import parse_tracker_start
 from importer.tracker import Record, TrackerClient
 
 from .conftest import make_settings

@@ -6,12 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from importer.durations import (
-    format_business_duration,
-    format_duration,
-    parse_business_iso,
-    parse_duration,
-)
+from importer.formats import format_business_duration, format_duration, parse_business_iso
+from importer.normalize.durations import parse_duration
 
 H = dt.timedelta(hours=1)
 M = dt.timedelta(minutes=1)

@@ -12,14 +12,13 @@ import pytest
 
 from importer.clock import FakeClock
 from importer.config import parse_settings
-from importer.errors import StateLocked
-from importer.journal import Journal, fingerprint
-from importer.models import Worklog
+from importer.deliver import Journal, fingerprint
+from importer.errors import ExitCode, StateLocked
+from importer.formats import format_tracker_start
+from importer.models import Mode, Worklog
 from importer.normalize import Normalizer
-from importer.reading import open_table
-from importer.run import ExitCode
+from importer.read.tables import open_table
 from importer.sandbox import DEFAULT_ORG_ID, SandboxSettings, running_sandbox
-from importer.times import format_tracker_start
 
 from .conftest import COLUMNS, make_settings
 from .helpers import HEADER, import_into, month_rows, read_report
@@ -157,9 +156,9 @@ async def test_rows_left_sending_by_a_crash_are_reconciled_before_resending(
         target = f"{sandbox.base_url}|{DEFAULT_ORG_ID}"
         journal = Journal.open(state)
         for n, worklog in enumerate(worklogs[:4]):
-            fp = fingerprint(worklog, mode="create", target=target, occurrence=1)
+            fp = fingerprint(worklog, mode=Mode.CREATE, target=target, occurrence=1)
             await journal.mark_sending(
-                fp, worklog, target=target, mode="create", file=str(path), row=n + 2
+                fp, worklog, target=target, mode=Mode.CREATE, file=str(path), row=n + 2
             )
         await journal.flush()
         journal.close()
@@ -319,11 +318,11 @@ async def test_failed_rows_file_can_be_fixed_and_fed_back(
 
 def test_fingerprints_separate_targets_modes_and_occurrences() -> None:
     worklog = worklogs_of_inline()
-    base = fingerprint(worklog, mode="create", target="a", occurrence=1)
-    assert base == fingerprint(worklog, mode="create", target="a", occurrence=1)
-    assert base != fingerprint(worklog, mode="create", target="b", occurrence=1)
-    assert base != fingerprint(worklog, mode="import", target="a", occurrence=1)
-    assert base != fingerprint(worklog, mode="create", target="a", occurrence=2)
+    base = fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=1)
+    assert base == fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=1)
+    assert base != fingerprint(worklog, mode=Mode.CREATE, target="b", occurrence=1)
+    assert base != fingerprint(worklog, mode=Mode.IMPORT, target="a", occurrence=1)
+    assert base != fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=2)
 
 
 def worklogs_of_inline() -> Worklog:

@@ -14,7 +14,7 @@ from openpyxl import Workbook
 from importer.config import InputSection
 from importer.errors import InputError
 from importer.models import Skipped
-from importer.reading import detect_encoding, open_table
+from importer.read.tables import detect_encoding, open_table
 
 from .helpers import read_bookings, sent
 

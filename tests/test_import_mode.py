@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 from importer.cli import main
 from importer.config import load_settings
-from importer.run import ExitCode, RunOptions, run_import_async
+from importer.errors import ExitCode
+from importer.pipeline import RunOptions, run_import_async
 from importer.sandbox import DEFAULT_ORG_ID, running_sandbox, sandbox_process
 
 from .helpers import read_report, sandbox_env
@@ -63,8 +64,8 @@ async def test_someone_elses_identical_worklog_is_not_adopted(tmp_path: Path) ->
     async with running_sandbox() as sandbox:
         import datetime as dt
 
+        from importer.formats import parse_tracker_start
         from importer.sandbox import TEAM
-        from importer.times import parse_tracker_start
 
         petrov = next(u for u in TEAM if u.login == "i.petrov")
         # Ivan booked by hand exactly what Anna's first row books.
@@ -197,4 +198,4 @@ def test_whoami_when_tracker_is_unreachable_exits_4() -> None:
             "TRACKER_CLOUD_ORG_ID": "",
         },
     )
-    assert result.exit_code == 4 and f"cannot reach {url}" in result.stderr
+    assert result.exit_code == 4 and f"Tracker is not answering at {url}" in result.stderr

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from importer.matching import find_match, record_matches, user_identities
+from importer.deliver.matching import find_match, record_matches, user_identities
 from importer.models import Worklog
 
 MSK = dt.timezone(dt.timedelta(hours=3))

@@ -190,7 +190,8 @@ def test_a_long_day_warns_once_on_the_row_that_crosses_the_limit() -> None:
 
 
 def test_a_preset_option_yields_to_the_config() -> None:
-    from importer.presets import PRESETS, ColumnMap
+    from importer.read.columns import ColumnMap
+    from importer.read.presets import PRESETS
 
     clockify = PRESETS["clockify"]
     columns = make_settings().columns

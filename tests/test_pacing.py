@@ -6,9 +6,9 @@ import pytest
 
 from importer.clock import FakeClock
 from importer.config import DeliverySection
+from importer.deliver.retry import retry_policy
 from importer.errors import Retryable
-from importer.pacing import Pacer
-from importer.retry import retry_policy
+from importer.tracker.pacing import Pacer
 
 
 async def test_never_more_than_the_rate_in_any_second() -> None:

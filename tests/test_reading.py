@@ -9,7 +9,7 @@ from openpyxl import Workbook
 
 from importer.config import InputSection
 from importer.errors import InputError
-from importer.reading import open_table
+from importer.read.tables import open_table
 
 HEADER = ["Issue", "Date", "Hours"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from importer.config import load_settings
 from importer.models import Invalid, Worklog
 from importer.normalize import Normalizer
-from importer.reading import open_table
+from importer.read.tables import open_table
 
 SAMPLE = Path(__file__).parent.parent / "sample_data"
 

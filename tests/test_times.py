@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from importer.times import (
-    format_tracker_start,
-    localize,
-    parse_date,
-    parse_datetime,
-    parse_time,
-    parse_tracker_start,
-)
+from importer.formats import format_tracker_start, parse_tracker_start
+from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
 
 BERLIN = ZoneInfo("Europe/Berlin")
 MOSCOW = ZoneInfo("Europe/Moscow")

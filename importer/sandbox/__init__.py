@@ -1,4 +1,8 @@
-"""The embedded Tracker double: for tests, the demo, and rehearsing a migration."""
+"""The embedded Tracker double: for tests, the demo, and rehearsing a migration.
+
+Production code imports this package only when asked to (``worklog-import sandbox``,
+``run --sandbox``): it brings aiohttp's server along.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ from collections.abc import AsyncIterator, Iterator
 
 from aiohttp import web
 
-from ._app import create_app
-from ._settings import (
+from importer.config import Credentials
+from importer.sandbox._app import create_app
+from importer.sandbox._settings import (
     DEFAULT_ORG_ID,
     DEFAULT_TOKEN,
     ROBOT,
@@ -23,7 +28,7 @@ from ._settings import (
     SandboxStats,
     busiest_second,
 )
-from ._store import SandboxUser, Store, StoredWorklog
+from importer.sandbox._store import SandboxUser, Store, StoredWorklog
 
 __all__ = [
     "DEFAULT_ORG_ID",
@@ -57,6 +62,10 @@ class RunningSandbox:
     @property
     def stats(self) -> SandboxStats:
         return self.app[STATS]
+
+    def credentials(self) -> Credentials:
+        """The robot's credentials for this sandbox (an administrator, in its organisation)."""
+        return Credentials(self.base_url, DEFAULT_TOKEN, "oauth", org_id=DEFAULT_ORG_ID)
 
 
 @contextlib.asynccontextmanager

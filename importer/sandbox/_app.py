@@ -13,10 +13,10 @@ from typing import Any
 
 from aiohttp import web
 
-from ..durations import parse_business_iso
-from ..times import parse_tracker_start
-from ._faults import faults
-from ._settings import (
+from importer.formats import parse_business_iso, parse_tracker_start
+from importer.sandbox._faults import faults
+from importer.sandbox._settings import (
+    BUCKET,
     ISSUE_KEY,
     RNG,
     ROBOT,
@@ -25,12 +25,11 @@ from ._settings import (
     STORE,
     TRACKER_START,
     USER,
-    WINDOW,
     SandboxSettings,
     SandboxStats,
     tracker_error,
 )
-from ._store import SandboxUser, Store
+from importer.sandbox._store import SandboxUser, Store
 
 
 def _base(request: web.Request) -> str:
@@ -329,7 +328,7 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     app[STORE] = Store()
     app[STATS] = SandboxStats()
     app[RNG] = random.Random(settings.seed)
-    app[WINDOW] = []
+    app[BUCKET] = []
     app.router.add_get("/v2/myself", myself)
     app.router.add_get("/v3/users/{id}", user)
     app.router.add_get("/v2/users/{id}", user)

@@ -1,8 +1,8 @@
 """Middleware that authenticates, paces and breaks requests the way a busy Tracker would.
 
-Latency, a server-side rate limit (a sliding one-second window answering 429 with
-``Retry-After``), random 429/500/503, and for worklog POSTs "created, then 500" and
-"created, then connection dropped". The endpoint handlers stay plain.
+Latency, a server-side rate limit (a token bucket of R tokens refilled at R per second,
+answering 429 with ``Retry-After``), random 429/500/503, and for worklog POSTs "created,
+then 500" and "created, then connection dropped". The endpoint handlers stay plain.
 """
 
 from __future__ import annotations
@@ -13,18 +13,18 @@ import random
 
 from aiohttp import web
 
-from ._settings import (
+from importer.sandbox._settings import (
+    BUCKET,
     CREATE_FAULT,
     RNG,
     SETTINGS,
     STATS,
     USER,
-    WINDOW,
     Handler,
     SandboxSettings,
     tracker_error,
 )
-from ._store import SandboxUser
+from importer.sandbox._store import SandboxUser
 
 
 def _authenticate(request: web.Request) -> SandboxUser | web.Response:
@@ -78,7 +78,7 @@ async def _faulty(
         # A token bucket of R tokens refilled at R per second, as API gateways limit: the
         # long-run rate never exceeds R, while the few milliseconds by which this busy
         # process stamps arrivals late or early are not held against a well-paced client.
-        bucket = request.app[WINDOW]
+        bucket = request.app[BUCKET]
         tokens, last = bucket[0] if bucket else (settings.rate_limit, now)
         tokens = min(settings.rate_limit, tokens + (now - last) * settings.rate_limit)
         if tokens < 1:

@@ -11,7 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ._store import SandboxUser, Store
+from importer.config import SandboxSection
+from importer.sandbox._store import SandboxUser, Store
 
 ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
 TRACKER_START = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
@@ -30,23 +31,16 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @dataclasses.dataclass
-class SandboxSettings:
-    """How the sandbox behaves. Probabilities are per request, in 0..1."""
+class SandboxSettings(SandboxSection):
+    """How the sandbox behaves: the fault knobs of ``[sandbox]`` (declared once, in
+    :class:`importer.config.SandboxSection`), plus who and what it knows."""
 
     users: tuple[SandboxUser, ...] = (ROBOT, *TEAM)
     org_id: str = DEFAULT_ORG_ID
     cloud_org_id: str = ""
     known_issues: frozenset[str] | None = None  # None: every well-formed key exists
     forbidden_queues: frozenset[str] = frozenset()  # the token may not touch these queues
-    latency: float = 0.0
-    rate_limit: float = 0.0  # requests per second; 0 = unlimited
-    p_500: float = 0.0
-    p_503: float = 0.0
-    p_429: float = 0.0
-    p_created_then_500: float = 0.0
-    p_created_then_drop: float = 0.0
-    retry_after: int = 1
-    seed: int | None = None
+    retry_after: int = 1  # seconds, in the random 429s' Retry-After
 
 
 def busiest_second(times: list[float]) -> int:
@@ -86,7 +80,7 @@ SETTINGS = web.AppKey("settings", SandboxSettings)
 STORE = web.AppKey("store", Store)
 STATS = web.AppKey("stats", SandboxStats)
 RNG = web.AppKey("rng", random.Random)
-WINDOW = web.AppKey("bucket", list)  # [(tokens left, when counted)]
+BUCKET = web.AppKey("bucket", list)  # [(tokens left, when counted)]
 USER = web.RequestKey("user", SandboxUser)
 CREATE_FAULT = web.RequestKey("create_fault", str)
 

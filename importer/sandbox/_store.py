@@ -8,8 +8,7 @@ import hashlib
 import itertools
 from typing import Any
 
-from ..durations import format_business_duration
-from ..times import format_tracker_start
+from importer.formats import format_business_duration, format_tracker_start
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,194 @@
+"""The commands: flags in, one library call, exit code out.
+
+No parsing, HTTP or business rules live here; :func:`importer.errors.exit_code_for` maps
+errors to exit codes, :mod:`importer.cli.render` writes the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from importer.cli._common import config_option, fail, log_options, start_logging
+from importer.cli.render import inspection_lines, print_summary
+from importer.config import Settings, load_settings, parse_settings
+from importer.errors import ExitCode, ImporterError
+from importer.log import LogFormat
+from importer.models import Mode
+from importer.pipeline import RunOptions, run_import
+from importer.preflight import check_setup, inspect_file, whoami_async
+from importer.report.progress import TerminalProgress
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="Where to write the per-row report CSV (default: report.path in the config).",
+)
+@click.option(
+    "--state",
+    "state_path",
+    type=click.Path(path_type=Path),
+    help="The journal (default: state.path in the config, else "
+    "~/.local/state/worklog-import/journal.sqlite).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and print the plan; send nothing, change no state."
+)
+@click.option(
+    "--precheck/--no-precheck",
+    default=None,
+    help="Read each issue's worklogs once and adopt those already booked "
+    "(default: on, delivery.precheck).",
+)
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    help="Import into an embedded sandbox Tracker instead of the real one.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice([m.value for m in Mode]),
+    help="create: book as the token's owner (default, from the config).",
+)
+@log_options
+def run(
+    files: tuple[Path, ...],
+    config_path: Path,
+    report_path: Path | None,
+    state_path: Path | None,
+    dry_run: bool,
+    precheck: bool | None,
+    sandbox: bool,
+    mode: str | None,
+    quiet: bool,
+    verbose: bool,
+    log_format: LogFormat | None,
+    log_file: Path | None,
+) -> None:
+    """Import FILE... into Tracker and write a per-row report.
+
+    \b
+    Example:
+      export TRACKER_TOKEN=... TRACKER_ORG_ID=...
+      worklog-import run october.xlsx -c config.toml --report out/october-report.csv
+    """
+    watched = start_logging(log_format, log_file, verbose, quiet)
+    try:
+        settings = load_settings(config_path)
+        options = RunOptions(
+            files=list(files),
+            settings=settings,
+            report_path=report_path,
+            state_path=state_path,
+            dry_run=dry_run,
+            precheck=precheck,
+            handle_signals=True,
+            progress=TerminalProgress() if watched else None,
+            mode=Mode(mode) if mode else None,
+            sandbox=_sandbox_settings(settings) if sandbox else None,
+        )
+        summary = run_import(options)
+    except ImporterError as error:
+        fail(error)
+    if not (quiet and summary.exit_code == ExitCode.OK):
+        print_summary(summary)
+    sys.exit(int(summary.exit_code))
+
+
+def _sandbox_settings(settings: Settings) -> SandboxSettings:
+    from importer.sandbox import SandboxSettings  # only now: it brings aiohttp's server
+
+    return SandboxSettings(**dataclasses.asdict(settings.sandbox))
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="A config to apply (default: guess the preset from the header).",
+)
+@click.option("--rows", default=5, show_default=True, help="How many rows to show.")
+def inspect(file: Path, config_path: Path | None, rows: int) -> None:
+    """Show how FILE would be read: format, encoding, header, preset, columns, first rows.
+
+    \b
+    Example:
+      worklog-import inspect export.csv
+      worklog-import inspect export.xlsx -c config.toml --rows 10
+    """
+    try:
+        settings = load_settings(config_path) if config_path else None
+        found = inspect_file(file, settings, rows=rows)
+    except ImporterError as error:
+        fail(error)
+    click.echo("\n".join(inspection_lines(found)))
+    sys.exit(int(ExitCode.BAD_INPUT) if found.problem else 0)
+
+
+@click.command()
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path),
+    help="The TOML config (default: only the TRACKER_* environment).",
+)
+def whoami(config_path: Path | None) -> None:
+    """Show whose token this is and in which organisation, or why Tracker refuses it.
+
+    \b
+    Example:
+      TRACKER_TOKEN=... TRACKER_ORG_ID=... worklog-import whoami -c config.toml
+    """
+    try:
+        settings = load_settings(config_path) if config_path else parse_settings({})
+        me = asyncio.run(whoami_async(settings))
+    except ImporterError as error:
+        fail(error)
+    click.echo(f"login: {me.login}  name: {me.display}  uid: {me.uid}")
+    click.echo(f"organisation: {me.organisation}  tracker: {me.base_url}")
+
+
+@click.command("check-config")
+@config_option
+def check_config(config_path: Path) -> None:
+    """Check the config and the environment without touching the network.
+
+    \b
+    Example:
+      worklog-import check-config -c config.toml
+    """
+    try:
+        settings = load_settings(config_path)
+    except ImporterError as error:
+        fail(error)
+    checkup = check_setup(settings)
+    if checkup.problems:
+        click.echo(f"{config_path}: {len(checkup.problems)} problem(s):", err=True)
+        for problem in checkup.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(int(ExitCode.BAD_INPUT))
+    credentials = checkup.credentials
+    assert credentials is not None
+    click.echo(f"config ok: {config_path}")
+    click.echo(f"journal: {checkup.state_path}  mode: {settings.tracker.mode}")
+    click.echo(
+        f"tracker: {credentials.base_url}  organisation: {credentials.organisation}"
+        f"  auth: {credentials.auth}"
+    )

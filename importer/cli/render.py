@@ -1,0 +1,85 @@
+"""Text for people: the run's summary and what ``inspect`` found."""
+
+from __future__ import annotations
+
+import click
+
+from importer.preflight import Inspection, describe
+from importer.read.presets import PRESETS
+from importer.report import RunSummary
+
+TOP = 10
+
+
+def _hours_table(title: str, hours: dict[str, float]) -> list[str]:
+    lines = [f"{title}:"]
+    for name, value in list(hours.items())[:TOP]:
+        lines.append(f"  {name or '(none)':<30} {value:>9.2f} h")
+    if len(hours) > TOP:
+        rest = sum(list(hours.values())[TOP:])
+        lines.append(f"  {f'… {len(hours) - TOP} more':<30} {rest:>9.2f} h")
+    return lines
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The run in a few lines: counts, hours, rows to fix, where the files are."""
+    c = summary.counts
+    if summary.dry_run:
+        lines = [
+            "dry run: nothing was sent, no state was changed",
+            f"rows: {sum(c.values())}  to create: {c['pending']}"
+            f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
+            f"  skipped: {c['skipped']}",
+        ]
+        if summary.hours_by_author:
+            lines += _hours_table("hours to create by person", summary.hours_by_author)
+            lines += _hours_table("hours to create by issue", summary.hours_by_issue)
+    else:
+        lines = [
+            f"rows: {sum(c.values())}  created: {c['created']}"
+            f"  already imported: {c['already_imported']}"
+            f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
+            f"  pending: {c['pending']}",
+            f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
+            f"  retries: {summary.retries}  429s: {summary.responses_429}"
+            f"  elapsed: {summary.elapsed_seconds:.1f} s",
+        ]
+        if summary.hours_by_author:
+            lines += _hours_table("hours created by person", summary.hours_by_author)
+            lines += _hours_table("hours created by issue", summary.hours_by_issue)
+    if summary.problems:
+        shown = len(summary.problems)
+        trouble = c["failed"] + c["invalid"]
+        lines.append(
+            f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
+        )
+        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
+    if summary.stopped:
+        lines.append(f"stopped: {summary.stopped}")
+    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    if summary.failed_rows_path is not None:
+        lines.append(f"rows to fix and re-run: {summary.failed_rows_path}")
+    click.echo("\n".join(lines))
+
+
+def inspection_lines(found: Inspection) -> list[str]:
+    """What ``inspect`` shows: format, header, preset, column map, first rows."""
+    lines = [f"file: {found.path}"]
+    if found.kind == "csv":
+        delimiter = {"\t": "tab"}.get(found.delimiter, repr(found.delimiter))
+        lines.append(f"format: CSV  encoding: {found.encoding}  delimiter: {delimiter}")
+    else:
+        lines.append(f"format: spreadsheet ({found.path.suffix.lstrip('.').upper()})")
+    lines.append(f"header row: {found.header_row}")
+    lines.append("columns: " + ", ".join(found.header))
+    guessed = PRESETS[found.guessed_preset].title if found.guessed_preset else "none matches"
+    lines.append(f"preset it would guess: {found.guessed_preset or '-'} ({guessed})")
+    if found.problem:
+        lines.append(f"problem: {found.problem}")
+    else:
+        lines.append(f"preset in use: {found.preset or 'none (columns from the config)'}")
+        lines.append("column map:")
+        lines += [f"  {field:<9} <- {column}" for field, column in found.column_map.items()]
+        lines.append(f"first {len(found.rows)} rows as they would be sent:")
+        lines += [f"  row {row.row}: {describe(result)}" for row, result in found.rows]
+    return lines

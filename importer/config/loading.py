@@ -1,0 +1,152 @@
+"""Read a TOML config and check it before anything runs.
+
+Unknown keys and wrong types are refused with a message naming the key, so a typo never
+silently falls back to a default. (Whether ``input.preset`` names a known preset is the
+presets' own business: :func:`importer.read.presets.check_preset_name`.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import re
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfoNotFoundError
+
+from importer.config.sections import Settings
+from importer.errors import ConfigError
+
+
+def _check_type(where: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{where} must be one of {choices}, got {value!r}")
+        return value
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        values = [member.value for member in hint]
+        if value not in values:
+            choices = ", ".join(repr(v) for v in values)
+            raise ConfigError(f"{where} must be one of {choices}, got {value!r}")
+        return hint(value)
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _check_type(where, value, option)
+            except ConfigError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(hint))
+        raise ConfigError(f"{where} must be {names}, got {value!r}")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if (hint is int and isinstance(value, bool)) or not isinstance(value, hint):
+        raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
+    return value
+
+
+def _section(name: str, cls: type[Any], raw: Any) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"[{name}] must be a table, got {raw!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"unknown key {name}.{key} (known keys: {known})")
+        values[key] = _check_type(f"{name}.{key}", value, hints[key])
+    return cls(**values)
+
+
+def parse_settings(raw: Mapping[str, Any]) -> Settings:
+    """Build and check settings from a parsed TOML document."""
+    internal = {"explicit", "config_dir"}
+    sections = {f.name: f.type for f in dataclasses.fields(Settings) if f.name not in internal}
+    hints = typing.get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    explicit: set[str] = set()
+    for name, table in raw.items():
+        if name not in sections:
+            known = ", ".join(f"[{s}]" for s in sections)
+            raise ConfigError(f"unknown section [{name}] (known sections: {known})")
+        values[name] = _section(name, hints[name], table)
+        explicit.update(f"{name}.{key}" for key in table)
+    settings = Settings(**values, explicit=frozenset(explicit))
+    _check_values(settings)
+    return settings
+
+
+def _positive(where: str, value: float) -> None:
+    if value <= 0:
+        raise ConfigError(f"{where} must be greater than 0, got {value!r}")
+
+
+def _check_values(settings: Settings) -> None:
+    try:
+        _ = settings.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"input.timezone {settings.input.timezone!r} is not an IANA timezone "
+            "(e.g. 'Europe/Moscow')"
+        ) from None
+    try:
+        _ = settings.default_start_time
+    except ValueError:
+        raise ConfigError(
+            f"input.default_start_time must be hh:mm, got {settings.input.default_start_time!r}"
+        ) from None
+    d = settings.delivery
+    for key in ("concurrency", "rate_limit", "request_timeout", "max_attempts"):
+        _positive(f"delivery.{key}", getattr(d, key))
+    _positive("input.max_duration_hours", settings.input.max_duration_hours)
+    cols = settings.columns
+    if cols.start and (cols.date or cols.time):
+        raise ConfigError("set either columns.start or columns.date (+ columns.time), not both")
+    for key, pattern in (
+        ("pattern", settings.issue.pattern),
+        ("map_pattern", settings.issue.map_pattern),
+    ):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(f"issue.{key} is not a valid regular expression: {exc}") from None
+    if settings.input.header_row < 0:
+        raise ConfigError(
+            f"input.header_row must be 0 (find it) or a row number, got {settings.input.header_row}"
+        )
+    for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
+        p = getattr(settings.sandbox, key)
+        if not 0 <= p <= 1:
+            raise ConfigError(f"sandbox.{key} must be between 0 and 1, got {p!r}")
+
+
+def load_settings(path: str | Path) -> Settings:
+    """Read and check a TOML config file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        settings = parse_settings(raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return dataclasses.replace(settings, config_dir=str(path.parent))
+
+
+def config_path(settings: Settings, value: str) -> Path:
+    """A path from the config, relative to the config file's folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else Path(settings.config_dir or ".") / path

@@ -1,0 +1,151 @@
+"""The config file's sections: one frozen dataclass each, its fields the file's keys.
+
+Every key is documented in ``config.example.toml``; :mod:`importer.config.loading` checks a
+file against these declarations.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from importer.models import Mode
+
+DEFAULT_BASE_URL = "https://api.tracker.yandex.net"
+
+
+@dataclasses.dataclass(frozen=True)
+class TrackerSection:
+    base_url: str = DEFAULT_BASE_URL
+    token_env: str = "TRACKER_TOKEN"
+    auth: Literal["oauth", "iam"] = "oauth"
+    org_id: str = ""
+    cloud_org_id: str = ""
+    mode: Mode = Mode.CREATE
+
+
+@dataclasses.dataclass(frozen=True)
+class InputSection:
+    preset: str = ""
+    timezone: str = "Europe/Moscow"
+    dayfirst: bool = True
+    default_start_time: str = "09:00"
+    duration_unit: Literal["hours", "minutes", "days"] = "hours"
+    date_system: Literal[1900, 1904] = 1900
+    max_duration_hours: float = 24.0
+    max_day_hours: float = 12.0
+    max_comment_length: int = 10_000
+    allow_future: bool = False
+    encoding: str = "auto"
+    delimiter: str = ""
+    sheet: str | int = 0
+    header_row: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ColumnsSection:
+    issue: str = ""
+    date: str = ""
+    time: str = ""
+    start: str = ""
+    end: str = ""
+    end_date: str = ""
+    duration: str = ""
+    comment: str = ""
+    author: str = ""
+    created_at: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorsSection:
+    """Who the authors are in Tracker (import mode)."""
+
+    map_file: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class IssueSection:
+    """How to find the Tracker key in the issue column."""
+
+    pattern: str = r"\b[A-Z][A-Z0-9]*-[1-9][0-9]*\b"
+    map_file: str = ""
+    map_pattern: str = r"#(\d+)"
+
+
+@dataclasses.dataclass(frozen=True)
+class DeliverySection:
+    concurrency: int = 8
+    rate_limit: float = 10.0
+    request_timeout: float = 30.0
+    max_attempts: int = 10
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    give_up_after: float = 300.0
+    precheck: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class StateSection:
+    path: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSection:
+    path: str = "worklog-report.csv"
+    summary_path: str = ""
+
+
+def _knob(default: float, help: str) -> float:
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
+@dataclasses.dataclass
+class SandboxSection:
+    """The sandbox's fault knobs: ``[sandbox]`` for ``run --sandbox``, the options of
+    ``worklog-import sandbox``, and the base of the sandbox's own settings.
+
+    Declared once, here; not frozen, because a rehearsal (or a test) may turn a fault on
+    while a run is under way. Probabilities are per request, in 0..1.
+    """
+
+    latency: float = _knob(0.0, "Seconds added to every answer.")
+    rate_limit: float = _knob(0.0, "Requests per second before 429 (0: unlimited).")
+    p_500: float = _knob(0.0, "Probability of a 500.")
+    p_503: float = _knob(0.0, "Probability of a 503.")
+    p_429: float = _knob(0.0, "Probability of a random 429.")
+    p_created_then_500: float = _knob(
+        0.0, "Probability that a worklog is stored and the answer is a 500."
+    )
+    p_created_then_drop: float = _knob(
+        0.0, "Probability that a worklog is stored and the connection dropped."
+    )
+    seed: int = dataclasses.field(
+        default=0, metadata={"help": "Seed for the fault dice (the same seed, the same faults)."}
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """The whole configuration, as read from a file (environment not yet applied)."""
+
+    tracker: TrackerSection = TrackerSection()
+    input: InputSection = InputSection()
+    columns: ColumnsSection = ColumnsSection()
+    issue: IssueSection = IssueSection()
+    authors: AuthorsSection = AuthorsSection()
+    delivery: DeliverySection = DeliverySection()
+    report: ReportSection = ReportSection()
+    state: StateSection = StateSection()
+    sandbox: SandboxSection = dataclasses.field(default_factory=SandboxSection)
+    explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set
+    config_dir: str = ""  # relative paths in the config are relative to its folder
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.input.timezone)
+
+    @property
+    def default_start_time(self) -> dt.time:
+        return dt.time.fromisoformat(self.input.default_start_time)

@@ -1,0 +1,36 @@
+"""Deliver: ``Booking`` → ``Outcome``, exactly once.
+
+``rows`` takes one row through the journal, the pre-check, its POST, retries and
+reconciliation; ``outcomes`` says how it ended (pure); ``planner`` does the same for dry
+runs without sending. ``calls`` executes requests (slots, patience, retries), ``stops`` is
+the run's stop policy, ``waiting`` lets waiting rows lend their place and gathers listings.
+``identity`` defines what makes a booking itself, ``journal`` remembers bookings across
+runs, ``holdings`` what Tracker already holds, ``matching`` when a record is a row's.
+"""
+
+from importer.deliver.calls import Calls
+from importer.deliver.holdings import Holdings
+from importer.deliver.identity import Occurrences, booking_content, fingerprint
+from importer.deliver.journal import Journal, default_state_path, exclusive
+from importer.deliver.planner import Planner
+from importer.deliver.rows import Deliverer
+from importer.deliver.stops import RunStop, Stopped, identity_refused
+from importer.deliver.waiting import ListingGate, Parking
+
+__all__ = [
+    "Calls",
+    "Deliverer",
+    "Holdings",
+    "Journal",
+    "ListingGate",
+    "Occurrences",
+    "Parking",
+    "Planner",
+    "RunStop",
+    "Stopped",
+    "booking_content",
+    "default_state_path",
+    "exclusive",
+    "fingerprint",
+    "identity_refused",
+]

@@ -1,0 +1,153 @@
+"""What Tracker already holds, as far as this run knows — read once, shared by all rows.
+
+* the pre-check's snapshot of each issue's worklogs (one listing per issue per run);
+* reconciliation listings: a listing that started after a row's unanswered POST ended shows
+  whatever that POST did, so every row of that issue that failed earlier can use it;
+* each author's identities (import mode), looked up once;
+* the worklog ids already claimed by a row, so no worklog is ever adopted twice.
+
+Requests go through the run's :class:`~importer.deliver.calls.Calls`, which adds retries,
+patience and stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable, Hashable
+from typing import TypeVar
+
+from importer.deliver.calls import Calls
+from importer.deliver.matching import created_by_one_of, find_match, user_identities
+from importer.log import get_logger
+from importer.models import Mode, Worklog
+from importer.tracker import Record
+
+log = get_logger()
+_V = TypeVar("_V")
+
+
+async def _shared(
+    cache: dict[Hashable, asyncio.Future[_V]], key: Hashable, make: Callable[[], Awaitable[_V]]
+) -> _V:
+    """One request per key, awaited by everyone who asks for that key."""
+    future = cache.get(key)
+    if future is None:
+        future = cache[key] = asyncio.ensure_future(make())
+    try:
+        return await asyncio.shield(future)
+    except BaseException:
+        if cache.get(key) is future and future.done():
+            del cache[key]  # a failed request serves no one: the next asker tries again
+        raise
+
+
+async def _now(issue: str) -> None:
+    return None
+
+
+class Holdings:
+    """The run's knowledge of Tracker's worklogs, authors and claimed ids."""
+
+    def __init__(
+        self,
+        calls: Calls,
+        mode: Mode,
+        claimed: set[str],
+        hold_off: Callable[[str], Awaitable[None]] = _now,
+    ):
+        self._calls = calls
+        self.mode = mode
+        self.claimed = claimed
+        self.owner: frozenset[str] = frozenset()
+        self._hold_off = hold_off
+        self._gathering: dict[str, asyncio.Future[list[Record]]] = {}
+        self._events = itertools.count(1)
+        self._snapshots: dict[Hashable, asyncio.Future[list[Record]]] = {}
+        self._people: dict[Hashable, asyncio.Future[frozenset[str]]] = {}
+        # Reconciliation listings by issue, stamped with the moment each one started.
+        self._listings: dict[str, tuple[int, asyncio.Future[list[Record]]]] = {}
+
+    async def identify(self) -> None:
+        """Learn who the token belongs to (``GET /v2/myself``): the pre-check's author."""
+        me: Record = await self._calls.fetch("whoami", self._calls.client.myself)
+        self.owner = user_identities(me)
+        log.info("authenticated", login=me.get("login"), display=me.get("display"))
+
+    def claim(self, worklog_id: str) -> None:
+        self.claimed.add(worklog_id)
+
+    def note_unanswered(self) -> int:
+        """Mark the moment a POST ended without an answer (for sharing listings)."""
+        return next(self._events)
+
+    async def authors(self, worklog: Worklog) -> frozenset[str]:
+        """Every id Tracker may show as ``createdBy`` for whoever this row is booked for."""
+        if self.mode is not Mode.IMPORT:
+            return self.owner
+        return await _shared(self._people, worklog.author, lambda: self._identities(worklog.author))
+
+    async def existing(self, worklog: Worklog) -> Record | None:
+        """An unclaimed worklog booked before this run that matches (the pre-check)."""
+        records = await _shared(
+            self._snapshots, worklog.issue, lambda: self._snapshot(worklog.issue)
+        )
+        return await self._adopt(records, worklog)
+
+    async def reconcile(self, worklog: Worklog, unanswered_at: int) -> Record | None:
+        """The worklog an unanswered POST created, from a listing that began after it.
+
+        A new listing waits (``hold_off``) while the run is busy: every row of the issue
+        whose POST goes unanswered meanwhile joins it, so one listing serves many rows
+        instead of each row paying for its own.
+        """
+        issue = worklog.issue
+        entry = self._listings.get(issue)
+        if entry is not None and entry[0] > unanswered_at:
+            records = await asyncio.shield(entry[1])
+        else:
+            gathering = self._gathering.get(issue)
+            if gathering is None:
+                gathering = asyncio.ensure_future(self._gathered(issue))
+                self._gathering[issue] = gathering
+            records = await asyncio.shield(gathering)
+        return await self._adopt(records, worklog)
+
+    async def _gathered(self, issue: str) -> list[Record]:
+        """A listing for every row that asks before it starts."""
+        try:
+            await self._hold_off(issue)
+        finally:
+            del self._gathering[issue]
+        entry = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))
+        self._listings[issue] = entry
+        try:
+            return await entry[1]
+        except BaseException:
+            if self._listings.get(issue) is entry:
+                del self._listings[issue]  # a failed listing serves no one
+            raise
+
+    async def _adopt(self, records: list[Record], worklog: Worklog) -> Record | None:
+        match = find_match(records, worklog, await self.authors(worklog), self.claimed)
+        if match is None:
+            return None
+        record = dict(match)
+        self.claim(str(record["id"]))
+        return record
+
+    async def _list(self, issue: str, why: str) -> list[Record]:
+        client = self._calls.client
+        return await self._calls.fetch(f"{issue} ({why})", lambda: client.issue_worklogs(issue))
+
+    async def _snapshot(self, issue: str) -> list[Record]:
+        records = await self._list(issue, "pre-check")
+        # Keep only what could ever match, so a long-lived issue costs little memory.
+        kept = [r for r in records if self.mode is Mode.IMPORT or created_by_one_of(r, self.owner)]
+        log.info("pre-check", issue=issue, worklogs=len(records), by_owner=len(kept))
+        return kept
+
+    async def _identities(self, login: str) -> frozenset[str]:
+        client = self._calls.client
+        record = await self._calls.fetch(f"user {login}", lambda: client.user(login))
+        return user_identities(record) | {login}

@@ -1,0 +1,83 @@
+"""The retry policy, built from tenacity's parts.
+
+Retry what :func:`importer.tracker.client.error_for_status` calls
+:class:`~importer.errors.Retryable` (429, 5xx, network trouble, timeouts), at most
+``max_attempts`` times, waiting an exponentially growing, jittered time while Tracker is in
+trouble and the first step of it while failures are sporadic — but never less than
+Tracker's ``Retry-After``.
+``sleep`` is injected so that tests never wait on the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+    wait_random,
+)
+from tenacity.wait import wait_base
+
+from importer.config import DeliverySection
+from importer.errors import Retryable
+
+
+class wait_retry_after(wait_base):
+    """Back off exponentially, but never less than the server's ``Retry-After``."""
+
+    def __init__(self, backoff: wait_base) -> None:
+        self.backoff = backoff
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        delay = float(self.backoff(retry_state))
+        outcome = retry_state.outcome
+        error = outcome.exception() if outcome is not None else None
+        retry_after = getattr(error, "retry_after", None)
+        return max(delay, retry_after) if retry_after else delay
+
+
+class wait_by_health(wait_base):
+    """The first step while Tracker is ``steady`` (sporadic failures), else ``escalating``."""
+
+    def __init__(self, first: wait_base, escalating: wait_base, steady: Callable[[], bool]):
+        self.first, self.escalating, self.steady = first, escalating, steady
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        return float((self.first if self.steady() else self.escalating)(retry_state))
+
+
+def retry_policy(
+    policy: DeliverySection,
+    *,
+    sleep: Callable[[float], Awaitable[None]],
+    before_sleep: Callable[[RetryCallState], None] | None = None,
+    steady: Callable[[], bool] = lambda: False,
+) -> AsyncRetrying:
+    """A fresh retrying loop for one request (or one row's attempts).
+
+    ``steady`` says whether Tracker's recent answers mostly succeed (see
+    :meth:`importer.tracker.pacing.Pacer.steady`); by default every retry backs off exponentially.
+    """
+    first = min(policy.backoff_initial, policy.backoff_max)
+    return AsyncRetrying(
+        retry=retry_if_exception_type(Retryable),
+        stop=stop_after_attempt(policy.max_attempts),
+        wait=wait_retry_after(
+            wait_by_health(
+                wait_random(0, first),
+                wait_exponential_jitter(
+                    multiplier=policy.backoff_initial,
+                    max=policy.backoff_max,
+                    jitter=policy.backoff_initial,
+                ),
+                steady,
+            )
+        ),
+        sleep=sleep,
+        before_sleep=before_sleep,
+        reraise=True,
+    )

@@ -1,0 +1,203 @@
+"""Deliver one row exactly once: journal, pre-check, POST, retries, reconciliation.
+
+Tracker has no idempotency key, so a POST whose answer was lost (timeout, dropped
+connection, 5xx) is never simply sent again. The next attempt first lists the issue's
+worklogs and adopts a match (see :mod:`importer.deliver.matching`); only when none exists is
+the POST repeated. The journal carries this across runs: a row left ``sending`` by a crashed
+run starts out uncertain. The pre-check makes Tracker the source of truth when the journal
+does not know a row: each issue's worklogs are read once and matches are adopted, counting
+multiplicities. Rows that would book the same thing are delivered one after another, so two
+of them can never adopt each other's worklog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+from importer.deliver import outcomes
+from importer.deliver.calls import Calls
+from importer.deliver.holdings import Holdings
+from importer.deliver.identity import twin_key
+from importer.deliver.journal import Journal
+from importer.deliver.stops import Stopped
+from importer.deliver.waiting import ListingGate, Parking, while_used
+from importer.errors import (
+    AuthError,
+    JournalError,
+    OutcomeUnknown,
+    Rejected,
+    Retryable,
+    TrackerUnavailable,
+)
+from importer.formats import format_tracker_start
+from importer.models import Booking, Mode, Outcome, Worklog
+from importer.tracker import Record
+
+_ROW_ERRORS = (Stopped, Rejected, AuthError, TrackerUnavailable, JournalError, Retryable)
+
+
+@dataclasses.dataclass
+class RowState:
+    """One row's way through delivery."""
+
+    successes_before: int  # the run's successful answers when this row started
+    uncertain: bool = False  # a POST may have created the worklog; reconcile before resending
+    from_earlier_run: bool = False  # the journal says an earlier run was sending this row
+    marked: bool = False  # the journal holds this row as 'sending'
+    adopted: bool = False
+    posting: bool = False  # the request in flight is the POST itself (not a listing)
+    failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
+    attempts: int = 0
+    parked: bool = False  # it waits, lending its worker's place to another row
+
+
+class Deliverer:
+    """Books rows through one run's calls, journal and knowledge of Tracker."""
+
+    def __init__(
+        self,
+        calls: Calls,
+        holdings: Holdings,
+        journal: Journal,
+        *,
+        target: str,
+        mode: Mode,
+        precheck: bool,
+        parking: Parking,
+        gate: ListingGate,
+    ) -> None:
+        self.calls = calls
+        self.stops = calls.stops
+        self.holdings = holdings
+        self.journal = journal
+        self.target = target
+        self.mode = mode
+        self.precheck = precheck
+        self._recall = journal.recall(target)
+        self._parking = parking
+        self._gate = gate
+        self._twins: dict[str, tuple[asyncio.Lock, int]] = {}
+        # Import mode: the first POST goes alone, so a token that may not import is told
+        # once, not by every worker at the same time.
+        self._first_import = asyncio.Lock()
+        self._import_allowed = mode is not Mode.IMPORT
+
+    async def deliver(self, booking: Booking) -> Outcome:
+        """Book one row and say how it ended; never raises for a row-level problem."""
+        entry = self._recall(booking.fingerprint)
+        known = outcomes.known_from_journal(booking, entry)
+        if known is not None:
+            return known
+        row = RowState(successes_before=self.calls.successes)
+        row.uncertain = row.from_earlier_run = row.marked = entry is not None
+        try:
+            return await self._deliver_row(booking, row)
+        finally:
+            if row.parked:
+                self._parking.unpark()
+
+    async def _deliver_row(self, booking: Booking, row: RowState) -> Outcome:
+        worklog = booking.worklog
+        with while_used(self._twins, twin_key(worklog, self.mode), asyncio.Lock) as twin:
+            if twin.locked():
+                self._park(row)  # its twin goes first
+            async with twin:
+                try:
+                    self.stops.check()
+                    if self.precheck and not row.uncertain:
+                        match = await self.holdings.existing(worklog)
+                        if match is not None:
+                            worklog_id = str(match["id"])
+                            self.journal.mark_created(booking.fingerprint, worklog_id)
+                            return outcomes.found_before(booking, worklog_id)
+                    record = await self.calls.first_then_retrying(
+                        lambda: self._attempt(booking, row), worklog.issue, lambda: self._park(row)
+                    )
+                except _ROW_ERRORS as error:
+                    return self._unbooked(booking, row, error)
+        worklog_id = str(record["id"])
+        self.journal.mark_created(booking.fingerprint, worklog_id)
+        return outcomes.booked(
+            booking,
+            worklog_id,
+            adopted=row.adopted,
+            from_earlier_run=row.from_earlier_run,
+            attempts=row.attempts,
+        )
+
+    def _unbooked(self, booking: Booking, row: RowState, error: BaseException) -> Outcome:
+        stops = self.stops.after_row_error(
+            error,
+            importing=self.mode is Mode.IMPORT and row.posting,
+            nothing_succeeded=self.calls.successes == row.successes_before,
+        )
+        reason = str(self.stops.reason) if self.stops.reason else "run stopped"
+        return outcomes.unbooked(
+            booking,
+            error,
+            uncertain=row.uncertain,
+            attempts=row.attempts,
+            stopped=reason if stops else None,
+        )
+
+    def _park(self, row: RowState) -> None:
+        """The row waits now (backoff, reconciliation, a twin): lend its worker's place."""
+        if not row.parked:
+            row.parked = True
+            self._parking.park()
+
+    async def _attempt(self, booking: Booking, row: RowState) -> Record:
+        self.stops.check()
+        row.attempts += 1
+        row.posting = False
+        if row.uncertain:
+            self._park(row)  # a reconciliation listing may wait for others to join it
+            match = await self.holdings.reconcile(booking.worklog, row.failed_at)
+            if match is not None:
+                row.adopted = True
+                self.stops.booked += 1
+                return match
+            row.uncertain = False
+        if not row.marked:
+            await self.journal.mark_sending(
+                booking.fingerprint,
+                booking.worklog,
+                target=self.target,
+                mode=self.mode,
+                file=booking.source.file,
+                row=booking.source.row,
+            )
+            row.marked = True
+        row.posting = True  # stays True if the POST raises, so the handler knows its source
+        with self._gate.posting(booking.worklog.issue):
+            try:
+                record = await self._post(booking.worklog, row)
+            except OutcomeUnknown:
+                row.uncertain = True
+                row.failed_at = self.holdings.note_unanswered()
+                raise
+        row.posting = False
+        self.holdings.claim(str(record["id"]))
+        self.stops.booked += 1
+        return record
+
+    async def _post(self, worklog: Worklog, row: RowState) -> Record:
+        fresh = not row.parked and not row.from_earlier_run
+        if self._import_allowed:
+            return await self.calls.patiently(self._send(worklog), fresh=fresh)
+        async with self._first_import:
+            self.stops.check()
+            record = await self.calls.patiently(self._send(worklog), fresh=fresh)
+            self._import_allowed = True
+            return record
+
+    async def _send(self, worklog: Worklog) -> Record:
+        client = self.calls.client
+        payload: dict[str, Any] = worklog.payload()
+        if self.mode is Mode.IMPORT:
+            payload["createdBy"] = worklog.author
+            payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
+            return await client.import_worklog(worklog.issue, payload)
+        return await client.create_worklog(worklog.issue, payload)

@@ -1,0 +1,10 @@
+"""Normalize: ``SourceRow`` → ``Worklog`` | ``Invalid`` | ``Skipped``, with no I/O.
+
+``rows`` holds the row rules, ``times`` and ``durations`` read the cells people type,
+``limits`` warns across rows (long days).
+"""
+
+from importer.normalize.limits import DayTotals
+from importer.normalize.rows import Normalizer, effective_input, is_blank
+
+__all__ = ["DayTotals", "Normalizer", "effective_input", "is_blank"]

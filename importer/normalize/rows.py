@@ -1,0 +1,324 @@
+"""Turn a ``SourceRow`` into a ``Worklog`` — or say, naming column and value, why not.
+
+No I/O, and the clock is passed in, so every rule here is tested directly. A normalizer
+memoises what it parsed (a month repeats the same few dates, times and durations), so the
+same cell always gives the same answer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import TypeVar
+
+from importer.config import InputSection, Settings
+from importer.errors import RowInvalid
+from importer.formats import ISSUE_KEY
+from importer.models import Cell, Invalid, Mode, Skipped, SourceRow, Worklog
+from importer.normalize.durations import parse_duration
+from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
+from importer.read.columns import ColumnMap
+from importer.read.presets import Preset
+
+_T = TypeVar("_T")
+
+TOTAL_WORDS = ("total", "totals", "grand total", "sum", "итого", "итог", "всего", "сумма")
+
+
+def is_blank(value: Cell) -> bool:
+    """An empty cell, whatever the reader made of it."""
+    if type(value) is str:
+        return not value.strip()
+    if value is None:
+        return True
+    if isinstance(value, float):
+        return math.isnan(value)
+    return isinstance(value, str) and not value.strip()
+
+
+def _text(value: Cell) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _cached(parse: Callable[[Cell], _T]) -> Callable[[Cell], _T]:
+    """Memoise a parser for hashable cells; failures are not cached, only re-raised."""
+    memo = functools.lru_cache(maxsize=8192)(parse)
+
+    def parse_cell(value: Cell) -> _T:
+        try:
+            return memo(value)
+        except TypeError:  # an unhashable cell
+            return parse(value)
+
+    return parse_cell
+
+
+def _person_key(name: str) -> str:
+    """Logins, e-mails and names compare without case, extra spaces or ё/е differences."""
+    return " ".join(name.split()).casefold().replace("ё", "е")
+
+
+def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
+    """The ``[input]`` options for one file: the preset's, unless the config set them."""
+    if preset is None:
+        return settings.input
+    chosen = {k: v for k, v in preset.options.items() if f"input.{k}" not in settings.explicit}
+    return dataclasses.replace(settings.input, **chosen)  # type: ignore[arg-type]
+
+
+def _totals_marker(values: Mapping[str, Cell]) -> str:
+    for value in values.values():
+        if isinstance(value, str):
+            text = value.strip().rstrip(":").casefold()
+            if text in TOTAL_WORDS or text.startswith(("total ", "итого ", "всего ")):
+                return value.strip()
+    return ""
+
+
+class Normalizer:
+    """Applies one file's column map and the configured rules to its rows."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        column_map: ColumnMap | None = None,
+        *,
+        issue_map: Mapping[str, str] | None = None,
+        user_map: Mapping[str, str] | None = None,
+        mode: Mode = Mode.CREATE,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        column_map = column_map or ColumnMap(settings.columns)
+        options = effective_input(settings, column_map.preset)
+        self.columns = column_map.columns
+        self.zone = settings.zone
+        self.dayfirst = options.dayfirst
+        self.date_system = options.date_system
+        self.default_start = settings.default_start_time
+        self.unit = options.duration_unit
+        self.max_duration = dt.timedelta(hours=options.max_duration_hours)
+        self.max_comment = options.max_comment_length
+        self.allow_future = options.allow_future
+        self.issue_pattern = re.compile(settings.issue.pattern)
+        self.map_pattern = re.compile(settings.issue.map_pattern)
+        self.issue_map = issue_map
+        self.needs_map = column_map.preset is not None and column_map.preset.issue_map
+        self.user_map = {_person_key(k): v for k, v in (user_map or {}).items()}
+        self.has_user_map = user_map is not None
+        self.import_mode = mode is Mode.IMPORT
+        self.now = now or (lambda: dt.datetime.now(dt.UTC))
+        # A month of rows repeats the same few dates, times and durations: parse each once.
+        self._parse_day = _cached(
+            partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
+        )
+        self._parse_clock = _cached(parse_time)
+        self._parse_moment = _cached(
+            partial(
+                parse_datetime,
+                dayfirst=self.dayfirst,
+                date_system=self.date_system,
+                default_time=self.default_start,
+            )
+        )
+        self._parse_span = _cached(partial(parse_duration, unit=self.unit))
+        self._local = functools.lru_cache(maxsize=65536)(self._localize)
+
+    def _localize(self, day: dt.date, clock: dt.time) -> dt.datetime:
+        return localize(dt.datetime.combine(day, clock), self.zone)
+
+    def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
+        """The worklog one row books, or why it books nothing."""
+        try:
+            start = self._start(row)
+            return Worklog(
+                issue=self._issue(row),
+                start=start,
+                duration=self._duration(row, start),
+                comment=self._comment(row),
+                author=self._author(row),
+                created_at=self._created_at(row),
+            )
+        except RowInvalid as exc:
+            # Only a row that books nothing can be a blank or a totals row: a real row whose
+            # comment says "Итого за спринт" is still booked.
+            if all(is_blank(v) for v in row.values.values()):
+                return Skipped("blank row")
+            if marker := _totals_marker(row.values):
+                return Skipped(f"totals row ({marker!r})")
+            if self._only_totals(row):
+                return Skipped("totals row (no issue, date or text; only numbers)")
+            return Invalid(exc.reason, exc.column, exc.value)
+
+    def _only_totals(self, row: SourceRow) -> bool:
+        c = self.columns
+        texts = (c.issue, c.start or c.date, c.time, c.comment, c.author)
+        if any(not is_blank(row.values.get(name)) for name in texts if name):
+            return False
+        return any(
+            isinstance(v, (int, float, dt.timedelta, dt.time)) or (isinstance(v, str) and v.strip())
+            for v in row.values.values()
+            if not is_blank(v)
+        )
+
+    def _cell(self, row: SourceRow, column: str) -> Cell:
+        return row.values.get(column)
+
+    def _required(self, row: SourceRow, column: str) -> Cell:
+        value = row.values.get(column)
+        if type(value) is str and value.strip():
+            return value
+        if is_blank(value):
+            raise RowInvalid(f"column '{column}' is empty", column, value)
+        return value
+
+    @staticmethod
+    def _parse(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
+        """Apply a parser; its complaint becomes a reason naming the column and the value."""
+        try:
+            return parse(value)
+        except ValueError as exc:
+            raise RowInvalid(
+                f"column '{column}' value {_text(value)!r}: {exc}", column, value
+            ) from None
+
+    def _issue(self, row: SourceRow) -> str:
+        column = self.columns.issue
+        value = self._required(row, column)
+        text = _text(value)
+        if ISSUE_KEY.match(text.upper()):
+            return text.upper()
+        if self.issue_map is not None and (found := self.map_pattern.search(text)):
+            source_id = found.group(1) if found.groups() else found.group(0)
+            key = self.issue_map.get(source_id)
+            if key is None:
+                raise RowInvalid(
+                    f"column '{column}' value {text!r}: id {source_id} is not in the issue map "
+                    "(issue.map_file)",
+                    column,
+                    value,
+                )
+            return key
+        if found := self.issue_pattern.search(text):
+            key = found.group(0).upper()
+            if ISSUE_KEY.match(key):
+                return key
+        hint = " (set issue.map_file to map its ids to Tracker keys)" if self.needs_map else ""
+        raise RowInvalid(
+            f"column '{column}' value {text!r} holds no issue key like QUEUE-123{hint}",
+            column,
+            value,
+        )
+
+    def _start(self, row: SourceRow) -> dt.datetime:
+        c = self.columns
+        if c.start:
+            moment = self._parse(c.start, self._required(row, c.start), self._parse_moment)
+            start = localize(moment, self.zone)
+        else:
+            day = self._parse(c.date, self._required(row, c.date), self._parse_day)
+            clock = self.default_start
+            if c.time and not is_blank(time_value := self._cell(row, c.time)):
+                clock = self._parse(c.time, time_value, self._parse_clock)
+            start = self._local(day, clock)
+        if not self.allow_future and start > self.now():
+            column = c.start or c.date
+            raise RowInvalid(
+                f"column '{column}': the work starts in the future ({start.isoformat()}); "
+                "set input.allow_future = true to book it anyway",
+                column,
+                self._cell(row, column),
+            )
+        return start
+
+    def _duration(self, row: SourceRow, start: dt.datetime) -> dt.timedelta:
+        c = self.columns
+        if c.duration:
+            column = c.duration
+            value = self._required(row, column)
+            duration = self._parse(column, value, self._parse_span)
+        else:
+            column = c.end
+            value = self._required(row, column)
+            duration = self._until_end(row, start, value)
+        if duration <= dt.timedelta(0):
+            raise RowInvalid(
+                f"column '{column}' value {_text(value)!r}: duration must be positive",
+                column,
+                value,
+            )
+        if duration > self.max_duration:
+            limit = self.max_duration.total_seconds() / 3600
+            raise RowInvalid(
+                f"column '{column}' value {_text(value)!r}: more than {limit:g} hours in one row "
+                "(input.max_duration_hours)",
+                column,
+                value,
+            )
+        return duration
+
+    def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
+        """Elapsed time from the start to an end time; an end before the start is next day."""
+        c = self.columns
+        if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 8):
+            parse = partial(parse_datetime, dayfirst=self.dayfirst, date_system=self.date_system)
+            end = self._parse(c.end, value, parse)
+        else:
+            day = start.replace(tzinfo=None).date()
+            if c.end_date and not is_blank(end_day := self._cell(row, c.end_date)):
+                day = self._parse(c.end_date, end_day, partial(parse_date, dayfirst=self.dayfirst))
+            end = dt.datetime.combine(day, self._parse(c.end, value, parse_time))
+        if end <= start.replace(tzinfo=None) and not c.end_date:
+            end += dt.timedelta(days=1)  # crossed midnight
+        # Elapsed time between two instants, so a DST change inside the span counts right.
+        # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.)
+        return localize(end, self.zone).astimezone(dt.UTC) - start.astimezone(dt.UTC)
+
+    def _author(self, row: SourceRow) -> str:
+        """The row's author; in import mode the Tracker login Tracker will book it for."""
+        column = self.columns.author
+        if not self.import_mode:
+            return self._optional_text(row, column)
+        text = _text(self._required(row, column))
+        if not self.has_user_map:
+            return text  # Tracker's answer decides whether this login exists
+        login = self.user_map.get(_person_key(text))
+        if login is None:
+            raise RowInvalid(
+                f"column '{column}' value {text!r} is not in the user map (authors.map_file)",
+                column,
+                text,
+            )
+        return login
+
+    def _created_at(self, row: SourceRow) -> dt.datetime | None:
+        column = self.columns.created_at
+        if not column or is_blank(value := row.values.get(column)):
+            return None
+        return localize(self._parse(column, value, self._parse_moment), self.zone)
+
+    def _comment(self, row: SourceRow) -> str:
+        column = self.columns.comment
+        comment = self._optional_text(row, column)
+        if len(comment) > self.max_comment:
+            raise RowInvalid(
+                f"column '{column}': the comment has {len(comment)} characters, more than "
+                f"input.max_comment_length = {self.max_comment}",
+                column,
+                comment[:40] + "…",
+            )
+        return comment
+
+    def _optional_text(self, row: SourceRow, column: str) -> str:
+        if not column:
+            return ""
+        value = row.values.get(column)
+        if type(value) is str:
+            return value.strip()
+        return "" if is_blank(value) else _text(value)

@@ -1,0 +1,80 @@
+"""Open the input files: find each one's header and column map, load the map files.
+
+Everything about a file that can be wrong — unreadable, no header, a mapped column
+missing, an issue map that cannot be read — is found here, before anything is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from importer.config import Settings, config_path
+from importer.errors import ConfigError, InputError
+from importer.models import Mode
+from importer.normalize import Normalizer
+from importer.read.columns import ColumnMap, check_column_map, header_score, resolve_columns
+from importer.read.maps import load_issue_map, load_user_map
+from importer.read.tables import Table, open_table
+
+
+@dataclasses.dataclass(frozen=True)
+class InputFile:
+    """One opened file and the rules that turn its rows into worklogs."""
+
+    table: Table
+    column_map: ColumnMap
+    normalizer: Normalizer
+
+
+def open_inputs(
+    files: Sequence[Path],
+    settings: Settings,
+    *,
+    mode: Mode = Mode.CREATE,
+    now: Callable[[], dt.datetime] | None = None,
+) -> list[InputFile]:
+    """Open every file; raise ``InputError``/``ConfigError`` for the first that cannot work."""
+    if not files:
+        raise InputError("no input files given")
+    check_column_map(settings)
+    issue_map = (
+        load_issue_map(config_path(settings, settings.issue.map_file))
+        if settings.issue.map_file
+        else None
+    )
+    user_map = (
+        load_user_map(config_path(settings, settings.authors.map_file))
+        if settings.authors.map_file
+        else None
+    )
+    opened = []
+    for path in files:
+        table = open_table(path, settings.input, header_score(settings))
+        column_map = resolve_columns(settings, table.columns, str(path))
+        missing = [
+            n for n in column_map.required() + column_map.optional() if n not in table.columns
+        ]
+        if missing:
+            names = ", ".join(repr(m) for m in missing)
+            raise InputError(
+                f"{table.path}: column {names} not found (check [columns] in the config); "
+                f"the header (row {table.header_row}) has: "
+                f"{', '.join(repr(c) for c in table.columns)}"
+            )
+        if mode is Mode.IMPORT and not column_map.columns.author:
+            raise ConfigError(
+                f"{table.path}: mode 'import' books each row as its author; map columns.author"
+            )
+        normalizer = Normalizer(
+            settings,
+            column_map,
+            issue_map=issue_map,
+            user_map=user_map,
+            mode=mode,
+            now=now,
+        )
+        opened.append(InputFile(table, column_map, normalizer))
+    return opened

@@ -1,0 +1,304 @@
+"""One import run: read every file, book every valid row exactly once, account for every row.
+
+``run_import(options) -> RunSummary`` is the whole product as a library call; the CLI only
+parses flags into :class:`RunOptions` and turns the summary (or an error) into an exit code.
+This module only wires the stages together: inputs → bookings → the worker pool (delivering
+or planning) → the sink.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import signal
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from importer.clock import Clock
+from importer.config import Credentials, Settings, resolve_credentials
+from importer.deliver import (
+    Calls,
+    Deliverer,
+    Holdings,
+    Journal,
+    ListingGate,
+    Planner,
+    RunStop,
+    Stopped,
+    default_state_path,
+    exclusive,
+    identity_refused,
+)
+from importer.errors import ConfigError, DeliveryError, ExitCode, Interrupted, exit_code_for
+from importer.log import get_logger, redacting
+from importer.models import Mode
+from importer.normalize import DayTotals
+from importer.pipeline.bookings import bookings
+from importer.pipeline.inputs import InputFile, open_inputs
+from importer.pipeline.pool import WorkerPool
+from importer.pipeline.sink import Sink
+from importer.report import (
+    FailedRowsWriter,
+    ReportWriter,
+    RunSummary,
+    Tally,
+    summary_path_for,
+    write_summary,
+)
+from importer.report.progress import NoProgress, RunProgress
+from importer.tracker import TrackerClient
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Everything one run needs; the CLI builds this from flags and the config file."""
+
+    files: Sequence[Path]
+    settings: Settings
+    report_path: Path | None = None
+    state_path: Path | None = None
+    dry_run: bool = False
+    precheck: bool | None = None  # None: the config's delivery.precheck
+    mode: Mode | None = None  # None: the config's tracker.mode
+    sandbox: SandboxSettings | None = None  # run against an in-process sandbox
+    environ: Mapping[str, str] | None = None
+    handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
+    progress: RunProgress | None = None  # a progress bar, for a person at a terminal
+
+
+def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
+    seen: dict[str, None] = {}
+    for opened in inputs:
+        seen.update(dict.fromkeys(opened.table.columns))
+    return list(seen)
+
+
+def _target(credentials: Credentials) -> str:
+    """Which Tracker organisation a booking lives in: part of every fingerprint."""
+    org = credentials.org_id or f"cloud:{credentials.cloud_org_id}"
+    return f"{credentials.base_url}|{org}"
+
+
+def _state_path(options: RunOptions) -> Path | None:
+    """Where the journal lives; ``None`` (in memory) for a run against a throw-away sandbox."""
+    if options.sandbox is not None and options.state_path is None:
+        return None
+    if options.state_path is not None:
+        return options.state_path
+    configured = options.settings.state.path
+    return Path(configured).expanduser() if configured else default_state_path()
+
+
+@contextlib.asynccontextmanager
+async def _credentials(options: RunOptions) -> AsyncIterator[Credentials]:
+    """Where to send. A dry run may lack a token: it then plans from the journal alone."""
+    if options.sandbox is not None:
+        from importer.sandbox import running_sandbox  # only now: it brings aiohttp's server
+
+        async with running_sandbox(options.sandbox) as sandbox:
+            yield sandbox.credentials()
+        return
+    if not options.dry_run:
+        yield resolve_credentials(options.settings, options.environ)
+        return
+    try:
+        yield resolve_credentials(options.settings, options.environ, require_token=False)
+    except ConfigError as exc:
+        get_logger().warning("journal_not_consulted", reason=str(exc))
+        yield Credentials(options.settings.tracker.base_url, "", "oauth")
+
+
+@contextlib.contextmanager
+def _signals(stops: RunStop, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the report."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+    for signum, code in codes.items():
+        loop.add_signal_handler(
+            signum, stops.stop, Interrupted(signal.Signals(signum).name, int(code))
+        )
+    try:
+        yield
+    finally:
+        for signum in codes:
+            loop.remove_signal_handler(signum)
+
+
+async def _identify(holdings: Holdings, stops: RunStop, credentials: Credentials) -> None:
+    """Learn whose token this is, or stop the run saying why no row could be booked."""
+    try:
+        await holdings.identify()
+    except DeliveryError as exc:
+        stops.stop(identity_refused(exc, credentials.base_url, credentials.organisation))
+    except Stopped:
+        pass
+
+
+@dataclasses.dataclass
+class _Delivery:
+    """What a run with credentials talks to Tracker through."""
+
+    client: TrackerClient
+    holdings: Holdings
+    deliverer: Deliverer
+
+
+async def _delivery(
+    options: RunOptions,
+    credentials: Credentials,
+    journal: Journal,
+    stops: RunStop,
+    pool: WorkerPool,
+    stack: contextlib.AsyncExitStack,
+    clock: Clock | None,
+) -> _Delivery:
+    settings = options.settings
+    client = await stack.enter_async_context(
+        TrackerClient.connect(
+            credentials,
+            rate_limit=settings.delivery.rate_limit,
+            request_timeout=settings.delivery.request_timeout,
+            clock=clock,
+        )
+    )
+    calls = Calls(client, settings.delivery, stops)
+    gate = ListingGate(calls.clock, stops, pool.parking, calls.sleep)
+    target = _target(credentials)
+    mode = options.mode or settings.tracker.mode
+    holdings = Holdings(calls, mode, journal.claimed_ids(target), gate.hold_off)
+    deliverer = Deliverer(
+        calls,
+        holdings,
+        journal,
+        target=target,
+        mode=mode,
+        precheck=_precheck(options),
+        parking=pool.parking,
+        gate=gate,
+    )
+    return _Delivery(client, holdings, deliverer)
+
+
+def _precheck(options: RunOptions) -> bool:
+    configured = options.settings.delivery.precheck
+    return configured if options.precheck is None else options.precheck
+
+
+async def run_import_async(
+    options: RunOptions,
+    *,
+    clock: Clock | None = None,
+    now: Callable[[], dt.datetime] | None = None,
+) -> RunSummary:
+    """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
+    settings, dry_run = options.settings, options.dry_run
+    mode = options.mode or settings.tracker.mode
+    precheck = _precheck(options)
+    inputs = open_inputs(options.files, settings, mode=mode, now=now)
+    report_path = options.report_path or Path(settings.report.path)
+    summary_path = (
+        Path(settings.report.summary_path)
+        if settings.report.summary_path and options.report_path is None
+        else summary_path_for(report_path)
+    )
+    state = _state_path(options)
+    tally = Tally(dry_run=dry_run)
+    stops = RunStop()
+    delivery: _Delivery | None = None
+    with exclusive(None if dry_run else state):
+        journal = Journal.open(state, readonly=dry_run)
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                credentials = await stack.enter_async_context(_credentials(options))
+                stack.enter_context(redacting(credentials.token))
+                target = _target(credentials)
+                columns = _union_columns(inputs)
+                report = stack.enter_context(ReportWriter(report_path, columns))
+                failed = stack.enter_context(FailedRowsWriter(report_path, columns))
+                progress = options.progress or NoProgress()
+                if options.progress is not None:
+                    progress.start(sum(i.table.estimated_rows() for i in inputs))
+                    stack.callback(progress.stop)
+                sink = Sink(
+                    report,
+                    failed,
+                    tally,
+                    progress,
+                    lambda: delivery.client.stats if delivery else None,
+                )
+                pool = WorkerPool(settings.delivery.concurrency, sink)
+                if credentials.token:
+                    delivery = await _delivery(
+                        options, credentials, journal, stops, pool, stack, clock
+                    )
+                get_logger().info(
+                    "run_started",
+                    files=[str(i.table.path) for i in inputs],
+                    presets=[
+                        i.column_map.preset.name if i.column_map.preset else None for i in inputs
+                    ],
+                    dry_run=dry_run,
+                    mode=mode,
+                    journal=journal.path,
+                    precheck=precheck,
+                )
+                with _signals(stops, options.handle_signals):
+                    if delivery is not None and (precheck or not dry_run):
+                        await _identify(delivery.holdings, stops, credentials)
+                    rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
+                    if dry_run:
+                        holdings = delivery.holdings if delivery and precheck else None
+                        planner = Planner(journal, target, stops, holdings)
+                        await pool.run(rows, planner.plan, pooled=lambda: False)
+                    else:
+                        assert delivery is not None  # a real run always has a token
+                        await pool.run(
+                            rows, delivery.deliverer.deliver, pooled=lambda: stops.reason is None
+                        )
+                    if not journal.readonly:
+                        await journal.flush()
+        finally:
+            journal.close()
+    stats = delivery.client.stats if delivery else None
+    reason = stops.reason
+    summary = RunSummary(
+        counts=dict(tally.counts),
+        hours_created=round(tally.seconds_created / 3600, 4),
+        elapsed_seconds=round(tally.elapsed(), 3),
+        requests=stats.requests if stats else 0,
+        retries=stats.retries if stats else 0,
+        responses_429=stats.responses_429 if stats else 0,
+        report_path=report_path,
+        summary_path=summary_path,
+        failed_rows_path=failed.path if failed.rows else None,
+        state_path=journal.path,
+        hours_by_author=tally.hours_by("author"),
+        hours_by_issue=tally.hours_by("issue"),
+        problems=sink.problems,
+        dry_run=dry_run,
+        stopped=str(reason) if reason else "",
+        exit_code=exit_code_for(reason, rows_in_trouble=tally.in_trouble(), dry_run=dry_run),
+    )
+    write_summary(summary_path, summary.as_json())
+    get_logger().info(
+        "run_finished",
+        **summary.counts,
+        hours_created=summary.hours_created,
+        exit_code=int(summary.exit_code),
+        stopped=summary.stopped or None,
+    )
+    return summary
+
+
+def run_import(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:
+    """Run one import to the end (see :func:`run_import_async`)."""
+    return asyncio.run(run_import_async(options, clock=clock))

@@ -1,0 +1,93 @@
+"""``worklog-import inspect``: what the importer makes of a file, before a real run.
+
+Shows the format, encoding, delimiter and header row it detected, the preset it would
+guess, the column map it would use, and the first rows as they would be sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from itertools import islice
+from pathlib import Path
+
+from importer.config import Settings, parse_settings
+from importer.errors import InputError
+from importer.models import Invalid, Skipped, SourceRow, Worklog
+from importer.pipeline.inputs import open_inputs
+from importer.read.columns import header_score
+from importer.read.presets import FIELDS, check_preset_name, guess_preset
+from importer.read.tables import open_table
+
+
+@dataclasses.dataclass
+class Inspection:
+    """What one file looks like to the importer."""
+
+    path: Path
+    kind: str
+    encoding: str
+    delimiter: str
+    header_row: int
+    header: list[str]
+    guessed_preset: str
+    preset: str
+    column_map: dict[str, str]
+    rows: list[tuple[SourceRow, Worklog | Invalid | Skipped]]
+    problem: str = ""
+
+
+def inspect_file(
+    path: Path,
+    settings: Settings | None = None,
+    *,
+    rows: int = 5,
+    now: Callable[[], dt.datetime] | None = None,
+) -> Inspection:
+    """Inspect ``path`` with ``settings`` (default: guess the preset from the header)."""
+    settings = settings or parse_settings({"input": {"preset": "auto"}})
+    check_preset_name(settings)
+    table = open_table(path, settings.input, header_score(settings))
+    guessed = guess_preset(table.columns)
+    inspection = Inspection(
+        path=path,
+        kind=table.kind,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        header_row=table.header_row,
+        header=table.columns,
+        guessed_preset=guessed.name if guessed else "",
+        preset="",
+        column_map={},
+        rows=[],
+    )
+    try:
+        [opened] = open_inputs([path], settings, now=now)
+    except InputError as exc:
+        inspection.problem = str(exc)
+        return inspection
+    columns = opened.column_map.columns
+    inspection.preset = opened.column_map.preset.name if opened.column_map.preset else ""
+    inspection.column_map = {f: getattr(columns, f) for f in FIELDS if getattr(columns, f)}
+    source = opened.table.rows()
+    try:
+        inspection.rows = [(row, opened.normalizer.normalize(row)) for row in islice(source, rows)]
+    finally:
+        source.close()
+    return inspection
+
+
+def describe(result: Worklog | Invalid | Skipped) -> str:
+    """One line: what a row would send, or why it sends nothing."""
+    if isinstance(result, Worklog):
+        payload = result.payload()
+        text = f"{result.issue}  start {payload['start']}  duration {payload['duration']}"
+        if result.comment:
+            text += f"  comment {result.comment!r}"
+        if result.author:
+            text += f"  author {result.author!r}"
+        return text
+    if isinstance(result, Invalid):
+        return f"invalid: {result.reason}"
+    return f"skipped: {result.reason}"

@@ -1,0 +1,98 @@
+"""The run's summary: counts and hours as outcomes arrive, and the JSON written at the end."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from importer.errors import ExitCode
+from importer.models import Outcome, Status
+
+
+def summary_path_for(report: Path) -> Path:
+    """``report.csv`` → ``report.summary.json``."""
+    return report.with_name(report.stem + ".summary.json")
+
+
+@dataclasses.dataclass
+class Tally:
+    """Counts and totals for the summary, updated as outcomes arrive.
+
+    Hours per author and per issue count what was created — or, in a dry run, what would be.
+    """
+
+    dry_run: bool = False
+    counts: dict[str, int] = dataclasses.field(
+        default_factory=lambda: {status.value: 0 for status in Status}
+    )
+    seconds_created: int = 0
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    _seconds_by: dict[str, dict[str, int]] = dataclasses.field(
+        default_factory=lambda: {"author": {}, "issue": {}}
+    )
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] += 1  # a StrEnum: the same key as its value
+        booked = Status.PENDING if self.dry_run else Status.CREATED
+        if outcome.status is booked and outcome.worklog is not None:
+            seconds = int(outcome.worklog.duration.total_seconds())
+            if not self.dry_run:
+                self.seconds_created += seconds
+            for field, key in (
+                ("author", outcome.worklog.author),
+                ("issue", outcome.worklog.issue),
+            ):
+                totals = self._seconds_by[field]
+                totals[key] = totals.get(key, 0) + seconds
+
+    def hours_by(self, field: str) -> dict[str, float]:
+        """Hours per author or per issue, largest first."""
+        totals = sorted(self._seconds_by[field].items(), key=lambda kv: (-kv[1], kv[0]))
+        return {key: round(seconds / 3600, 4) for key, seconds in totals}
+
+    def in_trouble(self) -> bool:
+        """Whether a row needs a person (invalid, failed) or another run (pending)."""
+        c = self.counts
+        pending = 0 if self.dry_run else c[Status.PENDING]
+        return bool(c[Status.INVALID] + c[Status.FAILED] + pending)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """How a run ended: what the summary JSON holds and what decides the exit code."""
+
+    counts: dict[str, int]
+    hours_created: float
+    elapsed_seconds: float
+    requests: int
+    retries: int
+    responses_429: int
+    report_path: Path
+    summary_path: Path
+    failed_rows_path: Path | None
+    state_path: str
+    hours_by_author: dict[str, float] = dataclasses.field(default_factory=dict)
+    hours_by_issue: dict[str, float] = dataclasses.field(default_factory=dict)
+    problems: list[dict[str, str]] = dataclasses.field(default_factory=list)  # the first few
+    dry_run: bool = False
+    stopped: str = ""
+    exit_code: ExitCode = ExitCode.OK
+
+    def as_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for key in ("report_path", "summary_path", "failed_rows_path"):
+            data[key] = str(data[key]) if data[key] is not None else None
+        data["exit_code"] = int(self.exit_code)
+        data["rows"] = sum(self.counts.values())
+        return data

@@ -1,0 +1,152 @@
+"""The per-row report (CSV) and the failed-rows file.
+
+The report is written as outcomes arrive, so even a crashed run leaves the lines it
+finished. It is UTF-8 with a BOM so that Excel shows Cyrillic, and any cell that Excel would
+take for a formula (``=``, ``+``, ``-``, ``@``, tab, CR) is neutralised with a leading ``'``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import operator
+from pathlib import Path
+from typing import Any, TextIO
+
+from importer.formats import format_duration
+from importer.models import Cell, Outcome
+
+REPORT_COLUMNS = (
+    "file",
+    "row",
+    "status",
+    "issue",
+    "start",
+    "duration",
+    "worklog_id",
+    "http_status",
+    "attempts",
+    "error",
+    "warning",
+)
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+_FLUSH_EVERY = 200
+
+
+def cell_text(value: Cell) -> str:
+    """A source cell as text, the way a person would type it back."""
+    if type(value) is str:
+        return value
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0) and value.tzinfo is None:
+        return value.date().isoformat()
+    return str(value)
+
+
+def _open_with_bom(path: Path) -> TextIO:
+    """UTF-8 with a BOM, so Excel shows Cyrillic. Written once by hand: the ``utf-8-sig``
+    codec would route every row through a Python-level encoder."""
+    handle = path.open("w", encoding="utf-8", newline="", buffering=1 << 16)
+    handle.write("\ufeff")
+    return handle
+
+
+class ReportWriter:
+    """Streams one CSV line per input row."""
+
+    def __init__(self, path: Path, source_columns: list[str]) -> None:
+        self.path = path
+        self.source_columns = source_columns
+        # One C-level lookup for all of a row's cells (a file lacking some column falls back).
+        self._cells = operator.itemgetter(*source_columns) if len(source_columns) > 1 else None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._handle: TextIO = _open_with_bom(path)
+        self._csv = csv.writer(self._handle)
+        self._csv.writerow([*REPORT_COLUMNS, *source_columns])
+        self._unflushed = 0
+
+    def write(self, outcome: Outcome) -> None:
+        worklog = outcome.worklog
+        # Status, row, issue, start, duration, id, status code and attempts are ours and never
+        # start like a formula; the file name, the messages and the source cells may.
+        values = outcome.source.values
+        risky = [outcome.source.file, outcome.error, outcome.warning]
+        try:
+            cells = self._cells(values) if self._cells else (values.get(self.source_columns[0]),)
+        except KeyError:
+            cells = tuple(values.get(name) for name in self.source_columns)
+        risky.extend(v if type(v) is str else cell_text(v) for v in cells)
+        safe = [
+            outcome.source.file,
+            str(outcome.source.row),
+            outcome.status,
+            worklog.issue if worklog else "",
+            worklog.start.isoformat() if worklog else "",
+            format_duration(worklog.duration) if worklog else "",
+            outcome.worklog_id,
+            "" if outcome.http_status is None else str(outcome.http_status),
+            str(outcome.attempts),
+        ]
+        risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
+        safe[0] = risky[0]
+        self._csv.writerow([*safe, *risky[1:]])
+        self._unflushed += 1
+        if self._unflushed >= _FLUSH_EVERY:
+            self._handle.flush()
+            self._unflushed = 0
+
+    def close(self) -> None:
+        self._handle.close()
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def failed_rows_path_for(report: Path) -> Path:
+    """``report.csv`` → ``report.failed.csv``."""
+    return report.with_name(report.stem + ".failed.csv")
+
+
+class FailedRowsWriter:
+    """The failed and invalid rows in the input's own columns, plus ``error`` at the end.
+
+    Values are written exactly as read (no formula neutralising), so a person can fix the
+    rows in place and feed this file back to ``worklog-import run`` unchanged. The file is
+    created on the first such row; a stale one from an earlier run is removed.
+    """
+
+    def __init__(self, report: Path, source_columns: list[str]) -> None:
+        self.path = failed_rows_path_for(report)
+        self.source_columns = source_columns
+        self.rows = 0
+        self._handle: TextIO | None = None
+        self._csv: Any = None
+        self.path.unlink(missing_ok=True)
+
+    def write(self, outcome: Outcome) -> None:
+        if self._handle is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._handle = _open_with_bom(self.path)
+            self._csv = csv.writer(self._handle)
+            self._csv.writerow([*self.source_columns, "error"])
+        values = outcome.source.values
+        self._csv.writerow(
+            [*(cell_text(values.get(c)) for c in self.source_columns), outcome.error]
+        )
+        self.rows += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+
+    def __enter__(self) -> FailedRowsWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

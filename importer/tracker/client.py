@@ -1,0 +1,227 @@
+"""Tracker's HTTP API, one request at a time, paced and counted.
+
+This is the only module that uses aiohttp's client: :class:`TrackerClient` owns its session,
+and aiohttp's exceptions (and Tracker's status codes) become :mod:`importer.errors` here,
+in one function for the statuses. Every request waits for the shared pacer and for any
+pause that systemic 429s imposed on the whole run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from importer.clock import Clock, SystemClock
+from importer.config import Credentials
+from importer.errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
+from importer.log import get_logger
+from importer.tracker.pacing import Pacer
+
+log = get_logger()
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+PAGE_SIZE = 500
+MAX_RETRY_AFTER = 300.0
+Record = dict[str, Any]
+
+
+@dataclasses.dataclass
+class RequestStats:
+    """Counters for the run summary."""
+
+    requests: int = 0
+    responses_429: int = 0
+    retries: int = 0
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return min(max(float(raw), 0.0), MAX_RETRY_AFTER)
+    except ValueError:
+        return None  # an HTTP date: rare; the backoff takes over
+
+
+def _message(status: int, body: str) -> str:
+    """Tracker's ``errorMessages`` (and field ``errors``) as one line, or the raw body."""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict):
+        parts = [str(m) for m in parsed.get("errorMessages") or []]
+        errors = parsed.get("errors") or {}
+        if isinstance(errors, dict):
+            parts += [f"{field}: {text}" for field, text in errors.items()]
+        if parts:
+            return f"HTTP {status}: " + "; ".join(parts)
+    text = " ".join(body.split())[:200]
+    return f"HTTP {status}: {text}" if text else f"HTTP {status}"
+
+
+def error_for_status(
+    status: int, body: str, headers: Mapping[str, str], *, changes_state: bool
+) -> DeliveryError:
+    """What a non-2xx answer means for the caller: the one place this is decided."""
+    message = _message(status, body)
+    if status == 401:
+        return AuthError(message, status)
+    if status == 429:
+        return Retryable(message, status, _retry_after(headers))
+    if status in RETRYABLE_STATUSES:
+        # A 5xx after a POST arrived may still have created the worklog.
+        kind = OutcomeUnknown if changes_state else Retryable
+        return kind(message, status, _retry_after(headers))
+    return Rejected(message, status)
+
+
+class TrackerClient:
+    """Worklog calls against one Tracker organisation (open one with :meth:`connect`)."""
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def connect(
+        cls,
+        credentials: Credentials,
+        *,
+        rate_limit: float = 10.0,
+        request_timeout: float = 30.0,
+        clock: Clock | None = None,
+    ) -> AsyncIterator[TrackerClient]:
+        """A client with a session of its own, closed when the block ends."""
+        async with aiohttp.ClientSession() as session:
+            yield cls(
+                session,
+                credentials,
+                rate_limit=rate_limit,
+                request_timeout=request_timeout,
+                clock=clock,
+            )
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        rate_limit: float = 10.0,
+        request_timeout: float = 30.0,
+        clock: Clock | None = None,
+    ) -> None:
+        self._session = session
+        self._base = credentials.base_url
+        self._headers = credentials.headers()
+        self._timeout = aiohttp.ClientTimeout(total=request_timeout)
+        self.clock = clock or SystemClock()
+        self.pacer = Pacer(rate_limit, self.clock)
+        self.stats = RequestStats()
+
+    async def _request(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> Any:
+        changes_state = method == "POST" and "_search" not in path
+        await self.pacer.wait_turn()
+        self.stats.requests += 1
+        try:
+            status, headers, answer = await self._exchange(method, path, body, params)
+        except aiohttp.ClientConnectorError as exc:
+            # Never connected: nothing was sent, so a resend is safe.
+            raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
+        except TimeoutError:
+            kind = OutcomeUnknown if changes_state else Retryable
+            raise kind(f"no answer within {self._timeout.total:g} s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            kind = OutcomeUnknown if changes_state else Retryable
+            raise kind(f"connection lost: {type(exc).__name__}: {exc}") from None
+        if 200 <= status < 300:
+            self.pacer.answered(False)
+            try:
+                return json.loads(answer) if answer else None
+            except ValueError:
+                raise Retryable(f"HTTP {status} with a body that is not JSON") from None
+        text = answer.decode("utf-8", errors="replace")
+        error = error_for_status(status, text, headers, changes_state=changes_state)
+        if status == 429:
+            self.stats.responses_429 += 1
+            pause = getattr(error, "retry_after", None) or 1.0
+            if self.pacer.answered(True, pause):
+                log.info(
+                    "rate_limited", path=path, pause_seconds=pause, rate=round(self.pacer.rate, 1)
+                )
+        else:
+            self.pacer.answered(False, ok=status not in RETRYABLE_STATUSES)
+        raise error
+
+    async def _exchange(
+        self, method: str, path: str, body: Any, params: Mapping[str, str] | None
+    ) -> tuple[int, Mapping[str, str], bytes]:
+        """One HTTP exchange; a network failure is noted by the pacer as a failed answer."""
+        try:
+            async with self._session.request(
+                method,
+                self._base + path,
+                json=body,
+                params=params,
+                headers=self._headers,
+                timeout=self._timeout,
+            ) as response:
+                answer = await response.read()
+        except (aiohttp.ClientError, OSError, TimeoutError):
+            self.pacer.answered(False, ok=False)
+            raise
+        return response.status, response.headers, answer
+
+    async def myself(self) -> Record:
+        """``GET /v2/myself``: who the token belongs to."""
+        record = await self._request("GET", "/v2/myself")
+        if isinstance(record, list) and record:
+            record = record[0]
+        if not isinstance(record, dict):
+            raise Rejected("GET /v2/myself answered with something that is not a user")
+        return record
+
+    async def user(self, login: str) -> Record:
+        """``GET /v3/users/<login>``: a user's ids (``login:`` before an all-digit login)."""
+        wanted = f"login:{login}" if login.isdigit() else login
+        record = await self._request("GET", f"/v3/users/{quote(wanted, safe=':')}")
+        if not isinstance(record, dict):
+            raise Rejected(f"GET /v3/users/{wanted} answered with something that is not a user")
+        return record
+
+    async def create_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
+        """``POST /v2/issues/<key>/worklog``."""
+        record = await self._request("POST", f"/v2/issues/{issue}/worklog", body=dict(payload))
+        if not isinstance(record, dict) or "id" not in record:
+            raise OutcomeUnknown("Tracker answered the POST without a worklog id")
+        return record
+
+    async def import_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
+        """``POST /v3/issues/<key>/worklogs/_import`` (administrators; keeps the author)."""
+        answer = await self._request(
+            "POST", f"/v3/issues/{issue}/worklogs/_import", body=dict(payload)
+        )
+        record = answer[0] if isinstance(answer, list) and answer else answer
+        if not isinstance(record, dict) or "id" not in record:
+            raise OutcomeUnknown("Tracker answered the import without a worklog id")
+        return record
+
+    async def issue_worklogs(self, issue: str) -> list[Record]:
+        """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).
+
+        Pages until an empty one: a server that caps pages below ``perPage`` must not make
+        us miss worklogs, since a missed one would be booked twice.
+        """
+        found: list[Record] = []
+        params = {"perPage": str(PAGE_SIZE)}
+        while True:
+            page = await self._request("GET", f"/v2/issues/{issue}/worklog", params=params)
+            if not isinstance(page, list) or not page:
+                return found
+            found.extend(page)
+            params = {"perPage": str(PAGE_SIZE), "id": str(page[-1]["id"])}
