@@ -4,7 +4,8 @@
 ``limits`` warns across rows (long days).
 """
 
+from importer.normalize.cells import is_blank
 from importer.normalize.limits import DayTotals
-from importer.normalize.rows import Normalizer, effective_input, is_blank
+from importer.normalize.rows import Normalizer, effective_input
 
 __all__ = ["DayTotals", "Normalizer", "effective_input", "is_blank"]

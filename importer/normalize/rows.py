@@ -10,59 +10,22 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import math
-import re
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import TypeVar
 
 from importer.config import InputSection, Settings
 from importer.errors import RowInvalid
-from importer.formats import ISSUE_KEY
 from importer.models import Cell, Invalid, Mode, Skipped, SourceRow, Worklog
+from importer.normalize.cells import cached, cell_text, is_blank, totals_marker
 from importer.normalize.durations import parse_duration
+from importer.normalize.issues import IssueKeys
+from importer.normalize.people import person_key
 from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
 from importer.read.columns import ColumnMap
 from importer.read.presets import Preset
 
 _T = TypeVar("_T")
-
-TOTAL_WORDS = ("total", "totals", "grand total", "sum", "итого", "итог", "всего", "сумма")
-
-
-def is_blank(value: Cell) -> bool:
-    """An empty cell, whatever the reader made of it."""
-    if type(value) is str:
-        return not value.strip()
-    if value is None:
-        return True
-    if isinstance(value, float):
-        return math.isnan(value)
-    return isinstance(value, str) and not value.strip()
-
-
-def _text(value: Cell) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _cached(parse: Callable[[Cell], _T]) -> Callable[[Cell], _T]:
-    """Memoise a parser for hashable cells; failures are not cached, only re-raised."""
-    memo = functools.lru_cache(maxsize=8192)(parse)
-
-    def parse_cell(value: Cell) -> _T:
-        try:
-            return memo(value)
-        except TypeError:  # an unhashable cell
-            return parse(value)
-
-    return parse_cell
-
-
-def _person_key(name: str) -> str:
-    """Logins, e-mails and names compare without case, extra spaces or ё/е differences."""
-    return " ".join(name.split()).casefold().replace("ё", "е")
 
 
 def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
@@ -71,15 +34,6 @@ def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
         return settings.input
     chosen = {k: v for k, v in preset.options.items() if f"input.{k}" not in settings.explicit}
     return dataclasses.replace(settings.input, **chosen)  # type: ignore[arg-type]
-
-
-def _totals_marker(values: Mapping[str, Cell]) -> str:
-    for value in values.values():
-        if isinstance(value, str):
-            text = value.strip().rstrip(":").casefold()
-            if text in TOTAL_WORDS or text.startswith(("total ", "итого ", "всего ")):
-                return value.strip()
-    return ""
 
 
 class Normalizer:
@@ -106,20 +60,18 @@ class Normalizer:
         self.max_duration = dt.timedelta(hours=options.max_duration_hours)
         self.max_comment = options.max_comment_length
         self.allow_future = options.allow_future
-        self.issue_pattern = re.compile(settings.issue.pattern)
-        self.map_pattern = re.compile(settings.issue.map_pattern)
-        self.issue_map = issue_map
-        self.needs_map = column_map.preset is not None and column_map.preset.issue_map
-        self.user_map = {_person_key(k): v for k, v in (user_map or {}).items()}
+        needs_map = column_map.preset is not None and column_map.preset.issue_map
+        self.issue_keys = IssueKeys(settings.issue, issue_map, needs_map=needs_map)
+        self.user_map = {person_key(k): v for k, v in (user_map or {}).items()}
         self.has_user_map = user_map is not None
         self.import_mode = mode is Mode.IMPORT
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         # A month of rows repeats the same few dates, times and durations: parse each once.
-        self._parse_day = _cached(
+        self._parse_day = cached(
             partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
         )
-        self._parse_clock = _cached(parse_time)
-        self._parse_moment = _cached(
+        self._parse_clock = cached(parse_time)
+        self._parse_moment = cached(
             partial(
                 parse_datetime,
                 dayfirst=self.dayfirst,
@@ -127,7 +79,7 @@ class Normalizer:
                 default_time=self.default_start,
             )
         )
-        self._parse_span = _cached(partial(parse_duration, unit=self.unit))
+        self._parse_span = cached(partial(parse_duration, unit=self.unit))
         self._local = functools.lru_cache(maxsize=65536)(self._localize)
 
     def _localize(self, day: dt.date, clock: dt.time) -> dt.datetime:
@@ -150,7 +102,7 @@ class Normalizer:
             # comment says "Итого за спринт" is still booked.
             if all(is_blank(v) for v in row.values.values()):
                 return Skipped("blank row")
-            if marker := _totals_marker(row.values):
+            if marker := totals_marker(row.values):
                 return Skipped(f"totals row ({marker!r})")
             if self._only_totals(row):
                 return Skipped("totals row (no issue, date or text; only numbers)")
@@ -185,36 +137,12 @@ class Normalizer:
             return parse(value)
         except ValueError as exc:
             raise RowInvalid(
-                f"column '{column}' value {_text(value)!r}: {exc}", column, value
+                f"column '{column}' value {cell_text(value)!r}: {exc}", column, value
             ) from None
 
     def _issue(self, row: SourceRow) -> str:
         column = self.columns.issue
-        value = self._required(row, column)
-        text = _text(value)
-        if ISSUE_KEY.match(text.upper()):
-            return text.upper()
-        if self.issue_map is not None and (found := self.map_pattern.search(text)):
-            source_id = found.group(1) if found.groups() else found.group(0)
-            key = self.issue_map.get(source_id)
-            if key is None:
-                raise RowInvalid(
-                    f"column '{column}' value {text!r}: id {source_id} is not in the issue map "
-                    "(issue.map_file)",
-                    column,
-                    value,
-                )
-            return key
-        if found := self.issue_pattern.search(text):
-            key = found.group(0).upper()
-            if ISSUE_KEY.match(key):
-                return key
-        hint = " (set issue.map_file to map its ids to Tracker keys)" if self.needs_map else ""
-        raise RowInvalid(
-            f"column '{column}' value {text!r} holds no issue key like QUEUE-123{hint}",
-            column,
-            value,
-        )
+        return self.issue_keys.key(column, self._required(row, column))
 
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
@@ -249,15 +177,15 @@ class Normalizer:
             duration = self._until_end(row, start, value)
         if duration <= dt.timedelta(0):
             raise RowInvalid(
-                f"column '{column}' value {_text(value)!r}: duration must be positive",
+                f"column '{column}' value {cell_text(value)!r}: duration must be positive",
                 column,
                 value,
             )
         if duration > self.max_duration:
             limit = self.max_duration.total_seconds() / 3600
             raise RowInvalid(
-                f"column '{column}' value {_text(value)!r}: more than {limit:g} hours in one row "
-                "(input.max_duration_hours)",
+                f"column '{column}' value {cell_text(value)!r}: more than {limit:g} hours "
+                "in one row (input.max_duration_hours)",
                 column,
                 value,
             )
@@ -284,11 +212,11 @@ class Normalizer:
         """The row's author; in import mode the Tracker login Tracker will book it for."""
         column = self.columns.author
         if not self.import_mode:
-            return self._optional_text(row, column)
-        text = _text(self._required(row, column))
+            return self._optionalcell_text(row, column)
+        text = cell_text(self._required(row, column))
         if not self.has_user_map:
             return text  # Tracker's answer decides whether this login exists
-        login = self.user_map.get(_person_key(text))
+        login = self.user_map.get(person_key(text))
         if login is None:
             raise RowInvalid(
                 f"column '{column}' value {text!r} is not in the user map (authors.map_file)",
@@ -305,7 +233,7 @@ class Normalizer:
 
     def _comment(self, row: SourceRow) -> str:
         column = self.columns.comment
-        comment = self._optional_text(row, column)
+        comment = self._optionalcell_text(row, column)
         if len(comment) > self.max_comment:
             raise RowInvalid(
                 f"column '{column}': the comment has {len(comment)} characters, more than "
@@ -315,10 +243,10 @@ class Normalizer:
             )
         return comment
 
-    def _optional_text(self, row: SourceRow, column: str) -> str:
+    def _optionalcell_text(self, row: SourceRow, column: str) -> str:
         if not column:
             return ""
         value = row.values.get(column)
         if type(value) is str:
             return value.strip()
-        return "" if is_blank(value) else _text(value)
+        return "" if is_blank(value) else cell_text(value)

@@ -20,23 +20,18 @@ from typing import TYPE_CHECKING
 from importer.clock import Clock
 from importer.config import Credentials, Settings, resolve_credentials
 from importer.deliver import (
-    Calls,
-    Deliverer,
-    Holdings,
     Journal,
-    ListingGate,
     Planner,
     RunStop,
-    Stopped,
     default_state_path,
     exclusive,
-    identity_refused,
 )
-from importer.errors import ConfigError, DeliveryError, ExitCode, Interrupted, exit_code_for
+from importer.errors import ConfigError, ExitCode, Interrupted
 from importer.log import get_logger, redacting
-from importer.models import Mode
+from importer.models import Booking, Mode, Outcome
 from importer.normalize import DayTotals
 from importer.pipeline.bookings import bookings
+from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
 from importer.pipeline.inputs import InputFile, open_inputs
 from importer.pipeline.pool import WorkerPool
 from importer.pipeline.sink import Sink
@@ -49,7 +44,7 @@ from importer.report import (
     write_summary,
 )
 from importer.report.progress import NoProgress, RunProgress
-from importer.tracker import TrackerClient
+from importer.tracker import RequestStats
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxSettings
@@ -77,12 +72,6 @@ def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
     for opened in inputs:
         seen.update(dict.fromkeys(opened.table.columns))
     return list(seen)
-
-
-def _target(credentials: Credentials) -> str:
-    """Which Tracker organisation a booking lives in: part of every fingerprint."""
-    org = credentials.org_id or f"cloud:{credentials.cloud_org_id}"
-    return f"{credentials.base_url}|{org}"
 
 
 def _state_path(options: RunOptions) -> Path | None:
@@ -133,64 +122,49 @@ def _signals(stops: RunStop, enabled: bool) -> Iterator[None]:
             loop.remove_signal_handler(signum)
 
 
-async def _identify(holdings: Holdings, stops: RunStop, credentials: Credentials) -> None:
-    """Learn whose token this is, or stop the run saying why no row could be booked."""
-    try:
-        await holdings.identify()
-    except DeliveryError as exc:
-        stops.stop(identity_refused(exc, credentials.base_url, credentials.organisation))
-    except Stopped:
-        pass
-
-
-@dataclasses.dataclass
-class _Delivery:
-    """What a run with credentials talks to Tracker through."""
-
-    client: TrackerClient
-    holdings: Holdings
-    deliverer: Deliverer
-
-
-async def _delivery(
-    options: RunOptions,
-    credentials: Credentials,
-    journal: Journal,
-    stops: RunStop,
-    pool: WorkerPool,
-    stack: contextlib.AsyncExitStack,
-    clock: Clock | None,
-) -> _Delivery:
-    settings = options.settings
-    client = await stack.enter_async_context(
-        TrackerClient.connect(
-            credentials,
-            rate_limit=settings.delivery.rate_limit,
-            request_timeout=settings.delivery.request_timeout,
-            clock=clock,
-        )
-    )
-    calls = Calls(client, settings.delivery, stops)
-    gate = ListingGate(calls.clock, stops, pool.parking, calls.sleep)
-    target = _target(credentials)
-    mode = options.mode or settings.tracker.mode
-    holdings = Holdings(calls, mode, journal.claimed_ids(target), gate.hold_off)
-    deliverer = Deliverer(
-        calls,
-        holdings,
-        journal,
-        target=target,
-        mode=mode,
-        precheck=_precheck(options),
-        parking=pool.parking,
-        gate=gate,
-    )
-    return _Delivery(client, holdings, deliverer)
-
-
 def _precheck(options: RunOptions) -> bool:
     configured = options.settings.delivery.precheck
     return configured if options.precheck is None else options.precheck
+
+
+def _open_sink(
+    options: RunOptions,
+    inputs: Sequence[InputFile],
+    report_path: Path,
+    tally: Tally,
+    stats: Callable[[], RequestStats | None],
+    stack: contextlib.ExitStack | contextlib.AsyncExitStack,
+) -> Sink:
+    """The report, the failed-rows file and the progress bar, closed with ``stack``."""
+    columns = _union_columns(inputs)
+    report = stack.enter_context(ReportWriter(report_path, columns))
+    failed = stack.enter_context(FailedRowsWriter(report_path, columns))
+    progress = options.progress or NoProgress()
+    if options.progress is not None:
+        progress.start(sum(i.table.estimated_rows() for i in inputs))
+        stack.callback(progress.stop)
+    return Sink(report, failed, tally, progress, stats)
+
+
+async def _book_or_plan(
+    options: RunOptions,
+    rows: Iterator[Booking | Outcome],
+    journal: Journal,
+    target: str,
+    stops: RunStop,
+    pool: WorkerPool,
+    delivery: Delivery | None,
+) -> None:
+    """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
+    if options.dry_run:
+        holdings = delivery.holdings if delivery is not None and _precheck(options) else None
+        planner = Planner(journal, target, stops, holdings)
+        await pool.run(rows, planner.plan, pooled=lambda: False)
+    else:
+        assert delivery is not None  # a real run always has a token
+        await pool.run(rows, delivery.deliverer.deliver, pooled=lambda: stops.reason is None)
+    if not journal.readonly:
+        await journal.flush()
 
 
 async def run_import_async(
@@ -202,93 +176,61 @@ async def run_import_async(
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings, dry_run = options.settings, options.dry_run
     mode = options.mode or settings.tracker.mode
-    precheck = _precheck(options)
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
     report_path = options.report_path or Path(settings.report.path)
-    summary_path = (
-        Path(settings.report.summary_path)
-        if settings.report.summary_path and options.report_path is None
-        else summary_path_for(report_path)
-    )
-    state = _state_path(options)
     tally = Tally(dry_run=dry_run)
     stops = RunStop()
-    delivery: _Delivery | None = None
+    delivery: Delivery | None = None
+    state = _state_path(options)
     with exclusive(None if dry_run else state):
         journal = Journal.open(state, readonly=dry_run)
         try:
             async with contextlib.AsyncExitStack() as stack:
                 credentials = await stack.enter_async_context(_credentials(options))
                 stack.enter_context(redacting(credentials.token))
-                target = _target(credentials)
-                columns = _union_columns(inputs)
-                report = stack.enter_context(ReportWriter(report_path, columns))
-                failed = stack.enter_context(FailedRowsWriter(report_path, columns))
-                progress = options.progress or NoProgress()
-                if options.progress is not None:
-                    progress.start(sum(i.table.estimated_rows() for i in inputs))
-                    stack.callback(progress.stop)
-                sink = Sink(
-                    report,
-                    failed,
-                    tally,
-                    progress,
-                    lambda: delivery.client.stats if delivery else None,
-                )
+                stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
+                sink = _open_sink(options, inputs, report_path, tally, stats, stack)
                 pool = WorkerPool(settings.delivery.concurrency, sink)
                 if credentials.token:
-                    delivery = await _delivery(
-                        options, credentials, journal, stops, pool, stack, clock
+                    delivery = await open_delivery(
+                        credentials,
+                        settings.delivery,
+                        journal,
+                        stops,
+                        pool,
+                        stack,
+                        mode=mode,
+                        precheck=_precheck(options),
+                        clock=clock,
                     )
                 get_logger().info(
                     "run_started",
                     files=[str(i.table.path) for i in inputs],
-                    presets=[
-                        i.column_map.preset.name if i.column_map.preset else None for i in inputs
-                    ],
+                    presets=[i.column_map.preset_name for i in inputs],
                     dry_run=dry_run,
                     mode=mode,
                     journal=journal.path,
-                    precheck=precheck,
+                    precheck=_precheck(options),
                 )
+                target = target_of(credentials)
+                rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
                 with _signals(stops, options.handle_signals):
-                    if delivery is not None and (precheck or not dry_run):
-                        await _identify(delivery.holdings, stops, credentials)
-                    rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
-                    if dry_run:
-                        holdings = delivery.holdings if delivery and precheck else None
-                        planner = Planner(journal, target, stops, holdings)
-                        await pool.run(rows, planner.plan, pooled=lambda: False)
-                    else:
-                        assert delivery is not None  # a real run always has a token
-                        await pool.run(
-                            rows, delivery.deliverer.deliver, pooled=lambda: stops.reason is None
-                        )
-                    if not journal.readonly:
-                        await journal.flush()
+                    if delivery is not None and (_precheck(options) or not dry_run):
+                        await identify(delivery.holdings, stops, credentials)
+                    await _book_or_plan(options, rows, journal, target, stops, pool, delivery)
         finally:
             journal.close()
-    stats = delivery.client.stats if delivery else None
-    reason = stops.reason
-    summary = RunSummary(
-        counts=dict(tally.counts),
-        hours_created=round(tally.seconds_created / 3600, 4),
-        elapsed_seconds=round(tally.elapsed(), 3),
-        requests=stats.requests if stats else 0,
-        retries=stats.retries if stats else 0,
-        responses_429=stats.responses_429 if stats else 0,
+    summary = RunSummary.of(
+        tally,
+        delivery.client.stats if delivery else None,
         report_path=report_path,
-        summary_path=summary_path,
-        failed_rows_path=failed.path if failed.rows else None,
+        summary_path=_summary_path(options, report_path),
+        failed_rows_path=sink.failed.path if sink.failed.rows else None,
         state_path=journal.path,
-        hours_by_author=tally.hours_by("author"),
-        hours_by_issue=tally.hours_by("issue"),
         problems=sink.problems,
-        dry_run=dry_run,
-        stopped=str(reason) if reason else "",
-        exit_code=exit_code_for(reason, rows_in_trouble=tally.in_trouble(), dry_run=dry_run),
+        stopped=stops.reason,
     )
-    write_summary(summary_path, summary.as_json())
+    write_summary(summary.summary_path, summary.as_json())
     get_logger().info(
         "run_finished",
         **summary.counts,
@@ -297,6 +239,13 @@ async def run_import_async(
         stopped=summary.stopped or None,
     )
     return summary
+
+
+def _summary_path(options: RunOptions, report_path: Path) -> Path:
+    configured = options.settings.report.summary_path
+    if configured and options.report_path is None:
+        return Path(configured)
+    return summary_path_for(report_path)
 
 
 def run_import(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:

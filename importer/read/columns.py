@@ -30,6 +30,10 @@ class ColumnMap:
     columns: ColumnsSection
     preset: Preset | None = None
 
+    @property
+    def preset_name(self) -> str | None:
+        return self.preset.name if self.preset else None
+
     def required(self) -> list[str]:
         c = self.columns
         names = [c.issue, c.duration or c.end, c.start or c.date]

@@ -8,8 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importer.errors import ExitCode
+from importer.errors import ExitCode, ImporterError, exit_code_for
 from importer.models import Outcome, Status
+from importer.tracker import RequestStats
 
 
 def summary_path_for(report: Path) -> Path:
@@ -88,6 +89,41 @@ class RunSummary:
     dry_run: bool = False
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
+
+    @classmethod
+    def of(
+        cls,
+        tally: Tally,
+        stats: RequestStats | None,
+        *,
+        report_path: Path,
+        summary_path: Path,
+        failed_rows_path: Path | None,
+        state_path: str,
+        problems: list[dict[str, str]],
+        stopped: ImporterError | None,
+    ) -> RunSummary:
+        """The summary of a finished run: the tally, the request counters, the stop reason."""
+        return cls(
+            counts=dict(tally.counts),
+            hours_created=round(tally.seconds_created / 3600, 4),
+            elapsed_seconds=round(tally.elapsed(), 3),
+            requests=stats.requests if stats else 0,
+            retries=stats.retries if stats else 0,
+            responses_429=stats.responses_429 if stats else 0,
+            report_path=report_path,
+            summary_path=summary_path,
+            failed_rows_path=failed_rows_path,
+            state_path=state_path,
+            hours_by_author=tally.hours_by("author"),
+            hours_by_issue=tally.hours_by("issue"),
+            problems=problems,
+            dry_run=tally.dry_run,
+            stopped=str(stopped) if stopped else "",
+            exit_code=exit_code_for(
+                stopped, rows_in_trouble=tally.in_trouble(), dry_run=tally.dry_run
+            ),
+        )
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
