@@ -6,26 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from importer.config import Settings, parse_settings
-
-COLUMNS = {
-    "issue": "Issue",
-    "date": "Date",
-    "time": "Start",
-    "duration": "Hours",
-    "comment": "Comment",
-    "author": "Author",
-}
-
-
-def make_settings(**sections: dict[str, object]) -> Settings:
-    """Settings for the standard test columns, with sections overridden."""
-    raw: dict[str, dict[str, object]] = {"columns": dict(COLUMNS)}
-    raw["delivery"] = {"backoff_initial": 0.01, "backoff_max": 0.05, "rate_limit": 10_000.0}
-    for name, values in sections.items():
-        raw.setdefault(name, {}).update(values)
-    return parse_settings(raw)
-
 
 @pytest.fixture
 def write_csv(tmp_path: Path) -> Callable[..., Path]:

@@ -10,37 +10,63 @@ from pathlib import Path
 from typing import Any
 
 from importer.clock import Clock
-from importer.config import Settings
+from importer.config import Settings, parse_settings
 from importer.pipeline import RunOptions, run_import_async
 from importer.report import RunSummary
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, RunningSandbox
 
-HEADER = ["Issue", "Date", "Start", "Hours", "Comment", "Author"]
+# The one column set of the tests: the config's [columns] and the header of test files.
+COLUMNS = {
+    "issue": "Issue",
+    "date": "Date",
+    "time": "Start",
+    "duration": "Hours",
+    "comment": "Comment",
+    "author": "Author",
+}
+HEADER = list(COLUMNS.values())
 
 # A config file for the standard test columns, for tests that run the command line.
-CONFIG_TOML = """
-[columns]
-issue = "Issue"
-date = "Date"
-time = "Start"
-duration = "Hours"
-comment = "Comment"
-author = "Author"
-
+CONFIG_TOML = (
+    "[columns]\n"
+    + "".join(f'{field} = "{header}"\n' for field, header in COLUMNS.items())
+    + """
 [delivery]
 rate_limit = 2000
 max_attempts = 10
 backoff_initial = 0.01
 backoff_max = 0.1
 """
+)
+
+
+def make_settings(**sections: dict[str, object]) -> Settings:
+    """Settings for the standard test columns, with sections overridden."""
+    raw: dict[str, dict[str, object]] = {"columns": dict(COLUMNS)}
+    raw["delivery"] = {"backoff_initial": 0.01, "backoff_max": 0.05, "rate_limit": 10_000.0}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    return parse_settings(raw)
+
+
+def tracker_env(
+    base_url: str,
+    token: str = DEFAULT_TOKEN,
+    *,
+    org_id: str = DEFAULT_ORG_ID,
+    cloud_org_id: str = "",
+) -> dict[str, str]:
+    """The ``TRACKER_*`` environment for a Tracker at ``base_url`` (the sandbox's robot)."""
+    return {
+        "TRACKER_TOKEN": token,
+        "TRACKER_ORG_ID": org_id,
+        "TRACKER_CLOUD_ORG_ID": cloud_org_id,
+        "TRACKER_BASE_URL": base_url,
+    }
 
 
 def sandbox_env(sandbox: RunningSandbox, token: str = DEFAULT_TOKEN) -> dict[str, str]:
-    return {
-        "TRACKER_TOKEN": token,
-        "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-        "TRACKER_BASE_URL": sandbox.base_url,
-    }
+    return tracker_env(sandbox.base_url, token)
 
 
 async def import_into(
@@ -98,13 +124,13 @@ def sandbox_get(base_url: str, path: str) -> Any:
         return json.load(answer)
 
 
+ROOT = Path(__file__).parent.parent  # the project
 PRESETS_DIR = Path(__file__).parent / "fixtures" / "presets"
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
 def read_bookings(path: Path, **sections: dict[str, object]) -> dict[int, object]:
     """Every row of ``path`` as the importer would book it, keyed by sheet row."""
-    from importer.config import parse_settings
     from importer.pipeline.inputs import open_inputs
 
     settings = parse_settings(sections)

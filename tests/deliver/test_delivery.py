@@ -19,9 +19,7 @@ from importer.formats import parse_business_iso, parse_tracker_start
 from importer.normalize.durations import parse_duration
 from importer.sandbox import SandboxSettings, running_sandbox
 from importer.tracker import Record, TrackerClient
-
-from .conftest import make_settings
-from .helpers import HEADER, import_into, month_rows, read_report
+from tests.helpers import HEADER, import_into, make_settings, month_rows, read_report
 
 
 def assert_report_matches_store(

@@ -14,20 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
-
-from .helpers import CONFIG_TOML, month_rows, read_report, sandbox_get
+from importer.sandbox import sandbox_process
+from tests.helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, tracker_env
 
 
 def start_import(base_url: str, csv: Path, tmp_path: Path, report: str) -> subprocess.Popen[bytes]:
     config = tmp_path / "config.toml"
     config.write_text(CONFIG_TOML, encoding="utf-8")
-    env = {
-        **os.environ,
-        "TRACKER_TOKEN": DEFAULT_TOKEN,
-        "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-        "TRACKER_BASE_URL": base_url,
-    }
+    env = {**os.environ, **tracker_env(base_url)}
     command = [
         sys.executable, "-m", "importer", "run", str(csv), "-c", str(config),
         "--state", str(tmp_path / "journal.sqlite"), "--report", str(tmp_path / report),

@@ -13,9 +13,7 @@ from hypothesis import strategies as st
 from importer.cli import main
 from importer.models import Invalid, Skipped, SourceRow, Worklog
 from importer.normalize import Normalizer
-
-from .conftest import make_settings
-from .helpers import CONFIG_TOML, HEADER, read_report
+from tests.helpers import CONFIG_TOML, HEADER, make_settings, read_report
 
 GOOD = ["PORT-1", "01.10.2026", "09:00", "1,5", "fine", "a"]
 CASES = [

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.models import Invalid
-
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 MAP = str(PRESETS_DIR / "redmine" / "id_map.csv")
 ISSUES = {

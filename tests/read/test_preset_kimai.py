@@ -9,8 +9,7 @@ import pytest
 from openpyxl import load_workbook
 
 from importer.models import Invalid, Skipped
-
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 EXPECTED = {
     2: ("PORT-412", "2026-10-01T09:00:00.000+0300", "PT2H30M", "PORT-412 fix SSO login"),

@@ -15,8 +15,7 @@ from importer.config import InputSection
 from importer.errors import InputError
 from importer.models import Skipped
 from importer.read.tables import detect_encoding, open_table
-
-from .helpers import read_bookings, sent
+from tests.helpers import read_bookings, sent
 
 COLUMNS = {
     "issue": "Issue",

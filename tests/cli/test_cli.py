@@ -15,9 +15,8 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
-
-from .helpers import CONFIG_TOML, HEADER, month_rows, read_report
+from importer.sandbox import sandbox_process
+from tests.helpers import CONFIG_TOML, HEADER, month_rows, read_report, tracker_env
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +33,6 @@ def config(tmp_path: Path) -> Path:
     return path
 
 
-def env_for(url: str, token: str = DEFAULT_TOKEN) -> dict[str, str]:
-    return {
-        "TRACKER_TOKEN": token,
-        "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-        "TRACKER_BASE_URL": url,
-        "TRACKER_CLOUD_ORG_ID": "",
-    }
-
-
 def invoke(args: list[str], env: dict[str, str] | None = None) -> tuple[int, str, str]:
     result = CliRunner().invoke(main, args, env=env, catch_exceptions=False)
     return result.exit_code, result.stdout, result.stderr
@@ -54,7 +44,7 @@ def test_exit_0_when_every_row_is_created(
     path = write_csv(month_rows(5))
     report = tmp_path / "r.csv"
     code, out, err = invoke(
-        ["run", str(path), "-c", str(config), "--report", str(report)], env_for(sandbox_url)
+        ["run", str(path), "-c", str(config), "--report", str(report)], tracker_env(sandbox_url)
     )
     assert code == 0, err
     assert "created: 5" in out
@@ -70,7 +60,7 @@ def test_exit_1_when_a_row_is_invalid_and_the_message_names_file_row_column_valu
     report = tmp_path / "r.csv"
     code, _, err = invoke(
         ["run", str(path), "-c", str(config), "--report", str(report), "--log-format", "json"],
-        env_for(sandbox_url),
+        tracker_env(sandbox_url),
     )
     assert code == 1
     [line] = read_report(report)
@@ -127,7 +117,7 @@ def test_exit_3_when_the_token_is_rejected(
             "--report",
             str(tmp_path / "r.csv"),
         ],
-        env_for(sandbox_url, secret),
+        tracker_env(sandbox_url, secret),
     )
     assert code == 3
     assert "stopped: http://127.0.0.1" in out and "rejected the token: HTTP 401" in out
@@ -143,7 +133,7 @@ def test_exit_4_when_tracker_cannot_be_reached(
     report = tmp_path / "r.csv"
     code, out, _ = invoke(
         ["run", str(write_csv(month_rows(3))), "-c", str(config), "--report", str(report)],
-        env_for(closed),
+        tracker_env(closed),
     )
     assert code == 4
     assert "cannot connect" in out
@@ -258,7 +248,7 @@ def test_exit_5_when_another_run_holds_the_state(
     with filelock.FileLock(f"{state}.lock"):
         code, _, err = invoke(
             ["run", str(write_csv(month_rows(2))), "-c", str(config), "--state", str(state)],
-            env_for(sandbox_url),
+            tracker_env(sandbox_url),
         )
     assert code == 5
     assert f"another run is using {state}" in err

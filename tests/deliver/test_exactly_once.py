@@ -19,9 +19,7 @@ from importer.models import Mode, Worklog
 from importer.normalize import Normalizer
 from importer.read.tables import open_table
 from importer.sandbox import DEFAULT_ORG_ID, SandboxSettings, running_sandbox
-
-from .conftest import COLUMNS, make_settings
-from .helpers import HEADER, import_into, month_rows, read_report
+from tests.helpers import COLUMNS, HEADER, import_into, make_settings, month_rows, read_report
 
 
 def statuses(report: Path) -> collections.Counter[str]:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from importer.config import load_settings
 from importer.models import Invalid, Worklog
 from importer.normalize import Normalizer
 from importer.read.tables import open_table
+from tests.helpers import ROOT
 
-SAMPLE = Path(__file__).parent.parent / "sample_data"
+SAMPLE = ROOT / "sample_data"
 
 
 def _normalised(name: str) -> list[tuple[int, object]]:

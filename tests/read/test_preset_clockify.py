@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.models import Invalid
-
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 EXPECTED = {
     2: ("PORT-412", "2026-10-05T09:15:00.000+0200", "PT1H30M", "PORT-412 fix SSO login"),

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.models import Invalid
-
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 # Harvest has no time of day: rows start at input.default_start_time (09:00 here).
 EXPECTED = {

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from importer.models import Invalid
-
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 FILE = PRESETS_DIR / "toggl" / "toggl_detailed.csv"
 

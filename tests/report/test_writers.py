@@ -5,8 +5,7 @@ from pathlib import Path
 
 from importer.models import Outcome, SourceRow, Status, Worklog
 from importer.report import REPORT_COLUMNS, ReportWriter, summary_path_for
-
-from .helpers import read_report
+from tests.helpers import read_report
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 

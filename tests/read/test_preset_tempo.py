@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .helpers import PRESETS_DIR, read_bookings, sent
+from tests.helpers import PRESETS_DIR, read_bookings, sent
 
 EXPECTED = {
     2: (

@@ -5,13 +5,10 @@ from __future__ import annotations
 import collections
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
-from .helpers import read_report
-
-ROOT = Path(__file__).parent.parent
+from tests.helpers import ROOT, read_report
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from click.testing import CliRunner
 
 from importer.cli import main
-
-from .helpers import PRESETS_DIR
-
-ROOT = Path(__file__).parent.parent
+from tests.helpers import PRESETS_DIR, ROOT
 
 
 def inspect(*args: str) -> tuple[int, str]:

@@ -15,10 +15,9 @@ from importer.config import load_settings
 from importer.errors import ExitCode
 from importer.pipeline import RunOptions, run_import_async
 from importer.sandbox import DEFAULT_ORG_ID, running_sandbox, sandbox_process
+from tests.helpers import ROOT, read_report, sandbox_env, tracker_env
 
-from .helpers import read_report, sandbox_env
-
-SAMPLE = Path(__file__).parent.parent / "sample_data"
+SAMPLE = ROOT / "sample_data"
 FILE = SAMPLE / "team-import-2026-10.csv"
 
 
@@ -142,32 +141,17 @@ def test_whoami_names_the_token_owner_or_says_why_not() -> None:
         good = runner.invoke(
             main,
             ["whoami"],
-            env={
-                "TRACKER_TOKEN": "sandbox-token",
-                "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-                "TRACKER_BASE_URL": url,
-                "TRACKER_CLOUD_ORG_ID": "",
-            },
+            env=tracker_env(url),
         )
         bad = runner.invoke(
             main,
             ["whoami"],
-            env={
-                "TRACKER_TOKEN": "y0_wrong",
-                "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-                "TRACKER_BASE_URL": url,
-                "TRACKER_CLOUD_ORG_ID": "",
-            },
+            env=tracker_env(url, "y0_wrong"),
         )
         org = runner.invoke(
             main,
             ["whoami"],
-            env={
-                "TRACKER_TOKEN": "sandbox-token",
-                "TRACKER_ORG_ID": "",
-                "TRACKER_BASE_URL": url,
-                "TRACKER_CLOUD_ORG_ID": "bpf-nope",
-            },
+            env=tracker_env(url, org_id="", cloud_org_id="bpf-nope"),
         )
     assert (good.exit_code, good.stdout.splitlines()[0]) == (
         0,
@@ -191,11 +175,6 @@ def test_whoami_when_tracker_is_unreachable_exits_4() -> None:
     result = CliRunner().invoke(
         main,
         ["whoami"],
-        env={
-            "TRACKER_TOKEN": "t",
-            "TRACKER_ORG_ID": "1",
-            "TRACKER_BASE_URL": url,
-            "TRACKER_CLOUD_ORG_ID": "",
-        },
+        env=tracker_env(url, "t", org_id="1"),
     )
     assert result.exit_code == 4 and f"Tracker is not answering at {url}" in result.stderr

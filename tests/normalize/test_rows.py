@@ -6,8 +6,7 @@ import pytest
 
 from importer.models import Invalid, Skipped, SourceRow, Worklog
 from importer.normalize import DayTotals, Normalizer
-
-from .conftest import make_settings
+from tests.helpers import make_settings
 
 MSK = dt.timezone(dt.timedelta(hours=3))
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from .helpers import CONFIG_TOML, HEADER, month_rows
+from tests.helpers import CONFIG_TOML, HEADER, month_rows
 
 # A server limit below the client's pace makes 429s certain; 503s make retries near-certain.
 FAULTY = "\n[sandbox]\nlatency = 0.005\nrate_limit = 40\np_503 = 0.2\nseed = 3\n"

@@ -7,10 +7,7 @@ import pytest
 from importer.config import check_base_url, load_settings, parse_settings, resolve_credentials
 from importer.errors import ConfigError
 from importer.read.columns import check_column_map
-
-from .conftest import COLUMNS, make_settings
-
-ROOT = Path(__file__).parent.parent
+from tests.helpers import COLUMNS, ROOT, make_settings
 
 
 def test_example_config_and_sample_config_load() -> None:
