@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # a whole process or more per test
+
 ROOT = Path(__file__).parent.parent
 
 

@@ -88,6 +88,10 @@ async def _faulty(
             return _too_many(wait)
         bucket[:] = [(tokens - 1, now)]
     if settings.latency:
+        # Tracker works on a request it has received whether or not the client still waits
+        # for the answer: read the body now, so a POST the client gave up on is still stored.
+        if request.can_read_body:
+            await request.read()
         await asyncio.sleep(settings.latency)
     user = _authenticate(request)
     if isinstance(user, web.Response):

@@ -17,6 +17,8 @@ import pytest
 from importer.sandbox import sandbox_process
 from tests.helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, tracker_env
 
+pytestmark = pytest.mark.slow  # a whole process or more per test
+
 
 def start_import(base_url: str, csv: Path, tmp_path: Path, report: str) -> subprocess.Popen[bytes]:
     config = tmp_path / "config.toml"

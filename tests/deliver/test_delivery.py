@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,8 @@ from importer.deliver.retry import wait_retry_after
 from importer.errors import ExitCode, OutcomeUnknown, Retryable
 from importer.formats import parse_business_iso, parse_tracker_start
 from importer.normalize.durations import parse_duration
-from importer.sandbox import SandboxSettings, running_sandbox
-from importer.tracker import Record, TrackerClient
+from importer.sandbox import SandboxSettings, busiest_second, running_sandbox
+from importer.tracker import Pacer, Record, TrackerClient
 from tests.helpers import HEADER, import_into, make_settings, month_rows, read_report
 
 
@@ -101,20 +102,31 @@ async def test_lost_answers_are_adopted_not_resent(
     assert summary.exit_code == ExitCode.OK
 
 
+@pytest.mark.slow
 async def test_configured_rate_at_the_server_limit_never_draws_a_429(
-    write_csv: Callable[..., Path], tmp_path: Path
+    write_csv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     limit = 20
     path = write_csv(month_rows(60))
     settings = make_settings(delivery={"rate_limit": limit, "concurrency": 8})
+    sent: list[float] = []  # the client's own send log: when each request left
+    wait_turn = Pacer.wait_turn
+
+    async def recording(pacer: Pacer) -> None:
+        await wait_turn(pacer)
+        sent.append(time.monotonic())
+
+    monkeypatch.setattr(Pacer, "wait_turn", recording)
     async with running_sandbox(SandboxSettings(rate_limit=limit)) as sandbox:
         summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv")
         stats = sandbox.stats
     assert summary.counts["created"] == 60
     assert stats.served[429] == 0
-    assert stats.busiest_second() <= limit
+    # Judged by the client's log, not the server's arrival stamps: a busy single-process
+    # server stamps arrivals late and in bunches.
+    assert busiest_second(sent) <= limit
     # who-am-I, one pre-check listing per issue (7), one POST a row
-    assert len(stats.arrivals) == 1 + 7 + 60
+    assert len(sent) == len(stats.arrivals) == 1 + 7 + 60
 
 
 async def test_retry_waits_at_least_what_retry_after_asks() -> None:

@@ -14,7 +14,6 @@ from importer.clock import FakeClock
 from importer.config import parse_settings
 from importer.deliver import Journal, fingerprint
 from importer.errors import ExitCode, StateLocked
-from importer.formats import format_tracker_start
 from importer.models import Mode, Worklog
 from importer.normalize import Normalizer
 from importer.read.tables import open_table
@@ -312,23 +311,6 @@ async def test_failed_rows_file_can_be_fixed_and_fed_back(
     assert second.exit_code == ExitCode.OK and second.counts["created"] == 2
     assert stored == 5
     assert not (tmp_path / "r2.failed.csv").exists()
-
-
-def test_fingerprints_separate_targets_modes_and_occurrences() -> None:
-    worklog = worklogs_of_inline()
-    base = fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=1)
-    assert base == fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=1)
-    assert base != fingerprint(worklog, mode=Mode.CREATE, target="b", occurrence=1)
-    assert base != fingerprint(worklog, mode=Mode.IMPORT, target="a", occurrence=1)
-    assert base != fingerprint(worklog, mode=Mode.CREATE, target="a", occurrence=2)
-
-
-def worklogs_of_inline() -> Worklog:
-    import datetime as dt
-
-    start = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
-    assert format_tracker_start(start) == "2026-10-01T09:00:00.000+0300"
-    return Worklog("PORT-1", start, dt.timedelta(hours=1), "x", "a")
 
 
 def test_settings_accept_a_state_path() -> None:

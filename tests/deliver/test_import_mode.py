@@ -8,6 +8,7 @@ import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
@@ -41,6 +42,7 @@ async def import_team(
     return await run_import_async(options)
 
 
+@pytest.mark.slow
 async def test_each_worklog_keeps_its_author_and_a_rerun_creates_nothing(tmp_path: Path) -> None:
     async with running_sandbox() as sandbox:
         first = await import_team(sandbox, tmp_path, "r1.csv")
@@ -59,6 +61,7 @@ async def test_each_worklog_keeps_its_author_and_a_rerun_creates_nothing(tmp_pat
     assert stored == 10
 
 
+@pytest.mark.slow
 async def test_someone_elses_identical_worklog_is_not_adopted(tmp_path: Path) -> None:
     async with running_sandbox() as sandbox:
         import datetime as dt

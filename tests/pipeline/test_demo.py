@@ -10,6 +10,8 @@ import pytest
 
 from tests.helpers import ROOT, read_report
 
+pytestmark = pytest.mark.slow  # a whole process or more per test
+
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_demo_imports_the_sample_and_reports_every_row() -> None:

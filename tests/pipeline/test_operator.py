@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.helpers import CONFIG_TOML, HEADER, month_rows
 
 # A server limit below the client's pace makes 429s certain; 503s make retries near-certain.
@@ -52,6 +54,7 @@ def run_in_terminal(args: list[str]) -> tuple[int, str]:
     return process.wait(timeout=60), b"".join(chunks).decode(errors="replace")
 
 
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar_and_a_summary(
     write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -68,6 +71,7 @@ def test_a_terminal_gets_a_progress_bar_and_a_summary(
     assert SECRET not in screen
 
 
+@pytest.mark.slow
 def test_cron_gets_no_animation_and_json_logs(
     write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:

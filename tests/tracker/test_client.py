@@ -35,3 +35,20 @@ def test_other_4xx_reject_the_row_with_trackers_messages(status: int) -> None:
 def test_non_json_error_bodies_are_quoted_briefly() -> None:
     error = error_for_status(502, "<html>\n<b>Bad gateway</b>\n</html>", {}, changes_state=False)
     assert error.message == "HTTP 502: <html> <b>Bad gateway</b> </html>"
+
+
+async def test_a_timed_out_post_is_an_unknown_outcome_and_a_timed_out_read_is_not() -> None:
+    from importer.sandbox import SandboxSettings, running_sandbox
+    from importer.tracker import TrackerClient
+
+    async with (
+        running_sandbox(SandboxSettings(latency=0.5)) as sandbox,
+        TrackerClient.connect(sandbox.credentials(), request_timeout=0.05) as client,
+    ):
+        with pytest.raises(OutcomeUnknown, match=r"no answer within 0\.05 s"):
+            await client.create_worklog(
+                "PORT-1", {"start": "2026-10-01T09:00:00.000+0300", "duration": "PT1H"}
+            )
+        with pytest.raises(Retryable, match=r"no answer within 0\.05 s") as read:
+            await client.issue_worklogs("PORT-1")
+        assert type(read.value) is Retryable
