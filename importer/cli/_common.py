@@ -22,14 +22,23 @@ def fail(error: ImporterError) -> NoReturn:
     sys.exit(int(exit_code_for(error)))
 
 
-config_option = click.option(
-    "-c",
-    "--config",
-    "config_path",
-    required=True,
-    type=click.Path(path_type=Path),
-    help="The TOML config (see config.example.toml).",
-)
+def _config_option(*, required: bool, help: str) -> Callable[[_F], _F]:
+    return click.option(
+        "-c",
+        "--config",
+        "config_path",
+        required=required,
+        type=click.Path(path_type=Path),
+        help=help,
+    )
+
+
+config_option = _config_option(required=True, help="The TOML config (see config.example.toml).")
+
+
+def optional_config_option(help: str) -> Callable[[_F], _F]:
+    """``-c/--config`` for a command that can do without a config."""
+    return _config_option(required=False, help=help)
 
 
 def log_options(command: _F) -> _F:

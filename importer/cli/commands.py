@@ -14,7 +14,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from importer.cli._common import config_option, fail, log_options, start_logging
+from importer.cli._common import (
+    config_option,
+    fail,
+    log_options,
+    optional_config_option,
+    start_logging,
+)
 from importer.cli.render import inspection_lines, print_summary
 from importer.config import Settings, load_settings, parse_settings
 from importer.errors import ExitCode, ImporterError
@@ -116,13 +122,7 @@ def _sandbox_settings(settings: Settings) -> SandboxSettings:
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="A config to apply (default: guess the preset from the header).",
-)
+@optional_config_option("A config to apply (default: guess the preset from the header).")
 @click.option("--rows", default=5, show_default=True, help="How many rows to show.")
 def inspect(file: Path, config_path: Path | None, rows: int) -> None:
     """Show how FILE would be read: format, encoding, header, preset, columns, first rows.
@@ -142,13 +142,7 @@ def inspect(file: Path, config_path: Path | None, rows: int) -> None:
 
 
 @click.command()
-@click.option(
-    "-c",
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path),
-    help="The TOML config (default: only the TRACKER_* environment).",
-)
+@optional_config_option("The TOML config (default: only the TRACKER_* environment).")
 def whoami(config_path: Path | None) -> None:
     """Show whose token this is and in which organisation, or why Tracker refuses it.
 

@@ -31,9 +31,6 @@ def print_summary(summary: RunSummary) -> None:
             f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
             f"  skipped: {c['skipped']}",
         ]
-        if summary.hours_by_author:
-            lines += _hours_table("hours to create by person", summary.hours_by_author)
-            lines += _hours_table("hours to create by issue", summary.hours_by_issue)
     else:
         lines = [
             f"rows: {sum(c.values())}  created: {c['created']}"
@@ -44,9 +41,10 @@ def print_summary(summary: RunSummary) -> None:
             f"  retries: {summary.retries}  429s: {summary.responses_429}"
             f"  elapsed: {summary.elapsed_seconds:.1f} s",
         ]
-        if summary.hours_by_author:
-            lines += _hours_table("hours created by person", summary.hours_by_author)
-            lines += _hours_table("hours created by issue", summary.hours_by_issue)
+    if summary.hours_by_author:
+        what = "hours to create" if summary.dry_run else "hours created"
+        lines += _hours_table(f"{what} by person", summary.hours_by_author)
+        lines += _hours_table(f"{what} by issue", summary.hours_by_issue)
     if summary.problems:
         shown = len(summary.problems)
         trouble = c["failed"] + c["invalid"]

@@ -169,12 +169,7 @@ def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
     )
     code, _, err = invoke(
         ["check-config", "-c", str(config)],
-        {
-            "TRACKER_TOKEN": "",
-            "TRACKER_ORG_ID": "",
-            "TRACKER_BASE_URL": "",
-            "TRACKER_CLOUD_ORG_ID": "",
-        },
+        tracker_env("", "", org_id="", cloud_org_id=""),
     )
     assert code == 2
     assert f"{config}: 4 problem(s):" in err
@@ -187,22 +182,12 @@ def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
 def test_check_config_refuses_plain_http_and_two_organisations(config: Path) -> None:
     code, _, err = invoke(
         ["check-config", "-c", str(config)],
-        {
-            "TRACKER_TOKEN": "y0",
-            "TRACKER_ORG_ID": "1",
-            "TRACKER_CLOUD_ORG_ID": "2",
-            "TRACKER_BASE_URL": "",
-        },
+        tracker_env("", "y0", org_id="1", cloud_org_id="2"),
     )
     assert code == 2 and "set exactly one organisation" in err and "both are set" in err
     code, _, err = invoke(
         ["check-config", "-c", str(config)],
-        {
-            "TRACKER_TOKEN": "y0",
-            "TRACKER_ORG_ID": "1",
-            "TRACKER_CLOUD_ORG_ID": "",
-            "TRACKER_BASE_URL": "http://tracker.example.com",
-        },
+        tracker_env("http://tracker.example.com", "y0", org_id="1", cloud_org_id=""),
     )
     assert code == 2 and "refusing plain http:// to tracker.example.com" in err
 
@@ -210,12 +195,7 @@ def test_check_config_refuses_plain_http_and_two_organisations(config: Path) -> 
 def test_check_config_says_where_it_would_go(config: Path) -> None:
     code, out, _ = invoke(
         ["check-config", "-c", str(config)],
-        {
-            "TRACKER_TOKEN": "y0_x",
-            "TRACKER_ORG_ID": "7",
-            "TRACKER_BASE_URL": "",
-            "TRACKER_CLOUD_ORG_ID": "",
-        },
+        tracker_env("", "y0_x", org_id="7", cloud_org_id=""),
     )
     assert code == 0
     assert "tracker: https://api.tracker.yandex.net  organisation: X-Org-ID 7" in out

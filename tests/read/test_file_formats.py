@@ -15,15 +15,10 @@ from importer.config import InputSection
 from importer.errors import InputError
 from importer.models import Skipped
 from importer.read.tables import detect_encoding, open_table
+from tests.helpers import COLUMNS as HELPER_COLUMNS
 from tests.helpers import read_bookings, sent
 
-COLUMNS = {
-    "issue": "Issue",
-    "date": "Date",
-    "time": "Start",
-    "duration": "Hours",
-    "comment": "Comment",
-}
+COLUMNS = {field: header for field, header in HELPER_COLUMNS.items() if field != "author"}
 ROWS = [
     ["Issue", "Date", "Start", "Hours", "Comment"],
     ["PORT-1", "01.10.2026", "09:00", "1,5", "Задача: вход"],
