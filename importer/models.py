@@ -32,11 +32,16 @@ class Status(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class SourceRow:
-    """One row as read from a file; ``row`` is the number a person sees in the sheet."""
+    """One row as read from a file; ``row`` is the number a person sees in the sheet.
+
+    ``problem``: why the reader could not read this row as the header says (more or fewer
+    fields, bytes not in the file's encoding); such a row is reported invalid, never sent.
+    """
 
     file: str
     row: int
     values: Mapping[str, Cell]
+    problem: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -87,6 +87,10 @@ class Normalizer:
 
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
+        if row.problem:
+            if marker := totals_marker(row.values):
+                return Skipped(f"totals row ({marker!r})")
+            return Invalid(row.problem)
         try:
             start = self._start(row)
             return Worklog(

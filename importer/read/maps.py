@@ -12,7 +12,7 @@ from pathlib import Path
 
 from importer.errors import ConfigError
 from importer.formats import ISSUE_KEY
-from importer.read.tables import detect_encoding
+from importer.read.delimited import detect_encoding
 
 
 def _load_pairs(path: Path, setting: str) -> list[tuple[str, str]]:

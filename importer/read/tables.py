@@ -1,6 +1,7 @@
 """Read timesheet files into ``SourceRow`` values, keeping the row numbers people see.
 
-CSV streams in chunks (a million-row export never sits in memory whole); spreadsheets go
+CSV streams record by record (a million-row export never sits in memory whole; see
+:mod:`importer.read.delimited` for rows that do not fit the header); spreadsheets go
 through pandas' calamine engine. The header row is found even below title rows (or set with
 ``input.header_row``), and every row keeps its number as seen in the sheet: with the header
 in row 1 the first data row is row 2. Blank rows are kept (and reported), never dropped.
@@ -12,24 +13,28 @@ import csv
 import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
 import pandas as pd
 from python_calamine import CalamineError
 
 from importer.config import InputSection
 from importer.errors import InputError
 from importer.models import Cell, SourceRow
+from importer.read.delimited import (
+    HEADER_SCAN_ROWS,
+    check_records,
+    detect_encoding,
+    head_records,
+    records,
+    row_problem,
+    sniff_delimiter,
+)
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
-CHUNK_ROWS = 50_000
-HEADER_SCAN_ROWS = 30
-_SNIFF_BYTES = 64 * 1024
-_DELIMITERS = ",;\t|"
+_FORMULA_STARTS = frozenset("=+-@\t\r")
 
 HeaderScore = Callable[[list[str]], int]
 """How much a row looks like the header we need (0: not at all)."""
@@ -46,6 +51,8 @@ class Table:
     encoding: str = ""
     delimiter: str = ""
     sheet: str | int = 0
+    # Header names that stand more than once → the names their columns were given.
+    duplicated: dict[str, list[str]] = field(default_factory=dict)
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def estimated_rows(self) -> int:
@@ -61,54 +68,17 @@ class Table:
             lines += 1
         return max(0, lines - self.header_row)
 
+    def check(self) -> None:
+        """Read the whole file once: raise ``InputError`` now for what would stop it part-way."""
+        if self.kind == "csv":
+            check_records(self.path, self.encoding, self.delimiter, self.header_row)
+
     def rows(self) -> Generator[SourceRow, None, None]:
         """Stream the rows below the header, in file order."""
         if self.kind == "csv":
             yield from _csv_rows(self)
         else:
             yield from _excel_rows(self)
-
-
-def detect_encoding(path: Path, configured: str) -> str:
-    """``auto``: UTF-8 (with or without BOM) when the start of the file reads as UTF-8;
-    otherwise cp1251 (Russian Excel's "CSV (разделители — точка с запятой)") or cp1252
-    (Latin-1: e.g. Redmine's English export), whichever charset-normalizer finds coherent."""
-    if configured != "auto":
-        return configured
-    with path.open("rb") as handle:
-        head = handle.read(1024 * 1024)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"  # Excel's "Unicode text"
-    # Cut at a line end so a multi-byte character is never split by the sample's edge.
-    sample = head[: head.rfind(b"\n") + 1 or len(head)]
-    try:
-        sample.decode("utf-8")
-        return "utf-8-sig"
-    except UnicodeDecodeError:
-        best = charset_normalizer.from_bytes(sample, cp_isolation=["cp1251", "cp1252"]).best()
-        return best.encoding if best is not None else "cp1251"
-
-
-def _sniff_delimiter(path: Path, encoding: str, configured: str) -> str:
-    if configured:
-        return "\t" if configured in ("\\t", "tab") else configured
-    if path.suffix.lower() == ".tsv":
-        return "\t"
-    with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
-        sample = handle.read(_SNIFF_BYTES)
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
-    except csv.Error:
-        # Title rows or too little text confuse the sniffer: take the delimiter that splits
-        # the most lines into the same number of fields.
-        lines = [line for line in sample.splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
-
-        def steadiness(d: str) -> tuple[int, int]:
-            counts = [line.count(d) for line in lines]
-            common = max(set(counts), key=counts.count) if counts else 0
-            return (counts.count(common) if common else 0, common)
-
-        return max(_DELIMITERS, key=steadiness)
 
 
 def _text(value: object) -> str:
@@ -133,16 +103,32 @@ def _header_index(rows: list[list[str]], options: InputSection, score: HeaderSco
     return 0
 
 
-def _column_names(cells: list[str]) -> list[str]:
-    """Header cells as column names: blanks named by position, repeats made unique."""
+def _column_names(cells: list[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """Header cells as column names, and the names that stand more than once.
+
+    A blank header cell is named by its position. A name that stands twice is ambiguous:
+    each of its columns is named by its occurrence (``Hours[1]``, ``Hours[2]``), and a
+    column map that names plain ``Hours`` is refused (see ``read.columns``).
+    """
+    counts: dict[str, int] = {}
+    for cell in cells:
+        counts[cell] = counts.get(cell, 0) + 1
     names: list[str] = []
+    taken: set[str] = set()
+    duplicated: dict[str, list[str]] = {}
+    seen: dict[str, int] = {}
     for position, cell in enumerate(cells):
         name = cell or f"Unnamed: {position}"
+        if cell and counts[cell] > 1:
+            seen[cell] = seen.get(cell, 0) + 1
+            name = f"{cell}[{seen[cell]}]"
+            duplicated.setdefault(cell, []).append(name)
         base, n = name, 1
-        while name in names:
+        while name in taken:
             name, n = f"{base}.{n}", n + 1
+        taken.add(name)
         names.append(name)
-    return names
+    return names, duplicated
 
 
 def open_table(
@@ -163,22 +149,33 @@ def open_table(
                 for row in frame.head(HEADER_SCAN_ROWS).itertuples(index=False)
             ]
             index = _header_index(head, options, header_score)
-            columns = _checked_header(head, index, path)
+            columns, duplicated = _checked_header(head, index, path)
             data = frame.iloc[index + 1 :]
-            return Table(path, columns, "excel", index + 1, sheet=options.sheet, _frame=data)
+            return Table(
+                path,
+                columns,
+                "excel",
+                index + 1,
+                sheet=options.sheet,
+                duplicated=duplicated,
+                _frame=data,
+            )
         if suffix in CSV_SUFFIXES or not suffix:
             encoding = detect_encoding(path, options.encoding)
-            delimiter = _sniff_delimiter(path, encoding, options.delimiter)
-            # The csv module, not pandas, for the first records: title rows above the header
-            # have fewer fields, and pandas would size the table by them.
-            with path.open(encoding=encoding, newline="") as handle:
-                records = csv.reader(handle, delimiter=delimiter)
-                head = [[_text(v) for v in row] for row in islice(records, HEADER_SCAN_ROWS)]
+            delimiter = sniff_delimiter(path, encoding, options.delimiter)
+            head = [[_text(v) for v in row] for row in head_records(path, encoding, delimiter)]
             if not any(any(row) for row in head):
                 raise InputError(f"{path}: the file is empty")
             index = _header_index(head, options, header_score)
-            columns = _checked_header(head, index, path)
-            return Table(path, columns, "csv", index + 1, encoding, delimiter)
+            if undecodable := _undecodable(head[: index + 1]):
+                raise InputError(
+                    f"{path}: not readable as {encoding} ({undecodable} in the header); "
+                    'set input.encoding (e.g. "cp1251" or "utf-16")'
+                )
+            columns, duplicated = _checked_header(head, index, path)
+            return Table(
+                path, columns, "csv", index + 1, encoding, delimiter, duplicated=duplicated
+            )
     except InputError:
         raise
     except pd.errors.EmptyDataError:
@@ -187,7 +184,7 @@ def open_table(
         raise InputError(
             f"{path}: not readable as {options.encoding} ({exc.reason}); set input.encoding"
         ) from None
-    except (ValueError, KeyError, OSError, pd.errors.ParserError, CalamineError) as exc:
+    except (ValueError, KeyError, OSError, csv.Error, pd.errors.ParserError, CalamineError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from None
     raise InputError(
         f"{path}: unsupported file type {suffix!r} "
@@ -195,7 +192,22 @@ def open_table(
     )
 
 
-def _checked_header(head: list[list[str]], index: int, path: Path) -> list[str]:
+def _undecodable(head: list[list[str]]) -> str:
+    """What in the first rows shows the file is not in the encoding it is read with."""
+    text = "".join("".join(row) for row in head)
+    if "\x00" in text:
+        return "NUL characters"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return "bytes that do not decode"
+    return ""
+
+
+def _checked_header(
+    head: list[list[str]], index: int, path: Path
+) -> tuple[list[str], dict[str, list[str]]]:
     if not head or index >= len(head) or not any(head[index]):
         raise InputError(f"{path}: no header row found (row {index + 1} is empty)")
     cells = head[index]
@@ -204,38 +216,34 @@ def _checked_header(head: list[list[str]], index: int, path: Path) -> list[str]:
     return _column_names(cells)
 
 
+def _unneutralised(value: str) -> str:
+    """A cell the report or failed-rows file neutralised (``'=x``) read back as written."""
+    if len(value) > 1 and value[0] == "'" and value[1] in _FORMULA_STARTS:
+        return value[1:]
+    return value
+
+
+def _displayable(field: str) -> str:
+    if field.isascii():
+        return field
+    return field.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _csv_rows(table: Table) -> Iterator[SourceRow]:
     file = str(table.path)
-    row_number = table.header_row
-    width = len(table.columns)
-    try:
-        with pd.read_csv(
-            table.path,
-            sep=table.delimiter,
-            encoding=table.encoding,
-            dtype=object,
-            header=None,
-            skiprows=table.header_row,
-            keep_default_na=False,
-            na_filter=False,
-            skip_blank_lines=False,
-            chunksize=CHUNK_ROWS,
-            usecols=range(width),
-            names=range(width),
-        ) as chunks:  # closed even when the reader stops early (inspect, a stopped run)
-            names = table.columns
-            for chunk in chunks:
-                # Column lists zipped into rows: far faster than iterating a frame by row.
-                for values in zip(*(chunk[c].tolist() for c in chunk.columns), strict=True):
-                    row_number += 1
-                    yield SourceRow(file, row_number, dict(zip(names, values, strict=True)))
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            f"{file}: not readable as {table.encoding} near row {row_number + 1} ({exc.reason}); "
-            'set input.encoding (e.g. "cp1251")'
-        ) from None
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"{file}: cannot read after row {row_number}: {exc}") from None
+    names = table.columns
+    width = len(names)
+    blank = [""] * width
+    for number, fields in records(table.path, table.encoding, table.delimiter, table.header_row):
+        problem = ""
+        if len(fields) != width or not "".join(fields).isascii():
+            problem = row_problem(fields, width, table.encoding, names)
+            fields = (fields + blank)[:width] if fields else blank
+            if problem:  # undecodable bytes are shown as U+FFFD in the report
+                fields = [_displayable(f) for f in fields]
+        if "'" in "".join(f[:1] for f in fields):
+            fields = [_unneutralised(f) for f in fields]
+        yield SourceRow(file, number, dict(zip(names, fields, strict=True)), problem)
 
 
 def _cell(value: Any) -> Cell:

@@ -14,7 +14,8 @@ from openpyxl import Workbook
 from importer.config import InputSection
 from importer.errors import InputError
 from importer.models import Skipped
-from importer.read.tables import detect_encoding, open_table
+from importer.read.delimited import detect_encoding
+from importer.read.tables import open_table
 from tests.helpers import COLUMNS as HELPER_COLUMNS
 from tests.helpers import read_bookings, sent
 

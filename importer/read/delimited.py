@@ -1,0 +1,216 @@
+"""CSV, TSV and text exports: encoding, delimiter, and records that may not fit the header.
+
+Read with the ``csv`` module record by record, so every row is seen as the file has it:
+
+* a row with more non-empty fields than the header (an unquoted delimiter inside a cell)
+  or with fewer fields is never booked with shifted columns: it carries a *problem* and
+  is reported ``invalid``;
+* bytes that are not in the file's encoding (a file that mixes UTF-8 and cp1251) make
+  *that row* invalid, named by its real row number; the other rows' text is never
+  decoded in the wrong encoding. A file is taken as UTF-8 when most of its non-ASCII
+  lines are UTF-8, so a few cp1251 rows do not turn the whole file into mojibake, and a
+  row of UTF-8 text inside a cp1251 file is caught too;
+* problems that leave the rest of the file unreadable — a quote that never closes, a cell
+  beyond the ``csv`` module's field limit, a file that cannot be read — are found by
+  :func:`check_records` before anything is sent, and refuse the whole file.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Iterator
+from itertools import islice
+from pathlib import Path
+from typing import TextIO
+
+import charset_normalizer
+
+from importer.errors import InputError
+
+SNIFF_BYTES = 64 * 1024
+DELIMITERS = ",;\t|"
+SAMPLE_BYTES = 1024 * 1024
+HEADER_SCAN_ROWS = 30
+FIELD_LIMIT = csv.field_size_limit()  # 128 KiB: no timesheet cell is that long
+
+
+def _is_utf8(encoding: str) -> bool:
+    return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
+
+
+def detect_encoding(path: Path, configured: str) -> str:
+    """``auto``: UTF-8 (with or without BOM) when most non-ASCII lines of the file's start
+    are UTF-8; otherwise cp1251 (Russian Excel's "CSV (разделители — точка с запятой)") or
+    cp1252 (Latin-1: e.g. Redmine's English export), whichever charset-normalizer finds
+    coherent in the lines that are not UTF-8."""
+    if configured != "auto":
+        return configured
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"  # Excel's "Unicode text"
+    # Cut at a line end so a multi-byte character is never split by the sample's edge.
+    sample = head[: head.rfind(b"\n") + 1 or len(head)]
+    utf8 = 0
+    other: list[bytes] = []
+    for line in sample.splitlines():
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            utf8 += 1
+        except UnicodeDecodeError:
+            other.append(line)
+    if len(other) <= utf8:
+        return "utf-8-sig"
+    best = charset_normalizer.from_bytes(
+        b"\n".join(other), cp_isolation=["cp1251", "cp1252"]
+    ).best()
+    return best.encoding if best is not None else "cp1251"
+
+
+def sniff_delimiter(path: Path, encoding: str, configured: str) -> str:
+    """The configured delimiter, a tab for ``.tsv``, else the one the start of the file uses."""
+    if configured:
+        return "\t" if configured in ("\\t", "tab") else configured
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with path.open("r", encoding=encoding, errors="replace", newline="") as handle:
+        sample = handle.read(SNIFF_BYTES)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        # Title rows or too little text confuse the sniffer: take the delimiter that splits
+        # the most lines into the same number of fields.
+        lines = [line for line in sample.splitlines()[:HEADER_SCAN_ROWS] if line.strip()]
+
+        def steadiness(d: str) -> tuple[int, int]:
+            counts = [line.count(d) for line in lines]
+            common = max(set(counts), key=counts.count) if counts else 0
+            return (counts.count(common) if common else 0, common)
+
+        return max(DELIMITERS, key=steadiness)
+
+
+def _open(path: Path, encoding: str) -> TextIO:
+    # Undecodable bytes become lone surrogates (surrogateescape): a row that holds them is
+    # reported on its own instead of failing the whole file. UTF-16 has no such mixing.
+    errors = "strict" if codecs.lookup(encoding).name.startswith("utf-16") else "surrogateescape"
+    return path.open(encoding=encoding, errors=errors, newline="")
+
+
+def head_records(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """The first records, for finding the header."""
+    return [
+        fields for _, fields, _ in islice(_records(path, encoding, delimiter, 0), HEADER_SCAN_ROWS)
+    ]
+
+
+def _not_encoded(field: str, encoding: str) -> str:
+    """Why a field's text is not what the file's encoding says, or ``""``."""
+    if field.isascii():
+        return ""
+    try:
+        raw = field.encode("utf-8" if _is_utf8(encoding) else encoding, "strict")
+    except UnicodeEncodeError:
+        bad = field.encode("utf-8", "surrogateescape")
+        shown = " ".join(f"0x{b:02X}" for b in bad if b >= 0x80)[:40]
+        return f"bytes that are not {encoding} ({shown}): the file mixes encodings"
+    if _is_utf8(encoding):
+        return ""
+    try:
+        meant = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return ""
+    if meant != field:
+        return f"UTF-8 text ({meant!r}) in a {encoding} file: the file mixes encodings"
+    return ""
+
+
+def row_problem(fields: list[str], width: int, encoding: str, names: list[str]) -> str:
+    """Why a record cannot be read as a row of this header, or ``""``."""
+    if len(fields) > width and any(f.strip() for f in fields[width:]):
+        return (
+            f"the row has {len(fields)} fields but the header has {width} "
+            "(an unquoted delimiter inside a cell?); not read, so that no column shifts"
+        )
+    if 0 < len(fields) < width:
+        return (
+            f"the row has {len(fields)} fields but the header has {width}; "
+            "not read, so that no column shifts"
+        )
+    for name, field in zip(names, fields, strict=False):
+        if problem := _not_encoded(field, encoding):
+            return f"column '{name}': {problem}"
+    return ""
+
+
+def _records(
+    path: Path, encoding: str, delimiter: str, skip: int
+) -> Iterator[tuple[int, list[str], int]]:
+    """``(row number, fields, first physical line)`` for each record after ``skip``."""
+    number = skip
+    try:
+        with _open(path, encoding) as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            for _ in islice(reader, skip):
+                pass
+            line = reader.line_num
+            for fields in reader:
+                number += 1
+                yield number, fields, line + 1
+                line = reader.line_num
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise InputError(
+                f"{path}: row {number + 1}: a cell longer than {FIELD_LIMIT // 1024} KiB "
+                "(no timesheet cell is; a quote that never closes?)"
+            ) from None
+        raise InputError(f"{path}: row {number + 1}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not readable as {encoding} near row {number + 1} ({exc.reason}); "
+            'set input.encoding (e.g. "cp1251")'
+        ) from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read after row {number}: {exc.strerror}") from None
+
+
+def records(
+    path: Path, encoding: str, delimiter: str, skip: int
+) -> Iterator[tuple[int, list[str]]]:
+    """``(row number, fields)`` for each record after the first ``skip`` ones.
+
+    Raises ``InputError`` for what leaves the rest of the file unreadable.
+    """
+    for number, fields, _ in _records(path, encoding, delimiter, skip):
+        yield number, fields
+
+
+def check_records(path: Path, encoding: str, delimiter: str, skip: int) -> None:
+    """Read the whole file once, before anything is sent: refuse it now if it cannot be
+    read to the end (a quote that never closes, a huge cell, an I/O error)."""
+    last = (0, 0)  # the last record's row number and first line
+    for number, _, first_line in _records(path, encoding, delimiter, skip):
+        last = (number, first_line)
+    last_number, first_line = last
+    if last_number and _quote_left_open(path, encoding, delimiter, first_line):
+        raise InputError(
+            f"{path}: row {last_number}: a quote opens there and never closes, so the rest "
+            "of the file would be one cell; fix the quoting"
+        )
+
+
+def _quote_left_open(path: Path, encoding: str, delimiter: str, first_line: int) -> bool:
+    """Whether the record starting at ``first_line`` (1-based) ends inside a quote at EOF."""
+    with _open(path, encoding) as handle:
+        for _ in islice(handle, first_line - 1):
+            pass
+        reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        try:
+            for _ in reader:
+                pass
+        except csv.Error as exc:
+            return "unexpected end of data" in str(exc)
+    return False

@@ -1,0 +1,70 @@
+"""A corpus of malformed and hostile exports, generated (never hand-edited).
+
+Each builder returns the file's bytes; :func:`write` puts one in a folder. The rows use the
+test column set (``tests.helpers.HEADER``), so one config reads them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+HEADER = "Issue,Date,Start,Hours,Comment,Author"
+GOOD = [
+    "PORT-1,01.10.2026,09:00,1,Созвон по релизу,a.smirnova",
+    "PORT-2,02.10.2026,10:00,2,Ревью,i.petrov",
+]
+
+
+def _lines(*rows: str, encoding: str = "utf-8") -> bytes:
+    return "".join(f"{row}\r\n" for row in rows).encode(encoding)
+
+
+def unquoted_comma() -> bytes:
+    """Row 3 has an unquoted comma in its comment: one field too many."""
+    return _lines(HEADER, GOOD[0], "PORT-3,03.10.2026,11:00,1,fix, and test,m.kuznetsova", GOOD[1])
+
+
+def missing_fields() -> bytes:
+    """Row 3 lost its last two fields."""
+    return _lines(HEADER, GOOD[0], "PORT-3,03.10.2026,11:00,1", GOOD[1])
+
+
+def utf8_with_cp1251_rows() -> bytes:
+    """A UTF-8 file in which row 3 was pasted from a cp1251 file."""
+    return (
+        _lines(HEADER, GOOD[0])
+        + _lines("PORT-3,03.10.2026,11:00,1,Планёрка,d.volkov", encoding="cp1251")
+        + _lines(GOOD[1])
+    )
+
+
+def cp1251_with_a_utf8_row() -> bytes:
+    """A cp1251 file in which row 4 was pasted from a UTF-8 file."""
+    return _lines(
+        HEADER, GOOD[0], "PORT-3,03.10.2026,11:00,1,Планёрка,d.volkov", encoding="cp1251"
+    ) + _lines(GOOD[1])
+
+
+def unterminated_quote() -> bytes:
+    """Row 4 opens a quote that never closes; rows after it would vanish into one cell."""
+    return _lines(
+        HEADER, GOOD[0], GOOD[1], 'PORT-3,03.10.2026,11:00,1,"Созвон, a.smirnova', GOOD[0]
+    )
+
+
+def huge_cell() -> bytes:
+    """Row 3's comment is 200,000 characters long, beyond the csv module's field limit."""
+    return _lines(HEADER, GOOD[0], 'PORT-3,03.10.2026,11:00,1,"' + "x" * 200_000 + '",d.volkov')
+
+
+def wide_header() -> bytes:
+    """A header of 100,000 columns (the first six are the real ones)."""
+    extra = ",".join(f"x{n}" for n in range(100_000))
+    return _lines(f"{HEADER},{extra}", GOOD[0] + "," * 100_000)
+
+
+def write(folder: Path, build: Callable[[], bytes], name: str = "") -> Path:
+    path = folder / (name or f"{build.__name__}.csv")
+    path.write_bytes(build())
+    return path
