@@ -12,6 +12,12 @@ from importer.formats import format_duration, format_tracker_start
 Cell = str | int | float | dt.datetime | dt.date | dt.time | dt.timedelta | None
 
 
+class CellError(str):
+    """A spreadsheet's error value standing in a cell (``#DIV/0!``, ``#N/A``, ``#REF!``)."""
+
+    __slots__ = ()
+
+
 class Mode(enum.StrEnum):
     """How rows are booked: as the token's owner, or (administrators) as their own authors."""
 

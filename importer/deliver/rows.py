@@ -185,6 +185,7 @@ class Deliverer:
 
     async def _post(self, worklog: Worklog, row: RowState) -> Record:
         fresh = not row.parked and not row.from_earlier_run
+        self.stops.sent += 1
         if self._import_allowed:
             return await self.calls.patiently(self._send(worklog), fresh=fresh)
         async with self._first_import:

@@ -62,6 +62,7 @@ class RunStop:
         self.reason: ImporterError | None = None
         self.stopping = asyncio.Event()
         self.booked = 0  # worklogs created or adopted by this run
+        self.sent = 0  # worklog POSTs sent (answered or not) by this run
         self._forbidden = 0
 
     def stop(self, reason: ImporterError) -> None:

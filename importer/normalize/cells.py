@@ -53,3 +53,20 @@ def totals_marker(values: Mapping[str, Cell]) -> str:
             if text in TOTAL_WORDS or text.startswith(("total ", "итого ", "всего ")):
                 return value.strip()
     return ""
+
+
+def foreign_digit(text: str) -> str:
+    """The first digit in ``text`` that is not 0–9 (``٣``, ``３``), or ``""``.
+
+    Python's ``int`` and ``\\d`` read such digits as numbers; a timesheet's dates, times and
+    durations are read only from 0–9, so a stray script never turns into hours.
+    """
+    if text.isascii():
+        return ""
+    return next((c for c in text if c.isdigit() and not c.isascii()), "")
+
+
+def refuse_foreign_digits(text: str) -> None:
+    """Raise ``ValueError`` naming a digit that is not 0–9."""
+    if digit := foreign_digit(text):
+        raise ValueError(f"the digit {digit!r} is not one of 0–9; write the number with 0–9")

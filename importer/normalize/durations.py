@@ -13,11 +13,12 @@ from decimal import Decimal
 from typing import Literal
 
 from importer.formats import decimal_number, parse_business_iso, whole_seconds
+from importer.normalize.cells import refuse_foreign_digits
 
 DurationUnit = Literal["hours", "minutes", "days"]
 _UNIT_SECONDS = {"hours": 3600, "minutes": 60, "days": 86400}
 
-_CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>[0-5]?\d)(?::(?P<s>[0-5]?\d(?:[.,]\d+)?))?$")
+_CLOCK = re.compile(r"^(?P<h>\d+):(?P<m>[0-5]?\d)(?::(?P<s>[0-5]?\d(?:[.,]\d+)?))?$", re.ASCII)
 _UNITS = re.compile(
     r"^(?:(?P<h>\d+(?:[.,]\d+)?)\s*(?:h|hr|hrs|hours?|ч|час(?:а|ов)?)\.?)?\s*"
     r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*(?:m|min|mins|minutes?|м|мин(?:ут[аы]?)?)\.?)?$",
@@ -47,6 +48,7 @@ def parse_duration(value: object, unit: DurationUnit = "hours") -> dt.timedelta:
     if not isinstance(value, str):
         raise ValueError(f"not a duration: {value!r}")
     text = value.strip().replace("\u00a0", " ")
+    refuse_foreign_digits(text)
     if not text:
         raise ValueError("empty")
     if text[0] in "pP":
@@ -55,7 +57,7 @@ def parse_duration(value: object, unit: DurationUnit = "hours") -> dt.timedelta:
     if clock:
         seconds = decimal_number(clock["s"]) if clock["s"] else Decimal(0)
         return whole_seconds(Decimal(int(clock["h"]) * 3600 + int(clock["m"]) * 60) + seconds)
-    if re.fullmatch(r"\d+(?:[.,]\d+)?", text):
+    if re.fullmatch(r"\d+(?:[.,]\d+)?", text, re.ASCII):
         return parse_duration(decimal_number(text), unit)
     units = _UNITS.match(text)
     if units and (units["h"] or units["m"]):

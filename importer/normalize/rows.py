@@ -21,9 +21,10 @@ from importer.normalize.cells import cached, cell_text, is_blank, totals_marker
 from importer.normalize.durations import parse_duration
 from importer.normalize.issues import IssueKeys
 from importer.normalize.people import person_key
+from importer.normalize.sendable import check_cells, check_start, whole_minutes
 from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
 from importer.read.columns import ColumnMap
-from importer.read.presets import Preset
+from importer.read.presets import FIELDS, Preset
 
 _T = TypeVar("_T")
 
@@ -52,6 +53,7 @@ class Normalizer:
         column_map = column_map or ColumnMap(settings.columns)
         options = effective_input(settings, column_map.preset)
         self.columns = column_map.columns
+        self._mapped = [getattr(self.columns, f) for f in FIELDS if getattr(self.columns, f)]
         self.zone = settings.zone
         self.dayfirst = options.dayfirst
         self.date_system = options.date_system
@@ -92,6 +94,7 @@ class Normalizer:
                 return Skipped(f"totals row ({marker!r})")
             return Invalid(row.problem)
         try:
+            check_cells(row.values, self._mapped)
             start = self._start(row)
             return Worklog(
                 issue=self._issue(row),
@@ -159,6 +162,7 @@ class Normalizer:
             if c.time and not is_blank(time_value := self._cell(row, c.time)):
                 clock = self._parse(c.time, time_value, self._parse_clock)
             start = self._local(day, clock)
+        check_start(start, c.start or c.date, self._cell(row, c.start or c.date))
         if not self.allow_future and start > self.now():
             column = c.start or c.date
             raise RowInvalid(
@@ -185,6 +189,7 @@ class Normalizer:
                 column,
                 value,
             )
+        duration = whole_minutes(duration, column, value)
         if duration > self.max_duration:
             limit = self.max_duration.total_seconds() / 3600
             raise RowInvalid(
@@ -216,7 +221,7 @@ class Normalizer:
         """The row's author; in import mode the Tracker login Tracker will book it for."""
         column = self.columns.author
         if not self.import_mode:
-            return self._optionalcell_text(row, column)
+            return self._optional_text(row, column)
         text = cell_text(self._required(row, column))
         if not self.has_user_map:
             return text  # Tracker's answer decides whether this login exists
@@ -233,11 +238,13 @@ class Normalizer:
         column = self.columns.created_at
         if not column or is_blank(value := row.values.get(column)):
             return None
-        return localize(self._parse(column, value, self._parse_moment), self.zone)
+        created_at = localize(self._parse(column, value, self._parse_moment), self.zone)
+        check_start(created_at, column, value)
+        return created_at
 
     def _comment(self, row: SourceRow) -> str:
         column = self.columns.comment
-        comment = self._optionalcell_text(row, column)
+        comment = self._optional_text(row, column)
         if len(comment) > self.max_comment:
             raise RowInvalid(
                 f"column '{column}': the comment has {len(comment)} characters, more than "
@@ -247,7 +254,7 @@ class Normalizer:
             )
         return comment
 
-    def _optionalcell_text(self, row: SourceRow, column: str) -> str:
+    def _optional_text(self, row: SourceRow, column: str) -> str:
         if not column:
             return ""
         value = row.values.get(column)

@@ -15,15 +15,18 @@ import math
 import re
 from zoneinfo import ZoneInfo
 
+from importer.normalize.cells import refuse_foreign_digits
+
 # Excel's 1900 date system counts from 1899-12-30 (it believes 1900 was a leap year); the
 # 1904 system (old Mac workbooks) from 1904-01-01.
 _EXCEL_EPOCHS = {1900: dt.datetime(1899, 12, 30), 1904: dt.datetime(1904, 1, 1)}
 
-_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
-_SLASHED_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$", re.ASCII)
+_DOTTED_DATE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$", re.ASCII)
+_SLASHED_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", re.ASCII)
 _CLOCK = re.compile(
-    r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?$"
+    r"^(?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d{1,6}))?)?\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?$",
+    re.ASCII,
 )
 
 
@@ -53,6 +56,7 @@ def parse_date(value: object, *, dayfirst: bool = True, date_system: int = 1900)
     if not isinstance(value, str) or _is_blank(value):
         raise ValueError("empty" if _is_blank(value) else f"not a date: {value!r}")
     text = value.strip()
+    refuse_foreign_digits(text)
     # A datetime in a date column: take its date part.
     head = re.split(r"[T ]", text, maxsplit=1)[0]
     if m := _ISO_DATE.match(head):
@@ -92,6 +96,7 @@ def parse_time(value: object) -> dt.time:
         return (dt.datetime.min + dt.timedelta(seconds=min(seconds, 86399))).time()
     if not isinstance(value, str) or _is_blank(value):
         raise ValueError("empty" if _is_blank(value) else f"not a time: {value!r}")
+    refuse_foreign_digits(value)
     m = _CLOCK.match(value.strip())
     if not m:
         raise ValueError(f"not a time: {value!r}")
@@ -130,6 +135,7 @@ def parse_datetime(
     if not isinstance(value, str) or _is_blank(value):
         raise ValueError("empty" if _is_blank(value) else f"not a date and time: {value!r}")
     text = value.strip()
+    refuse_foreign_digits(text)
     if _ISO_DATE.match(text) or _DOTTED_DATE.match(text) or _SLASHED_DATE.match(text):
         if default_time is None:
             raise ValueError(f"a date without a time: {value!r}")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -27,6 +28,11 @@ class InputFile:
     table: Table
     column_map: ColumnMap
     normalizer: Normalizer
+
+
+def _digest(path: Path) -> str:
+    with path.open("rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def open_inputs(
@@ -51,9 +57,18 @@ def open_inputs(
         else None
     )
     opened = []
+    seen: dict[str, Path] = {}
     for path in files:
         table = open_table(path, settings.input, header_score(settings))
-        column_map = resolve_columns(settings, table.columns, str(path))
+        digest = _digest(path)
+        if (first := seen.get(digest)) is not None:
+            same = "the same file" if first.resolve() == path.resolve() else "the same content"
+            raise InputError(
+                f"{path}: {same} as {first}, given before on the command line; "
+                "each of its rows would be booked twice — name it once"
+            )
+        seen[digest] = path
+        column_map = resolve_columns(settings, table.columns, str(path), table.duplicated)
         missing = [
             n for n in column_map.required() + column_map.optional() if n not in table.columns
         ]

@@ -26,7 +26,7 @@ from importer.deliver import (
     default_state_path,
     exclusive,
 )
-from importer.errors import ConfigError, ExitCode, Interrupted
+from importer.errors import ConfigError, ExitCode, InputError, Interrupted
 from importer.log import get_logger, redacting
 from importer.models import Booking, Mode, Outcome
 from importer.normalize import DayTotals
@@ -127,6 +127,18 @@ def _precheck(options: RunOptions) -> bool:
     return configured if options.precheck is None else options.precheck
 
 
+def _until_unreadable(
+    rows: Iterator[Booking | Outcome], stops: RunStop
+) -> Iterator[Booking | Outcome]:
+    """The rows, until one cannot be read: then the run stops there, rows under way
+    settle, and the summary says what was booked (files are read whole before the first
+    request, so this takes a file that changed or broke while the run read it)."""
+    try:
+        yield from rows
+    except InputError as exc:
+        stops.stop(exc)
+
+
 def _open_sink(
     options: RunOptions,
     inputs: Sequence[InputFile],
@@ -213,7 +225,9 @@ async def run_import_async(
                     precheck=_precheck(options),
                 )
                 target = target_of(credentials)
-                rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
+                rows = _until_unreadable(
+                    bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours)), stops
+                )
                 with _signals(stops, options.handle_signals):
                     if delivery is not None and (_precheck(options) or not dry_run):
                         await identify(delivery.holdings, stops, credentials)
@@ -229,6 +243,7 @@ async def run_import_async(
         state_path=journal.path,
         problems=sink.problems,
         stopped=stops.reason,
+        sent=stops.sent > 0,
     )
     write_summary(summary.summary_path, summary.as_json())
     get_logger().info(

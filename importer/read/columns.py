@@ -7,7 +7,7 @@ must name the issue, the time spent and the day.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from importer.config import ColumnsSection, Settings
 from importer.errors import ConfigError, InputError
@@ -72,8 +72,20 @@ def header_score(settings: Settings) -> Callable[[list[str]], int]:
     return score
 
 
-def resolve_columns(settings: Settings, header: Sequence[str], file: str) -> ColumnMap:
-    """The column map for one file: the config's ``[columns]`` over the preset's findings."""
+def resolve_columns(
+    settings: Settings,
+    header: Sequence[str],
+    file: str,
+    duplicated: Mapping[str, Sequence[str]] | None = None,
+) -> ColumnMap:
+    """The column map for one file: the config's ``[columns]`` over the preset's findings.
+
+    ``duplicated``: header names that stand more than once, with the names their columns
+    were given (``Hours`` → ``Hours[1]``, ``Hours[2]``). A map that would take such a name
+    is refused: which column holds the hours must be said, never guessed.
+    """
+    duplicated = duplicated or {}
+    header = [*header, *duplicated]  # so a preset finds the name, and the check below sees it
     preset = _preset_for(settings, header)
     if settings.input.preset == "auto" and preset is None:
         raise InputError(
@@ -87,6 +99,13 @@ def resolve_columns(settings: Settings, header: Sequence[str], file: str) -> Col
             found[field] = explicit
         elif preset is not None and field in preset.columns:
             found[field] = find_column(header, preset.columns[field])
+    for field, name in found.items():
+        if name in duplicated:
+            choices = " or ".join(f'"{n}"' for n in duplicated[name])
+            raise InputError(
+                f"{file}: {len(duplicated[name])} columns of the header are named {name!r}; "
+                f"say which one holds the {field}: columns.{field} = {choices}"
+            )
     if found.get("start") and (settings.columns.date or settings.columns.time):
         found["start"] = ""  # the config chose date + time over the preset's datetime
     if preset is not None:

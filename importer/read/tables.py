@@ -14,14 +14,13 @@ import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from python_calamine import CalamineError
 
 from importer.config import InputSection
 from importer.errors import InputError
-from importer.models import Cell, SourceRow
+from importer.models import SourceRow
 from importer.read.delimited import (
     HEADER_SCAN_ROWS,
     check_records,
@@ -31,6 +30,7 @@ from importer.read.delimited import (
     row_problem,
     sniff_delimiter,
 )
+from importer.read.sheets import excel_rows, read_sheet
 
 CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
@@ -78,7 +78,7 @@ class Table:
         if self.kind == "csv":
             yield from _csv_rows(self)
         else:
-            yield from _excel_rows(self)
+            yield from excel_rows(self.path, self.columns, self.header_row, self._frame)
 
 
 def _text(value: object) -> str:
@@ -141,9 +141,7 @@ def open_table(
     suffix = path.suffix.lower()
     try:
         if suffix in EXCEL_SUFFIXES:
-            frame = pd.read_excel(
-                path, engine="calamine", sheet_name=options.sheet, header=None, dtype=object
-            )
+            frame = read_sheet(path, options.sheet)
             head = [
                 [_text(v) for v in row]
                 for row in frame.head(HEADER_SCAN_ROWS).itertuples(index=False)
@@ -244,22 +242,3 @@ def _csv_rows(table: Table) -> Iterator[SourceRow]:
         if "'" in "".join(f[:1] for f in fields):
             fields = [_unneutralised(f) for f in fields]
         yield SourceRow(file, number, dict(zip(names, fields, strict=True)), problem)
-
-
-def _cell(value: Any) -> Cell:
-    if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value  # type: ignore[no-any-return]
-
-
-def _excel_rows(table: Table) -> Iterator[SourceRow]:
-    file = str(table.path)
-    assert table._frame is not None
-    width = len(table.columns)
-    for offset, values in enumerate(table._frame.itertuples(index=False, name=None)):
-        cells = {name: _cell(v) for name, v in zip(table.columns, values[:width], strict=False)}
-        yield SourceRow(file, table.header_row + 1 + offset, cells)

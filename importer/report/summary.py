@@ -102,6 +102,7 @@ class RunSummary:
         state_path: str,
         problems: list[dict[str, str]],
         stopped: ImporterError | None,
+        sent: bool = False,
     ) -> RunSummary:
         """The summary of a finished run: the tally, the request counters, the stop reason."""
         return cls(
@@ -121,7 +122,7 @@ class RunSummary:
             dry_run=tally.dry_run,
             stopped=str(stopped) if stopped else "",
             exit_code=exit_code_for(
-                stopped, rows_in_trouble=tally.in_trouble(), dry_run=tally.dry_run
+                stopped, rows_in_trouble=tally.in_trouble(), dry_run=tally.dry_run, sent=sent
             ),
         )
 

@@ -33,6 +33,11 @@ _FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200
 
 
+def neutralised(text: str) -> str:
+    """``=SUM(A1)`` → ``'=SUM(A1)``: Excel shows the text instead of running it."""
+    return "'" + text if text and text[0] in _FORMULA_STARTS else text
+
+
 def cell_text(value: Cell) -> str:
     """A source cell as text, the way a person would type it back."""
     if type(value) is str:
@@ -90,7 +95,7 @@ class ReportWriter:
             "" if outcome.http_status is None else str(outcome.http_status),
             str(outcome.attempts),
         ]
-        risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
+        risky = [neutralised(t) for t in risky]
         safe[0] = risky[0]
         self._csv.writerow([*safe, *risky[1:]])
         self._unflushed += 1
@@ -116,7 +121,9 @@ def failed_rows_path_for(report: Path) -> Path:
 class FailedRowsWriter:
     """The failed and invalid rows in the input's own columns, plus ``error`` at the end.
 
-    Values are written exactly as read (no formula neutralising), so a person can fix the
+    Values are written as read, but a cell Excel would take for a formula gets a leading
+    ``'`` like the report's (the file is opened in Excel too); reading it back drops that
+    ``'`` again (:mod:`importer.read.tables`), so a person can fix the
     rows in place and feed this file back to ``worklog-import run`` unchanged. The file is
     created on the first such row; a stale one from an earlier run is removed.
     """
@@ -136,9 +143,8 @@ class FailedRowsWriter:
             self._csv = csv.writer(self._handle)
             self._csv.writerow([*self.source_columns, "error"])
         values = outcome.source.values
-        self._csv.writerow(
-            [*(cell_text(values.get(c)) for c in self.source_columns), outcome.error]
-        )
+        cells = [cell_text(values.get(c)) for c in self.source_columns]
+        self._csv.writerow([neutralised(t) for t in (*cells, outcome.error)])
         self.rows += 1
 
     def close(self) -> None:

@@ -82,6 +82,10 @@ def _worklog_fields(
         else:
             if duration <= dt.timedelta(0):
                 errors["duration"] = "Duration must be positive"
+            elif duration.total_seconds() % 60:
+                # Assumed: Tracker's documentation gives durations in minutes and larger
+                # units, and a real Tracker was seen refusing PT29M31S and PT20S.
+                errors["duration"] = "Duration must be a whole number of minutes"
     if comment is None:
         comment = ""
     if not isinstance(comment, str):

@@ -11,8 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from importer.cli import main
+from importer.config import InputSection
 from importer.models import Invalid, Skipped, SourceRow, Worklog
 from importer.normalize import Normalizer
+from importer.read.tables import open_table
+from importer.report.writers import neutralised
 from tests.helpers import CONFIG_TOML, HEADER, make_settings, read_report
 
 GOOD = ["PORT-1", "01.10.2026", "09:00", "1,5", "fine", "a"]
@@ -53,7 +56,12 @@ def test_a_bad_cell_is_reported_with_file_row_column_and_value(
     assert (line["file"], line["row"], line["status"]) == (str(path), "3", "invalid")
     assert line["error"].startswith(reason), line["error"]
     failed = read_report(tmp_path / "plan.failed.csv")
-    assert [(f[column], f["error"]) for f in failed] == [(value, line["error"])]
+    # Neutralised for Excel like the report ('-1), and read back as it was written (-1).
+    assert [(f[column], f["error"]) for f in failed] == [
+        (neutralised(value), neutralised(line["error"]))
+    ]
+    table = open_table(tmp_path / "plan.failed.csv", InputSection())
+    assert [row.values[column] for row in table.rows()] == [value]
 
 
 @pytest.mark.parametrize(

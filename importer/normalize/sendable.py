@@ -1,0 +1,74 @@
+"""What Tracker will take: a row whose values it would refuse (or book wrong) is invalid.
+
+* no control characters (C0, DEL; tab and line breaks are fine) in any mapped cell: an issue
+  cell like ``PORT-4\\x0013`` is never booked to ``PORT-4``, and a comment is never sent
+  with characters that mean nothing to a person;
+* no spreadsheet error values (``#DIV/0!``, ``#N/A``) standing in for a value;
+* a start from 1900 on, in a whole-minute zone offset;
+* a duration in whole minutes: rounded to the nearest minute, half a minute up (Toggl's
+  ``00:29:31`` books 30 minutes); under half a minute it is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+
+from importer.errors import RowInvalid
+from importer.models import Cell, CellError
+from importer.normalize.cells import cell_text
+
+# C0 controls and DEL, but tab, line feed and carriage return (a comment may hold lines).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+
+
+def check_start(moment: dt.datetime, column: str, value: Cell) -> None:
+    """Refuse a start Tracker cannot take: before 1900 (Excel's day 0 is 1899-12-30, so such
+    a date is an empty or zero cell read as a date), or an offset of odd seconds (a zone's
+    local mean time before standard time, e.g. Moscow's +02:30:17 until 1919)."""
+    offset = moment.utcoffset() or dt.timedelta(0)
+    if moment < EARLIEST or offset.seconds % 60 or offset.microseconds:
+        raise RowInvalid(
+            f"column '{column}' value {cell_text(value)!r}: {moment.isoformat()} is before "
+            "1900 or in a zone offset Tracker cannot write; check the date",
+            column,
+            value,
+        )
+
+
+def whole_minutes(duration: dt.timedelta, column: str, value: Cell) -> dt.timedelta:
+    """Tracker books whole minutes: round to the nearest one (half a minute rounds up)."""
+    seconds = int(duration.total_seconds())
+    if seconds % 60 == 0:
+        return duration
+    minutes = (seconds + 30) // 60
+    if minutes == 0:
+        raise RowInvalid(
+            f"column '{column}' value {cell_text(value)!r}: {seconds} s is less than half a "
+            "minute, which rounds to 0; Tracker books whole minutes",
+            column,
+            value,
+        )
+    return dt.timedelta(minutes=minutes)
+
+
+def check_cells(values: Mapping[str, Cell], mapped: Iterable[str]) -> None:
+    """Refuse a mapped cell that holds a spreadsheet error or a control character."""
+    for column in mapped:
+        value = values.get(column)
+        if type(value) is str:
+            if found := _CONTROL.search(value):
+                raise RowInvalid(
+                    f"column '{column}' value {value!r}: a control character "
+                    f"(U+{ord(found.group()):04X}); such a cell is never sent",
+                    column,
+                    value,
+                )
+        elif isinstance(value, CellError):
+            raise RowInvalid(
+                f"column '{column}': the cell holds the spreadsheet error {value}",
+                column,
+                str(value),
+            )
