@@ -68,3 +68,35 @@ def write(folder: Path, build: Callable[[], bytes], name: str = "") -> Path:
     path = folder / (name or f"{build.__name__}.csv")
     path.write_bytes(build())
     return path
+
+
+def duplicate_hours() -> bytes:
+    """Two columns named Hours: planned and actual."""
+    return _lines(
+        "Issue,Date,Start,Hours,Comment,Author,Hours",
+        "PORT-1,01.10.2026,09:00,8,Созвон,a.smirnova,1",
+    )
+
+
+def control_characters() -> bytes:
+    """A NUL inside an issue key (row 2), a bell inside a comment (row 3), and a comment of
+    two lines (row 4, which is fine)."""
+    return _lines(
+        HEADER,
+        "PORT-4\x0013,01.10.2026,09:00,1,Созвон,a.smirnova",
+        "PORT-5,01.10.2026,10:00,1,Ревью\x07,a.smirnova",
+        'PORT-6,01.10.2026,11:00,1,"две\nстроки",a.smirnova',
+    )
+
+
+def odd_values() -> bytes:
+    """Seconds in durations, a start before 1900, digits of another script."""
+    return _lines(
+        HEADER,
+        "PORT-1,01.10.2026,09:00,0:29:31,Toggl seconds,a.smirnova",
+        "PORT-2,01.10.2026,10:00,0:00:20,twenty seconds,a.smirnova",
+        "PORT-3,05.10.0206,09:00,1,year 206,a.smirnova",
+        "PORT-4,01.10.2026,12:00,٣,Arabic-Indic three,a.smirnova",
+        "PORT-5,٠١.10.2026,13:00,1,Arabic-Indic date,a.smirnova",
+        "PORT-6,01.10.2026,1٤:00,1,Arabic-Indic time,a.smirnova",
+    )

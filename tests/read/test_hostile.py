@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from importer.errors import ExitCode, InputError, exit_code_for
 from importer.sandbox import running_sandbox
-from tests.helpers import import_into, make_settings, read_report
+from tests.helpers import COLUMNS, import_into, make_settings, month_rows, read_report
 from tests.read import hostile
 
 
@@ -105,3 +107,145 @@ async def test_a_header_of_100000_columns_is_read_in_seconds(tmp_path: Path) -> 
     report, _, code = await _import(path, tmp_path)
     assert time.perf_counter() - started < 30  # was minutes: names were checked pairwise
     assert [line["status"] for line in report] == ["created"] and code == ExitCode.OK
+
+
+async def test_two_columns_of_one_name_refuse_the_file_until_the_map_names_one(
+    tmp_path: Path,
+) -> None:
+    path = hostile.write(tmp_path, hostile.duplicate_hours)
+    with pytest.raises(InputError) as refused:
+        await _import(path, tmp_path)
+    assert str(refused.value) == (
+        f"{path}: 2 columns of the header are named 'Hours'; say which one holds the "
+        'duration: columns.duration = "Hours[1]" or "Hours[2]"'
+    )
+    async with running_sandbox() as sandbox:
+        settings = make_settings(columns={"duration": "Hours[2]"})
+        summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv")
+        [stored] = sandbox.store.worklogs.values()
+    assert summary.exit_code == ExitCode.OK and stored.duration == dt.timedelta(hours=1)
+
+
+async def test_control_characters_make_the_row_invalid_and_are_never_sent(
+    tmp_path: Path,
+) -> None:
+    report, stored, _ = await _import(hostile.write(tmp_path, hostile.control_characters), tmp_path)
+    assert [(line["row"], line["status"], line["error"]) for line in report] == [
+        (
+            "2",
+            "invalid",
+            "column 'Issue' value 'PORT-4\\x0013': a control character (U+0000); "
+            "such a cell is never sent",
+        ),
+        (
+            "3",
+            "invalid",
+            "column 'Comment' value 'Ревью\\x07': a control character (U+0007); "
+            "such a cell is never sent",
+        ),
+        ("4", "created", ""),
+    ]
+    assert stored == ["две\nстроки"]
+
+
+async def test_values_tracker_would_refuse_are_rounded_or_refused_never_sent(
+    tmp_path: Path,
+) -> None:
+    report, stored, _ = await _import(hostile.write(tmp_path, hostile.odd_values), tmp_path)
+    lines = {line["row"]: line for line in report}
+    assert (lines["2"]["status"], lines["2"]["duration"]) == ("created", "PT30M")
+    assert lines["3"]["error"] == (
+        "column 'Hours' value '0:00:20': 20 s is less than half a minute, which rounds to 0; "
+        "Tracker books whole minutes"
+    )
+    assert lines["4"]["error"].startswith(
+        "column 'Date' value '05.10.0206': 0206-10-05T09:00:00+02:30:17 is before 1900"
+    )
+    for row, column, value, digit in (
+        ("5", "Hours", "٣", "٣"),
+        ("6", "Date", "٠١.10.2026", "٠"),
+        ("7", "Start", "1٤:00", "٤"),
+    ):
+        assert lines[row]["error"] == (
+            f"column '{column}' value '{value}': the digit '{digit}' is not one of 0–9; "
+            "write the number with 0–9"
+        )
+    assert stored == ["Toggl seconds"]
+
+
+async def test_the_same_file_twice_is_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    first = hostile.write(tmp_path, hostile.unquoted_comma)
+    copy = hostile.write(tmp_path, hostile.unquoted_comma, "copy.csv")
+    for twice in ([first, first], [first, copy]):
+        async with running_sandbox() as sandbox:
+            with pytest.raises(InputError) as refused:
+                await import_into(sandbox, twice, make_settings(), tmp_path / "r.csv")
+            assert not sandbox.store.worklogs
+        assert "each of its rows would be booked twice — name it once" in str(refused.value)
+        assert exit_code_for(refused.value) == ExitCode.BAD_INPUT
+
+
+async def test_a_broken_file_after_good_ones_sends_nothing(tmp_path: Path) -> None:
+    good = hostile.write(tmp_path, hostile.unquoted_comma)
+    broken = hostile.write(tmp_path, hostile.unterminated_quote)
+    async with running_sandbox() as sandbox:
+        with pytest.raises(InputError, match="a quote opens there and never closes"):
+            await import_into(sandbox, [good, broken], make_settings(), tmp_path / "r.csv")
+        assert not sandbox.store.worklogs
+
+
+@pytest.mark.parametrize(
+    ("breaks_after", "code"), [(1, ExitCode.BAD_INPUT), (10, ExitCode.STOPPED_PART_WAY)]
+)
+async def test_a_file_that_breaks_mid_run_stops_it_and_the_exit_code_tells_the_truth(
+    breaks_after: int,
+    code: ExitCode,
+    write_csv: Callable[..., Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Files are read whole before the first request; one that breaks while the run reads
+    it (changed on disk, a failing disk) stops the run: exit 2 if nothing was sent yet,
+    else 6, with a summary of what was booked."""
+    from importer.read import tables
+
+    path = write_csv(month_rows(12))
+    readable = tables.records
+
+    def breaking(*args: object) -> Iterator[tuple[int, list[str]]]:
+        for number, fields in readable(*args):  # type: ignore[arg-type]
+            if number > breaks_after:
+                raise InputError(f"{path}: cannot read after row {number - 1}: I/O error")
+            yield number, fields
+
+    monkeypatch.setattr(tables, "records", breaking)
+    settings = make_settings(delivery={"concurrency": 1})
+    async with running_sandbox() as sandbox:
+        summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv")
+        stored = len(sandbox.store.worklogs)
+    assert summary.exit_code == code
+    assert summary.stopped == f"{path}: cannot read after row {breaks_after}: I/O error"
+    assert summary.counts["created"] == stored
+    assert (stored > 0) == (code == ExitCode.STOPPED_PART_WAY)
+
+
+def test_spreadsheet_error_cells_name_the_error(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    from tests.helpers import HEADER, read_bookings
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    sheet.append(["PORT-1", "01.10.2026", "09:00", "#DIV/0!", "x", "a"])
+    sheet.append(["PORT-2", "01.10.2026", "09:00", 1, "#N/A", "a"])
+    for cell in ("D2", "E3"):
+        sheet[cell].data_type = "e"
+    path = tmp_path / "errors.xlsx"
+    book.save(path)
+    results = read_bookings(path, columns=dict(COLUMNS))
+    assert [getattr(results[row], "reason", None) for row in (2, 3)] == [
+        "column 'Hours': the cell holds the spreadsheet error #DIV/0!",
+        "column 'Comment': the cell holds the spreadsheet error #N/A",
+    ]
