@@ -35,7 +35,7 @@ class ExitCode(enum.IntEnum):
     AUTH = 3
     UNAVAILABLE = 4
     LOCKED = 5
-    STOPPED_PART_WAY = 6  # an input could not be read to the end after rows were sent
+    STOPPED_PART_WAY = 6  # an input or the journal failed after worklogs were sent
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
 
@@ -125,8 +125,8 @@ def exit_code_for(
 
     ``rows_in_trouble``: some row is invalid, failed or (in a real run) still pending. A dry
     run that could not consult Tracker still planned every row, so its rows decide.
-    ``sent``: worklogs were sent before ``error``: a bad input then is no longer "nothing
-    was sent" (2) but "stopped part-way" (6).
+    ``sent``: worklogs were sent before ``error``: an input or the journal failing then is no
+    longer "nothing was sent" (2) but "stopped part-way" (6).
     """
     if error is None or (dry_run and isinstance(error, TrackerUnavailable)):
         return ExitCode.ROWS_FAILED if rows_in_trouble else ExitCode.OK
@@ -138,6 +138,6 @@ def exit_code_for(
         return ExitCode.AUTH
     if isinstance(error, DeliveryError):
         return ExitCode.UNAVAILABLE
-    if sent and isinstance(error, InputError):
+    if sent and isinstance(error, (InputError, JournalError)):
         return ExitCode.STOPPED_PART_WAY
     return ExitCode.BAD_INPUT  # ConfigError, InputError, JournalError: fix and run again

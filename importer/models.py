@@ -9,13 +9,18 @@ from collections.abc import Mapping
 
 from importer.formats import format_duration, format_tracker_start
 
-Cell = str | int | float | dt.datetime | dt.date | dt.time | dt.timedelta | None
 
-
-class CellError(str):
+@dataclasses.dataclass(frozen=True, slots=True)
+class CellError:
     """A spreadsheet's error value standing in a cell (``#DIV/0!``, ``#N/A``, ``#REF!``)."""
 
-    __slots__ = ()
+    error: str
+
+    def __str__(self) -> str:
+        return self.error
+
+
+Cell = str | int | float | dt.datetime | dt.date | dt.time | dt.timedelta | CellError | None
 
 
 class Mode(enum.StrEnum):

@@ -21,7 +21,12 @@ from importer.normalize.cells import cached, cell_text, is_blank, totals_marker
 from importer.normalize.durations import parse_duration
 from importer.normalize.issues import IssueKeys
 from importer.normalize.people import person_key
-from importer.normalize.sendable import check_cells, check_start, whole_minutes
+from importer.normalize.sendable import (
+    check_cells,
+    check_start,
+    plausible_start,
+    whole_minutes,
+)
 from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
 from importer.read.columns import ColumnMap
 from importer.read.presets import FIELDS, Preset
@@ -85,7 +90,10 @@ class Normalizer:
         self._local = functools.lru_cache(maxsize=65536)(self._localize)
 
     def _localize(self, day: dt.date, clock: dt.time) -> dt.datetime:
-        return localize(dt.datetime.combine(day, clock), self.zone)
+        """The instant, checked once per (day, time) pair; a naive result marks one that
+        Tracker cannot take (hashing aware datetimes per row would cost more)."""
+        start = localize(dt.datetime.combine(day, clock), self.zone)
+        return start if plausible_start(start) else start.replace(tzinfo=None)
 
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
@@ -156,13 +164,15 @@ class Normalizer:
         if c.start:
             moment = self._parse(c.start, self._required(row, c.start), self._parse_moment)
             start = localize(moment, self.zone)
+            check_start(start, c.start, self._cell(row, c.start))
         else:
             day = self._parse(c.date, self._required(row, c.date), self._parse_day)
             clock = self.default_start
             if c.time and not is_blank(time_value := self._cell(row, c.time)):
                 clock = self._parse(c.time, time_value, self._parse_clock)
             start = self._local(day, clock)
-        check_start(start, c.start or c.date, self._cell(row, c.start or c.date))
+            if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
+                check_start(start.replace(tzinfo=self.zone), c.date, self._cell(row, c.date))
         if not self.allow_future and start > self.now():
             column = c.start or c.date
             raise RowInvalid(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 
 from importer.errors import RowInvalid
 from importer.models import Cell, CellError
@@ -24,12 +24,17 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
+def plausible_start(moment: dt.datetime) -> bool:
+    """From 1900 on, in a whole-minute offset (see :func:`check_start`)."""
+    offset = moment.utcoffset() or dt.timedelta(0)
+    return moment >= EARLIEST and not offset.seconds % 60 and not offset.microseconds
+
+
 def check_start(moment: dt.datetime, column: str, value: Cell) -> None:
     """Refuse a start Tracker cannot take: before 1900 (Excel's day 0 is 1899-12-30, so such
     a date is an empty or zero cell read as a date), or an offset of odd seconds (a zone's
     local mean time before standard time, e.g. Moscow's +02:30:17 until 1919)."""
-    offset = moment.utcoffset() or dt.timedelta(0)
-    if moment < EARLIEST or offset.seconds % 60 or offset.microseconds:
+    if not plausible_start(moment):
         raise RowInvalid(
             f"column '{column}' value {cell_text(value)!r}: {moment.isoformat()} is before "
             "1900 or in a zone offset Tracker cannot write; check the date",
@@ -54,8 +59,13 @@ def whole_minutes(duration: dt.timedelta, column: str, value: Cell) -> dt.timede
     return dt.timedelta(minutes=minutes)
 
 
-def check_cells(values: Mapping[str, Cell], mapped: Iterable[str]) -> None:
+def check_cells(values: Mapping[str, Cell], mapped: Sequence[str]) -> None:
     """Refuse a mapped cell that holds a spreadsheet error or a control character."""
+    try:
+        if not _CONTROL.search("".join(values.values())):  # type: ignore[arg-type]
+            return  # the common case (CSV): plain text, nothing to refuse
+    except TypeError:
+        pass  # not all text (a spreadsheet row): look at the mapped cells one by one
     for column in mapped:
         value = values.get(column)
         if type(value) is str:

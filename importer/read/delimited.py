@@ -18,7 +18,9 @@ Read with the ``csv`` module record by record, so every row is seen as the file 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import functools
 from collections.abc import Iterator
 from itertools import islice
 from pathlib import Path
@@ -35,7 +37,8 @@ HEADER_SCAN_ROWS = 30
 FIELD_LIMIT = csv.field_size_limit()  # 128 KiB: no timesheet cell is that long
 
 
-def _is_utf8(encoding: str) -> bool:
+@functools.lru_cache(maxsize=16)
+def is_utf8(encoding: str) -> bool:
     return codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
 
 
@@ -100,24 +103,17 @@ def _open(path: Path, encoding: str) -> TextIO:
     return path.open(encoding=encoding, errors=errors, newline="")
 
 
-def head_records(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
-    """The first records, for finding the header."""
-    return [
-        fields for _, fields, _ in islice(_records(path, encoding, delimiter, 0), HEADER_SCAN_ROWS)
-    ]
-
-
 def _not_encoded(field: str, encoding: str) -> str:
     """Why a field's text is not what the file's encoding says, or ``""``."""
     if field.isascii():
         return ""
     try:
-        raw = field.encode("utf-8" if _is_utf8(encoding) else encoding, "strict")
+        raw = field.encode("utf-8" if is_utf8(encoding) else encoding, "strict")
     except UnicodeEncodeError:
         bad = field.encode("utf-8", "surrogateescape")
         shown = " ".join(f"0x{b:02X}" for b in bad if b >= 0x80)[:40]
         return f"bytes that are not {encoding} ({shown}): the file mixes encodings"
-    if _is_utf8(encoding):
+    if is_utf8(encoding):
         return ""
     try:
         meant = raw.decode("utf-8")
@@ -140,41 +136,52 @@ def row_problem(fields: list[str], width: int, encoding: str, names: list[str]) 
             f"the row has {len(fields)} fields but the header has {width}; "
             "not read, so that no column shifts"
         )
+    if not _mixed(fields[:width], encoding):
+        return ""
     for name, field in zip(names, fields, strict=False):
         if problem := _not_encoded(field, encoding):
             return f"column '{name}': {problem}"
     return ""
 
 
-def _records(
-    path: Path, encoding: str, delimiter: str, skip: int
-) -> Iterator[tuple[int, list[str], int]]:
-    """``(row number, fields, first physical line)`` for each record after ``skip``."""
-    number = skip
+def _mixed(fields: list[str], encoding: str) -> bool:
+    """One look at the whole row (the common case: it is fine); the fields only if not."""
+    text = "".join(fields)
+    if text.isascii():
+        return False
     try:
-        with _open(path, encoding) as handle:
-            reader = csv.reader(handle, delimiter=delimiter)
-            for _ in islice(reader, skip):
-                pass
-            line = reader.line_num
-            for fields in reader:
-                number += 1
-                yield number, fields, line + 1
-                line = reader.line_num
+        raw = text.encode("utf-8" if is_utf8(encoding) else encoding)
+    except UnicodeEncodeError:
+        return True
+    if is_utf8(encoding):
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def _reading(path: Path, encoding: str, where: list[int]) -> Iterator[None]:
+    """Turn what stops a file part-way into ``InputError`` naming the row (``where[0]``
+    is the last row read)."""
+    try:
+        yield
     except csv.Error as exc:
         if "field larger than field limit" in str(exc):
             raise InputError(
-                f"{path}: row {number + 1}: a cell longer than {FIELD_LIMIT // 1024} KiB "
+                f"{path}: row {where[0] + 1}: a cell longer than {FIELD_LIMIT // 1024} KiB "
                 "(no timesheet cell is; a quote that never closes?)"
             ) from None
-        raise InputError(f"{path}: row {number + 1}: cannot read: {exc}") from None
+        raise InputError(f"{path}: row {where[0] + 1}: cannot read: {exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(
-            f"{path}: not readable as {encoding} near row {number + 1} ({exc.reason}); "
+            f"{path}: not readable as {encoding} near row {where[0] + 1} ({exc.reason}); "
             'set input.encoding (e.g. "cp1251")'
         ) from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read after row {number}: {exc.strerror}") from None
+        raise InputError(f"{path}: cannot read after row {where[0]}: {exc.strerror}") from None
 
 
 def records(
@@ -184,20 +191,37 @@ def records(
 
     Raises ``InputError`` for what leaves the rest of the file unreadable.
     """
-    for number, fields, _ in _records(path, encoding, delimiter, skip):
-        yield number, fields
+    where = [skip]
+    with _reading(path, encoding, where), _open(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for _ in islice(reader, skip):
+            pass
+        for fields in reader:
+            where[0] += 1
+            yield where[0], fields
+
+
+def head_records(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
+    """The first records, for finding the header."""
+    return [fields for _, fields in islice(records(path, encoding, delimiter, 0), HEADER_SCAN_ROWS)]
 
 
 def check_records(path: Path, encoding: str, delimiter: str, skip: int) -> None:
     """Read the whole file once, before anything is sent: refuse it now if it cannot be
     read to the end (a quote that never closes, a huge cell, an I/O error)."""
-    last = (0, 0)  # the last record's row number and first line
-    for number, _, first_line in _records(path, encoding, delimiter, skip):
-        last = (number, first_line)
-    last_number, first_line = last
-    if last_number and _quote_left_open(path, encoding, delimiter, first_line):
+    where = [skip]
+    first_line = 0  # where the last record began
+    with _reading(path, encoding, where), _open(path, encoding) as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for _ in islice(reader, skip):
+            pass
+        line = reader.line_num
+        for _ in reader:
+            where[0] += 1
+            first_line, line = line + 1, reader.line_num
+    if where[0] > skip and _quote_left_open(path, encoding, delimiter, first_line):
         raise InputError(
-            f"{path}: row {last_number}: a quote opens there and never closes, so the rest "
+            f"{path}: row {where[0]}: a quote opens there and never closes, so the rest "
             "of the file would be one cell; fix the quoting"
         )
 

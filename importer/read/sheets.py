@@ -14,7 +14,7 @@ import math
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -35,7 +35,7 @@ def read_sheet(path: Path, sheet: str | int) -> pd.DataFrame:
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         for (row, column), error in _error_cells(path, sheet).items():
             if row < frame.shape[0] and column < frame.shape[1]:
-                frame.iat[row, column] = CellError(error)
+                frame.iat[row, column] = CellError(error)  # type: ignore[assignment]  # object column
     return frame
 
 
@@ -91,7 +91,7 @@ def _cell(value: Any) -> Cell:
 
 def excel_rows(
     path: Path, columns: list[str], header_row: int, frame: pd.DataFrame | None
-) -> Iterator[SourceRow]:
+) -> Generator[SourceRow, None, None]:
     """The rows below the header, numbered as the sheet numbers them."""
     file = str(path)
     assert frame is not None

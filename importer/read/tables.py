@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from importer.read.delimited import (
     check_records,
     detect_encoding,
     head_records,
+    is_utf8,
     records,
     row_problem,
     sniff_delimiter,
@@ -76,9 +77,8 @@ class Table:
     def rows(self) -> Generator[SourceRow, None, None]:
         """Stream the rows below the header, in file order."""
         if self.kind == "csv":
-            yield from _csv_rows(self)
-        else:
-            yield from excel_rows(self.path, self.columns, self.header_row, self._frame)
+            return _csv_rows(self)  # returned, not re-yielded: one hop less per row
+        return excel_rows(self.path, self.columns, self.header_row, self._frame)
 
 
 def _text(value: object) -> str:
@@ -227,18 +227,32 @@ def _displayable(field: str) -> str:
     return field.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _csv_rows(table: Table) -> Iterator[SourceRow]:
+def _encodes(text: str, utf8: bool) -> bool:
+    """The quick look at a UTF-8 row: undecodable bytes (surrogates) do not encode back.
+    Rows of single-byte files get the full look (:func:`row_problem`)."""
+    if not utf8:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _csv_rows(table: Table) -> Generator[SourceRow, None, None]:
     file = str(table.path)
     names = table.columns
     width = len(names)
     blank = [""] * width
+    utf8 = is_utf8(table.encoding)
     for number, fields in records(table.path, table.encoding, table.delimiter, table.header_row):
         problem = ""
-        if len(fields) != width or not "".join(fields).isascii():
+        joined = "".join(fields)
+        if len(fields) != width or (not joined.isascii() and not _encodes(joined, utf8)):
             problem = row_problem(fields, width, table.encoding, names)
             fields = (fields + blank)[:width] if fields else blank
             if problem:  # undecodable bytes are shown as U+FFFD in the report
                 fields = [_displayable(f) for f in fields]
-        if "'" in "".join(f[:1] for f in fields):
+        if "'" in joined:
             fields = [_unneutralised(f) for f in fields]
         yield SourceRow(file, number, dict(zip(names, fields, strict=True)), problem)
