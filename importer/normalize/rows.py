@@ -54,11 +54,14 @@ class Normalizer:
         user_map: Mapping[str, str] | None = None,
         mode: Mode = Mode.CREATE,
         now: Callable[[], dt.datetime] | None = None,
+        control_free: bool = False,
     ) -> None:
+        """``control_free``: the file was scanned and holds no control character at all."""
         column_map = column_map or ColumnMap(settings.columns)
         options = effective_input(settings, column_map.preset)
         self.columns = column_map.columns
         self._mapped = [getattr(self.columns, f) for f in FIELDS if getattr(self.columns, f)]
+        self._control_free = control_free
         self.zone = settings.zone
         self.dayfirst = options.dayfirst
         self.date_system = options.date_system
@@ -102,7 +105,8 @@ class Normalizer:
                 return Skipped(f"totals row ({marker!r})")
             return Invalid(row.problem)
         try:
-            check_cells(row.values, self._mapped)
+            if not self._control_free:
+                check_cells(row.values, self._mapped)
             start = self._start(row)
             return Worklog(
                 issue=self._issue(row),

@@ -91,6 +91,7 @@ def open_inputs(
             user_map=user_map,
             mode=mode,
             now=now,
+            control_free=table.scan.no_controls,
         )
         opened.append(InputFile(table, column_map, normalizer))
     return opened

@@ -23,12 +23,15 @@ from importer.errors import InputError
 from importer.models import SourceRow
 from importer.read.delimited import (
     HEADER_SCAN_ROWS,
+    UNSCANNED,
+    Scan,
     check_records,
     detect_encoding,
     head_records,
     is_utf8,
     records,
     row_problem,
+    scan_bytes,
     sniff_delimiter,
 )
 from importer.read.sheets import excel_rows, read_sheet
@@ -54,6 +57,8 @@ class Table:
     sheet: str | int = 0
     # Header names that stand more than once → the names their columns were given.
     duplicated: dict[str, list[str]] = field(default_factory=dict)
+    # CSV: what one pass over the bytes ruled out (rows are then not looked at one by one).
+    scan: Scan = UNSCANNED
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def estimated_rows(self) -> int:
@@ -172,7 +177,14 @@ def open_table(
                 )
             columns, duplicated = _checked_header(head, index, path)
             return Table(
-                path, columns, "csv", index + 1, encoding, delimiter, duplicated=duplicated
+                path,
+                columns,
+                "csv",
+                index + 1,
+                encoding,
+                delimiter,
+                duplicated=duplicated,
+                scan=scan_bytes(path, encoding),
             )
     except InputError:
         raise
@@ -245,10 +257,13 @@ def _csv_rows(table: Table) -> Generator[SourceRow, None, None]:
     width = len(names)
     blank = [""] * width
     utf8 = is_utf8(table.encoding)
+    clean = table.scan.clean_text
     for number, fields in records(table.path, table.encoding, table.delimiter, table.header_row):
         problem = ""
         joined = "".join(fields)
-        if len(fields) != width or (not joined.isascii() and not _encodes(joined, utf8)):
+        if len(fields) != width or (
+            not clean and not joined.isascii() and not _encodes(joined, utf8)
+        ):
             problem = row_problem(fields, width, table.encoding, names)
             fields = (fields + blank)[:width] if fields else blank
             if problem:  # undecodable bytes are shown as U+FFFD in the report
