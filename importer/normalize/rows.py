@@ -74,7 +74,7 @@ class Normalizer:
         self.issue_keys = IssueKeys(settings.issue, issue_map, needs_map=needs_map)
         self.user_map = {person_key(k): v for k, v in (user_map or {}).items()}
         self.has_user_map = user_map is not None
-        self.import_mode = mode is Mode.IMPORT
+        self.import_mode = Mode(mode) is Mode.IMPORT
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         # A month of rows repeats the same few dates, times and durations: parse each once.
         self._parse_day = cached(

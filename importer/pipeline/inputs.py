@@ -80,7 +80,7 @@ def open_inputs(
                 f"{', '.join(repr(c) for c in table.columns)}"
             )
         table.check()  # a file that cannot be read to the end sends nothing
-        if mode is Mode.IMPORT and not column_map.columns.author:
+        if Mode(mode) is Mode.IMPORT and not column_map.columns.author:
             raise ConfigError(
                 f"{table.path}: mode 'import' books each row as its author; map columns.author"
             )

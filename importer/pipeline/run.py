@@ -187,7 +187,7 @@ async def run_import_async(
 ) -> RunSummary:
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings, dry_run = options.settings, options.dry_run
-    mode = options.mode or settings.tracker.mode
+    mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
     report_path = options.report_path or Path(settings.report.path)
     tally = Tally(dry_run=dry_run)

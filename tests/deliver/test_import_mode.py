@@ -181,3 +181,17 @@ def test_whoami_when_tracker_is_unreachable_exits_4() -> None:
         env=tracker_env(url, "t", org_id="1"),
     )
     assert result.exit_code == 4 and f"Tracker is not answering at {url}" in result.stderr
+
+
+def test_a_python_caller_may_name_the_mode_as_text(write_csv: Callable[..., Path]) -> None:
+    """``mode="import"`` from a script means what ``Mode.IMPORT`` means."""
+    import pytest
+
+    from importer.errors import ConfigError
+    from importer.pipeline.inputs import open_inputs
+    from tests.helpers import make_settings
+
+    path = write_csv([["Issue", "Date", "Hours"], ["PORT-1", "01.10.2026", "1"]])
+    settings = make_settings(columns={"time": "", "comment": "", "author": ""})
+    with pytest.raises(ConfigError, match="mode 'import' books each row as its author"):
+        open_inputs([path], settings, mode="import")  # type: ignore[arg-type]
