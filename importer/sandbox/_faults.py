@@ -107,7 +107,9 @@ async def _faulty(
             stats.faults[name] += 1
             return _too_many(settings.retry_after) if status == 429 else _server_error(status)
         roll -= p
-    if request.method == "POST" and request.match_info.get("key"):
+    # "Applied, then 500 / connection dropped": any write to a worklog (create, import,
+    # edit, delete) may take effect and still lose its answer.
+    if request.method in ("POST", "PATCH", "DELETE") and request.match_info.get("key"):
         roll = rng.random()
         if roll < settings.p_created_then_500:
             request[CREATE_FAULT] = "created_then_500"
@@ -115,7 +117,7 @@ async def _faulty(
             request[CREATE_FAULT] = "created_then_drop"
     response = await handler(request)
     fault = request.get(CREATE_FAULT)
-    if fault and response.status in (200, 201):
+    if fault and response.status in (200, 201, 204):
         stats.faults[fault] += 1
         if fault == "created_then_drop":
             assert request.transport is not None

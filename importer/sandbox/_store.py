@@ -32,19 +32,34 @@ class StoredWorklog:
     comment: str
     author: SandboxUser
     created_at: dt.datetime
+    version: int = 0
+    updated_at: dt.datetime | None = None
+    updated_by: SandboxUser | None = None
+
+    def change(self, by: SandboxUser, **fields: Any) -> None:
+        """Apply an edit as Tracker does: the version rises, ``updatedAt/By`` are set."""
+        for name, value in fields.items():
+            setattr(self, name, value)
+        self.version += 1
+        self.updated_at = dt.datetime.now(dt.UTC)
+        self.updated_by = by
 
     def record(self, base: str) -> dict[str, Any]:
         """The worklog as Tracker's API shows it (UTC ``+0000``, business-time duration)."""
-        user = {
-            "self": f"{base}/v2/users/{self.author.uid}",
-            "id": str(self.author.uid),
-            "display": self.author.display,
-        }
+
+        def person(user: SandboxUser) -> dict[str, str]:
+            return {
+                "self": f"{base}/v2/users/{user.uid}",
+                "id": str(user.uid),
+                "display": user.display,
+            }
+
         created = format_tracker_start(self.created_at.astimezone(dt.UTC))
+        updated = format_tracker_start((self.updated_at or self.created_at).astimezone(dt.UTC))
         return {
             "self": f"{base}/v2/issues/{self.issue}/worklog/{self.id}",
             "id": self.id,
-            "version": int(self.created_at.timestamp() * 1000),
+            "version": self.version,
             "issue": {
                 "self": f"{base}/v2/issues/{self.issue}",
                 "id": hashlib.sha1(self.issue.encode()).hexdigest()[:24],
@@ -52,10 +67,10 @@ class StoredWorklog:
                 "display": f"Issue {self.issue}",
             },
             "comment": self.comment,
-            "createdBy": user,
-            "updatedBy": user,
+            "createdBy": person(self.author),
+            "updatedBy": person(self.updated_by or self.author),
             "createdAt": created,
-            "updatedAt": created,
+            "updatedAt": updated,
             "start": format_tracker_start(self.start.astimezone(dt.UTC)),
             "duration": format_business_duration(self.duration),
         }
@@ -86,8 +101,17 @@ class Store:
             author=author,
             created_at=created_at or dt.datetime.now(dt.UTC),
         )
+        worklog.version = int(worklog.created_at.timestamp() * 1000)
         self.worklogs[worklog.id] = worklog
         return worklog
+
+    def find(self, issue: str, worklog_id: str) -> StoredWorklog | None:
+        """The worklog ``worklog_id`` of ``issue``, unless it never was or was deleted."""
+        worklog = self.worklogs.get(int(worklog_id)) if worklog_id.isdigit() else None
+        return worklog if worklog is not None and worklog.issue == issue else None
+
+    def delete(self, worklog: StoredWorklog) -> None:
+        del self.worklogs[worklog.id]
 
     def of_issue(self, issue: str, after_id: int = 0) -> list[StoredWorklog]:
         return [w for w in self.worklogs.values() if w.issue == issue and w.id > after_id]

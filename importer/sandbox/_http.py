@@ -1,0 +1,45 @@
+"""What every sandbox endpoint reads from a request the way Tracker does."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from importer.sandbox._settings import ISSUE_KEY, SETTINGS, tracker_error
+
+
+def base_url(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def issue_key(request: web.Request) -> str | web.Response:
+    key = request.match_info["key"]
+    settings = request.app[SETTINGS]
+    known = settings.known_issues
+    if not ISSUE_KEY.match(key) or (known is not None and key not in known):
+        return tracker_error(404, "Задача не существует.")
+    if key.split("-")[0] in settings.forbidden_queues:
+        return tracker_error(403, "У вас нет доступа к этой задаче.")
+    return key
+
+
+async def json_body(request: web.Request) -> dict[str, Any] | web.Response:
+    try:
+        body = json.loads(await request.text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return tracker_error(422, "JSON validation error")
+    if not isinstance(body, dict):
+        return tracker_error(422, "JSON validation error")
+    return body
+
+
+def int_param(request: web.Request, name: str, default: int) -> int | web.Response:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        return tracker_error(400, f"Parameter {name} must be an integer")
