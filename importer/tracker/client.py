@@ -125,7 +125,10 @@ class TrackerClient:
     async def _request(
         self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
     ) -> Any:
-        changes_state = method == "POST" and "_search" not in path
+        # A write whose answer is lost may have been applied: POST (but a search), PATCH, DELETE.
+        changes_state = method in ("PATCH", "DELETE") or (
+            method == "POST" and "_search" not in path
+        )
         await self.pacer.wait_turn()
         self.stats.requests += 1
         try:
@@ -210,6 +213,22 @@ class TrackerClient:
         if not isinstance(record, dict) or "id" not in record:
             raise OutcomeUnknown("Tracker answered the import without a worklog id")
         return record
+
+    async def update_worklog(
+        self, issue: str, worklog_id: str, changes: Mapping[str, str], *, v3: bool = False
+    ) -> Record:
+        """``PATCH /v2|v3/issues/<key>/worklog/<id>`` with any of start, duration, comment
+        (v3 for worklogs booked by admin import). Tracker raises the record's version."""
+        path = f"/{'v3' if v3 else 'v2'}/issues/{issue}/worklog/{quote(str(worklog_id))}"
+        record = await self._request("PATCH", path, body=dict(changes))
+        if not isinstance(record, dict) or "id" not in record:
+            raise OutcomeUnknown("Tracker answered the edit without the worklog")
+        return record
+
+    async def delete_worklog(self, issue: str, worklog_id: str, *, v3: bool = False) -> None:
+        """``DELETE /v2|v3/issues/<key>/worklog/<id>`` (Tracker answers 204)."""
+        path = f"/{'v3' if v3 else 'v2'}/issues/{issue}/worklog/{quote(str(worklog_id))}"
+        await self._request("DELETE", path)
 
     async def issue_worklogs(self, issue: str) -> list[Record]:
         """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).

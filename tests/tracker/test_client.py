@@ -52,3 +52,29 @@ async def test_a_timed_out_post_is_an_unknown_outcome_and_a_timed_out_read_is_no
         with pytest.raises(Retryable, match=r"no answer within 0\.05 s") as read:
             await client.issue_worklogs("PORT-1")
         assert type(read.value) is Retryable
+
+
+async def test_edits_and_deletes_are_sent_and_their_lost_answers_are_unknown() -> None:
+    from importer.sandbox import SandboxSettings, running_sandbox
+    from importer.tracker import TrackerClient
+
+    knobs = SandboxSettings()
+    start = "2026-10-01T09:00:00.000+0300"
+    async with (
+        running_sandbox(knobs) as sandbox,
+        TrackerClient.connect(sandbox.credentials(), request_timeout=0.2) as client,
+    ):
+        booked = await client.create_worklog("PORT-1", {"start": start, "duration": "PT1H"})
+        edited = await client.update_worklog("PORT-1", str(booked["id"]), {"duration": "PT2H"})
+        assert (edited["duration"], edited["version"]) == ("PT2H", booked["version"] + 1)
+        await client.delete_worklog("PORT-1", str(booked["id"]), v3=True)
+        assert not sandbox.store.worklogs
+        with pytest.raises(Rejected, match="HTTP 404"):
+            await client.delete_worklog("PORT-1", str(booked["id"]))
+        again = await client.create_worklog("PORT-1", {"start": start, "duration": "PT1H"})
+        knobs.p_created_then_500 = 1.0  # applied, then the answer is lost
+        with pytest.raises(OutcomeUnknown):
+            await client.update_worklog("PORT-1", str(again["id"]), {"comment": "x"})
+        with pytest.raises(OutcomeUnknown):
+            await client.delete_worklog("PORT-1", str(again["id"]))
+        assert not sandbox.store.worklogs  # the delete was applied all the same
