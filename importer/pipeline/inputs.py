@@ -60,7 +60,7 @@ def open_inputs(
     seen: dict[str, Path] = {}
     for path in files:
         table = open_table(path, settings.input, header_score(settings))
-        digest = _digest(path)
+        digest = table.scan.digest or _digest(path)  # CSV: hashed while scanned
         if (first := seen.get(digest)) is not None:
             same = "the same file" if first.resolve() == path.resolve() else "the same content"
             raise InputError(

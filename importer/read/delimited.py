@@ -22,6 +22,7 @@ import contextlib
 import csv
 import dataclasses
 import functools
+import hashlib
 import re
 from collections.abc import Iterator
 from itertools import islice
@@ -111,17 +112,21 @@ class Scan:
 
     clean_text: bool
     no_controls: bool
+    digest: str = ""  # SHA-256 of the bytes: the same file named twice is refused
 
 
 def scan_bytes(path: Path, encoding: str) -> Scan:
     """One pass over the file's bytes, in 1 MiB blocks (C speed)."""
-    if codecs.lookup(encoding).name.startswith("utf-16"):
-        return Scan(clean_text=True, no_controls=False)  # strict decoding; NULs everywhere
+    utf16 = codecs.lookup(encoding).name.startswith("utf-16")  # strict; NULs everywhere
     utf8 = is_utf8(encoding)
+    digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     clean, no_controls, tail = True, True, b""
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
+            digest.update(block)
+            if utf16:
+                continue
             if no_controls and _CONTROL_BYTES.search(block):
                 no_controls = False
             if clean and utf8:
@@ -132,7 +137,9 @@ def scan_bytes(path: Path, encoding: str) -> Scan:
             elif clean and (_UTF8_SEQUENCE.search(tail + block) or not _decodes(block, encoding)):
                 clean = False
             tail = block[-2:]
-    return Scan(clean, no_controls)
+    if utf16:
+        return Scan(clean_text=True, no_controls=False, digest=digest.hexdigest())
+    return Scan(clean, no_controls, digest.hexdigest())
 
 
 def _decodes(block: bytes, encoding: str) -> bool:
