@@ -28,7 +28,6 @@ from importer.read.delimited import (
     check_records,
     detect_encoding,
     head_records,
-    is_utf8,
     records,
     row_problem,
     scan_bytes,
@@ -239,31 +238,17 @@ def _displayable(field: str) -> str:
     return field.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def _encodes(text: str, utf8: bool) -> bool:
-    """The quick look at a UTF-8 row: undecodable bytes (surrogates) do not encode back.
-    Rows of single-byte files get the full look (:func:`row_problem`)."""
-    if not utf8:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _csv_rows(table: Table) -> Generator[SourceRow, None, None]:
     file = str(table.path)
     names = table.columns
     width = len(names)
     blank = [""] * width
-    utf8 = is_utf8(table.encoding)
     clean = table.scan.clean_text
     for number, fields in records(table.path, table.encoding, table.delimiter, table.header_row):
         problem = ""
         joined = "".join(fields)
-        if len(fields) != width or (
-            not clean and not joined.isascii() and not _encodes(joined, utf8)
-        ):
+        # A file the byte scan found clean needs no per-row look at the encoding.
+        if len(fields) != width or (not clean and not joined.isascii()):
             problem = row_problem(fields, width, table.encoding, names)
             fields = (fields + blank)[:width] if fields else blank
             if problem:  # undecodable bytes are shown as U+FFFD in the report

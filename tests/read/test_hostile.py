@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -101,11 +100,11 @@ async def test_a_cell_beyond_the_field_limit_refuses_the_file_before_sending(
         await _import(path, tmp_path)
 
 
-async def test_a_header_of_100000_columns_is_read_in_seconds(tmp_path: Path) -> None:
+async def test_a_header_of_100000_columns_is_read_and_its_row_booked(tmp_path: Path) -> None:
     path = hostile.write(tmp_path, hostile.wide_header)
-    started = time.perf_counter()
     report, _, code = await _import(path, tmp_path)
-    assert time.perf_counter() - started < 30  # was minutes: names were checked pairwise
+    # No timing here (speed belongs to bench/): names were checked pairwise, which took
+    # minutes for this header; it now takes about a second.
     assert [line["status"] for line in report] == ["created"] and code == ExitCode.OK
 
 
