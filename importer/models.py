@@ -39,6 +39,11 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     PENDING = "pending"
+    # --sync and undo: what happened to an earlier booking
+    UPDATED = "updated"  # its worklog was edited to the corrected row
+    DELETED = "deleted"  # its worklog was deleted (the row is no longer in the file / undone)
+    CONFLICT = "conflict"  # someone edited the worklog in Tracker since: left as it is
+    GONE = "gone"  # the worklog was already deleted in Tracker
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -115,3 +120,4 @@ class Outcome:
     attempts: int = 0
     error: str = ""
     warning: str = ""
+    previous: Worklog | None = None  # what the worklog held before this run edited/deleted it

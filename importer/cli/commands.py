@@ -69,6 +69,22 @@ if TYPE_CHECKING:
     type=click.Choice([m.value for m in Mode]),
     help="create: book as the token's owner (default, from the config).",
 )
+@click.option(
+    "--batch",
+    help="The batch these bookings belong to (default: run.batch in the config, else the "
+    "first file's name without its extension).",
+)
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="The files are the truth for their batch: edit corrected rows' worklogs and delete "
+    "those of rows no longer in the files.",
+)
+@click.option(
+    "--allow-mass-delete",
+    is_flag=True,
+    help="Let --sync delete more of the batch than sync.max_delete_share.",
+)
 @log_options
 def run(
     files: tuple[Path, ...],
@@ -79,6 +95,9 @@ def run(
     precheck: bool | None,
     sandbox: bool,
     mode: str | None,
+    batch: str | None,
+    sync: bool,
+    allow_mass_delete: bool,
     quiet: bool,
     verbose: bool,
     log_format: LogFormat | None,
@@ -90,6 +109,7 @@ def run(
     Example:
       export TRACKER_TOKEN=... TRACKER_ORG_ID=...
       worklog-import run october.xlsx -c config.toml --report out/october-report.csv
+      worklog-import run october.xlsx -c config.toml --batch 2026-10 --sync
     """
     watched = start_logging(log_format, log_file, verbose, quiet)
     try:
@@ -105,6 +125,9 @@ def run(
             progress=TerminalProgress() if watched else None,
             mode=Mode(mode) if mode else None,
             sandbox=_sandbox_settings(settings) if sandbox else None,
+            batch=batch,
+            sync=sync,
+            allow_mass_delete=allow_mass_delete,
         )
         summary = run_import(options)
     except ImporterError as error:

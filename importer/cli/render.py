@@ -27,8 +27,9 @@ def print_summary(summary: RunSummary) -> None:
     if summary.dry_run:
         lines = [
             "dry run: nothing was sent, no state was changed",
-            f"rows: {sum(c.values())}  to create: {c['pending']}"
-            f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
+            f"rows: {sum(c.values())}"
+            + ("" if summary.sync is not None else f"  to create: {c['pending']}")
+            + f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
             f"  skipped: {c['skipped']}",
         ]
     else:
@@ -41,13 +42,26 @@ def print_summary(summary: RunSummary) -> None:
             f"  retries: {summary.retries}  429s: {summary.responses_429}"
             f"  elapsed: {summary.elapsed_seconds:.1f} s",
         ]
+    edits = {k: c.get(k, 0) for k in ("updated", "deleted", "conflict", "gone")}
+    if (summary.sync is not None and not summary.dry_run) or any(edits.values()):
+        lines.append("  ".join(f"{k}: {v}" for k, v in edits.items()))
+    if summary.corrections_booked:
+        lines.append(
+            f"{summary.corrections_booked} rows were booked beside an earlier booking of the "
+            "same row, which is still in Tracker (see the report's warning column); "
+            "run with --sync to replace them"
+        )
+    if summary.sync is not None and summary.dry_run:
+        lines += summary.sync.get("plan", [])
+        if summary.sync.get("a_real_run_would_refuse"):
+            lines.append("a real run would refuse: " + summary.sync["a_real_run_would_refuse"])
     if summary.hours_by_author:
         what = "hours to create" if summary.dry_run else "hours created"
         lines += _hours_table(f"{what} by person", summary.hours_by_author)
         lines += _hours_table(f"{what} by issue", summary.hours_by_issue)
     if summary.problems:
         shown = len(summary.problems)
-        trouble = c["failed"] + c["invalid"]
+        trouble = c["failed"] + c["invalid"] + c.get("conflict", 0)
         lines.append(
             f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
         )

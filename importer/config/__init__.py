@@ -1,7 +1,12 @@
 """Configuration: the TOML file's sections, their checks, and the credentials' environment."""
 
 from importer.config.credentials import Credentials, check_base_url, resolve_credentials
-from importer.config.loading import config_path, load_settings, parse_settings
+from importer.config.loading import (
+    check_batch_name,
+    config_path,
+    load_settings,
+    parse_settings,
+)
 from importer.config.sections import (
     DEFAULT_BASE_URL,
     AuthorsSection,
@@ -10,9 +15,11 @@ from importer.config.sections import (
     InputSection,
     IssueSection,
     ReportSection,
+    RunSection,
     SandboxSection,
     Settings,
     StateSection,
+    SyncSection,
     TrackerSection,
 )
 
@@ -25,11 +32,14 @@ __all__ = [
     "InputSection",
     "IssueSection",
     "ReportSection",
+    "RunSection",
     "SandboxSection",
     "Settings",
     "StateSection",
+    "SyncSection",
     "TrackerSection",
     "check_base_url",
+    "check_batch_name",
     "config_path",
     "load_settings",
     "parse_settings",

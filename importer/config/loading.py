@@ -121,10 +121,22 @@ def _check_values(settings: Settings) -> None:
         raise ConfigError(
             f"input.header_row must be 0 (find it) or a row number, got {settings.input.header_row}"
         )
+    share = settings.sync.max_delete_share
+    if not 0 <= share <= 1:
+        raise ConfigError(f"sync.max_delete_share must be between 0 and 1, got {share!r}")
+    if settings.run.batch:
+        check_batch_name(settings.run.batch, "run.batch")
     for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
         p = getattr(settings.sandbox, key)
         if not 0 <= p <= 1:
             raise ConfigError(f"sandbox.{key} must be between 0 and 1, got {p!r}")
+
+
+def check_batch_name(name: str, where: str = "--batch") -> str:
+    """A batch name a person can type back: 1–200 printable characters, not all spaces."""
+    if not name.strip() or len(name) > 200 or not name.isprintable():
+        raise ConfigError(f"{where} must be 1 to 200 printable characters, got {name!r}")
+    return name
 
 
 def load_settings(path: str | Path) -> Settings:

@@ -92,6 +92,16 @@ class StateSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class RunSection:
+    batch: str = ""  # empty: the first input file's name without its extension
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncSection:
+    max_delete_share: float = 0.25  # a --sync deleting more of its batch than this refuses
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportSection:
     path: str = "worklog-report.csv"
     summary_path: str = ""
@@ -138,6 +148,8 @@ class Settings:
     delivery: DeliverySection = DeliverySection()
     report: ReportSection = ReportSection()
     state: StateSection = StateSection()
+    run: RunSection = RunSection()
+    sync: SyncSection = SyncSection()
     sandbox: SandboxSection = dataclasses.field(default_factory=SandboxSection)
     explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set
     config_dir: str = ""  # relative paths in the config are relative to its folder

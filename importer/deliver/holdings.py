@@ -27,7 +27,7 @@ log = get_logger()
 _V = TypeVar("_V")
 
 
-async def _shared(
+async def shared(
     cache: dict[Hashable, asyncio.Future[_V]], key: Hashable, make: Callable[[], Awaitable[_V]]
 ) -> _V:
     """One request per key, awaited by everyone who asks for that key."""
@@ -85,11 +85,11 @@ class Holdings:
         """Every id Tracker may show as ``createdBy`` for whoever this row is booked for."""
         if self.mode is not Mode.IMPORT:
             return self.owner
-        return await _shared(self._people, worklog.author, lambda: self._identities(worklog.author))
+        return await shared(self._people, worklog.author, lambda: self._identities(worklog.author))
 
     async def existing(self, worklog: Worklog) -> Record | None:
         """An unclaimed worklog booked before this run that matches (the pre-check)."""
-        records = await _shared(
+        records = await shared(
             self._snapshots, worklog.issue, lambda: self._snapshot(worklog.issue)
         )
         return await self._adopt(records, worklog)

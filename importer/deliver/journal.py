@@ -5,54 +5,69 @@ A row is marked ``sending`` — durably — before its POST and ``created`` with
 after. A crash between the two leaves ``sending``, and the next run reconciles
 that row against Tracker before anything is re-sent.
 
-Writes are group-committed: every mark queued while the writer was busy goes into one
-transaction. ``sending`` marks are awaited (the POST waits for its mark to be on disk);
-``created`` marks are not (losing one only costs a reconciliation next time).
+Every booking belongs to a *batch* (``--batch``; by default the first file's name) and to the
+run that made it, and keeps what Tracker answered (version, ``createdBy``, ``createdAt``), so
+``--sync`` can correct and remove earlier bookings and ``undo`` can take a batch or a run
+back. An edit is marked too (``updating``/``deleting``, with what it is about to send) before
+its request, and settled after: a crash between the two leaves the mark, and the next run
+checks the worklog in Tracker before anything else happens.
+
+Writes are group-committed (:mod:`importer.deliver.commits`): ``sending`` and edit marks
+are awaited (the request waits for its mark to be on disk); the rest are not (losing one
+only costs a check of Tracker next time). Tables and migrations: :mod:`journal_schema`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
+import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import filelock
 
+from importer.deliver.commits import (
+    ADOPTED,
+    CREATED,
+    DELETED,
+    INTENT,
+    KEPT,
+    SENDING,
+    UPDATED,
+    GroupCommit,
+)
+from importer.deliver.journal_schema import (
+    FIELDS,
+    VERSION,
+    BatchInfo,
+    Booked,
+    Entry,
+    RunInfo,
+    batch_infos,
+    prepare,
+    run_info,
+)
 from importer.errors import JournalError, StateLocked
 from importer.models import Mode, Worklog
 
-_SENDING = (
-    "INSERT INTO bookings VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
-    "ON CONFLICT (fingerprint) DO UPDATE SET state = 'sending', updated_at = excluded.updated_at"
-)
-_CREATED = (
-    "UPDATE bookings SET state = 'created', worklog_id = ?, updated_at = ? WHERE fingerprint = ?"
-)
-_Mark = tuple[str, tuple[object, ...], "asyncio.Future[None] | None"]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS bookings (
-    fingerprint  TEXT PRIMARY KEY,
-    state        TEXT NOT NULL CHECK (state IN ('sending', 'created')),
-    target       TEXT NOT NULL,
-    issue        TEXT NOT NULL,
-    start_utc    TEXT NOT NULL,
-    seconds      INTEGER NOT NULL,
-    comment      TEXT NOT NULL,
-    author       TEXT NOT NULL,
-    mode         TEXT NOT NULL,
-    worklog_id   TEXT,
-    source_file  TEXT NOT NULL,
-    source_row   INTEGER NOT NULL,
-    updated_at   TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS bookings_target ON bookings (target, state);
-"""
+def _answered(record: Mapping[str, Any] | None) -> tuple[str | None, str | None, str | None]:
+    """What Tracker answered about a worklog: its version, ``createdBy`` id and ``createdAt``."""
+    if not record:
+        return None, None, None
+    version = record.get("version")
+    by = record.get("createdBy")
+    by_id = by.get("id") if isinstance(by, Mapping) else by
+    created = record.get("createdAt")
+    return (
+        None if version is None else str(version),
+        None if by_id is None else str(by_id),
+        None if created is None else str(created),
+    )
 
 
 def default_state_path() -> Path:
@@ -61,40 +76,39 @@ def default_state_path() -> Path:
     return Path(base) / "worklog-import" / "journal.sqlite"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Entry:
-    state: str
-    worklog_id: str | None
-    updated_at: str
-
-
 class Journal:
-    """One SQLite journal; ``readonly`` journals answer lookups and never write."""
+    """One SQLite journal; ``readonly`` journals answer lookups and never write.
+
+    :meth:`begin_run` names the batch and the run that every booking marked afterwards
+    belongs to.
+    """
 
     def __init__(self, db: sqlite3.Connection, *, readonly: bool = False, path: str = "") -> None:
         self._db = db
         self.readonly = readonly
         self.path = path
-        self._queue: list[_Mark] = []
-        self._wake: asyncio.Event | None = None
-        self._writer: asyncio.Task[None] | None = None
+        self.batch = ""
+        self.run_id: int | None = None
+        self._commits = GroupCommit(db, path, readonly=readonly)
 
     @classmethod
     def open(cls, path: Path | None, *, readonly: bool = False) -> Journal:
         """Open (creating if needed) the journal at ``path``; ``None`` keeps it in memory."""
         if path is None:
-            db = sqlite3.connect(":memory:")
-            db.executescript(SCHEMA)
+            db = sqlite3.connect(":memory:", isolation_level=None)
+            prepare(db)
             return cls(db, path=":memory:")
         if readonly:
             if not path.exists():
                 return cls.open(None)  # nothing booked yet; an empty journal, nothing written
             try:
-                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+                db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
                 db.execute("SELECT 1 FROM bookings LIMIT 1")
+                db = _current(db)
             except sqlite3.Error as exc:
                 raise JournalError(f"{path}: cannot read the journal: {exc}") from None
-            return cls(db, readonly=True, path=str(path))
+            journal = cls(db, readonly=True, path=str(path))
+            return journal
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, isolation_level=None)
@@ -102,10 +116,38 @@ class Journal:
             # NORMAL in WAL mode: a commit survives the process being killed; only a power
             # loss may lose the last commits, and then the Tracker pre-check still catches them.
             db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(SCHEMA)
+            prepare(db)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"{path}: cannot open the journal: {exc}") from None
         return cls(db, path=str(path))
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def begin_run(self, command: str, *, target: str, batch: str, files: list[str]) -> None:
+        """Record that a run starts; bookings marked from now on belong to it and ``batch``."""
+        self.batch = batch
+        if self.readonly:
+            return
+        try:
+            cursor = self._db.execute(
+                "INSERT INTO runs (command, target, batch, files, started_at) VALUES (?,?,?,?,?)",
+                (command, target, batch, json.dumps(files, ensure_ascii=False), _now()),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"{self.path}: cannot write the journal: {exc}") from None
+        self.run_id = cursor.lastrowid
+
+    def end_run(self, exit_code: int) -> None:
+        """Record how the run ended (best effort: the bookings are what matter)."""
+        if self.readonly or self.run_id is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            self._db.execute(
+                "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?",
+                (_now(), exit_code, self.run_id),
+            )
+
+    # -- lookups ---------------------------------------------------------------------------
 
     def lookup(self, fingerprint: str) -> Entry | None:
         row = self._db.execute(
@@ -135,13 +177,53 @@ class Journal:
         )
         return {str(r[0]) for r in rows}
 
-    async def mark_sending(
-        self, fp: str, worklog: Worklog, *, target: str, mode: Mode, file: str, row: int
-    ) -> None:
-        """Durably record that a POST for this row is about to go out."""
-        values = (
+    def batch_bookings(self, target: str, batch: str) -> list[Booked]:
+        """Every booking of ``batch`` at this Tracker that is not deleted."""
+        return self._booked("target = ? AND batch = ? AND state != 'deleted'", (target, batch))
+
+    def run_bookings(self, run_id: int) -> list[Booked]:
+        """Every booking a run made (or was making) that is not deleted."""
+        return self._booked("run_id = ? AND state != 'deleted'", (run_id,))
+
+    def _booked(self, where: str, values: tuple[object, ...]) -> list[Booked]:
+        rows = self._db.execute(
+            f"SELECT {FIELDS} FROM bookings WHERE {where} ORDER BY source_file, source_row",
+            values,
+        )
+        return [Booked(*row) for row in rows]
+
+    def batches(self) -> list[BatchInfo]:
+        """What the journal knows, batch by batch: runs, live bookings, hours."""
+        return batch_infos(self._db)
+
+    def run(self, run_id: int) -> RunInfo | None:
+        return run_info(self._db, run_id)
+
+    def runs(self, target: str, batch: str) -> list[RunInfo]:
+        rows = self._db.execute(
+            "SELECT id, command, target, batch, files, started_at, finished_at, exit_code "
+            "FROM runs WHERE target = ? AND batch = ? ORDER BY id",
+            (target, batch),
+        )
+        return [RunInfo(*row) for row in rows]
+
+    # -- marks -----------------------------------------------------------------------------
+
+    def _new_row(
+        self,
+        fp: str,
+        state: str,
+        worklog: Worklog,
+        target: str,
+        mode: Mode,
+        file: str,
+        row: int,
+        record: Mapping[str, Any] | None = None,
+    ) -> tuple[object, ...]:
+        version, created_by, created_at = _answered(record)
+        return (
             fp,
-            "sending",
+            state,
             target,
             worklog.issue,
             worklog.start.astimezone(dt.UTC).isoformat(),
@@ -149,75 +231,92 @@ class Journal:
             worklog.comment.strip(),
             worklog.author,
             mode.value,
-            None,
+            None if record is None else str(record["id"]),
             file,
             row,
             _now(),
+            self.batch,
+            self.run_id,
+            version,
+            created_by,
+            created_at,
+            None,
+            None,
         )
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._enqueue(_SENDING, values, done)
-        await done
 
-    def mark_created(self, fp: str, worklog_id: str) -> None:
-        """Record the worklog id; committed with the next batch, not awaited."""
-        self._enqueue(_CREATED, (worklog_id, _now(), fp), None)
-
-    def _enqueue(
-        self, statement: str, values: tuple[object, ...], done: asyncio.Future[None] | None
+    async def mark_sending(
+        self, fp: str, worklog: Worklog, *, target: str, mode: Mode, file: str, row: int
     ) -> None:
-        if self.readonly:
-            raise RuntimeError("the journal is open read-only")
-        self._queue.append((statement, values, done))
-        if self._writer is None:
-            self._wake = asyncio.Event()
-            self._writer = asyncio.create_task(self._write_batches())
-        assert self._wake is not None
-        self._wake.set()
+        """Durably record that a POST for this row is about to go out."""
+        values = self._new_row(fp, "sending", worklog, target, mode, file, row)
+        await self._commits.durably(SENDING, values)
 
-    async def _write_batches(self) -> None:
-        assert self._wake is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            batch, self._queue = self._queue, []
-            if batch:
-                self._commit(batch)
+    def mark_created(
+        self, fp: str, worklog_id: str, record: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record the worklog id (and what Tracker answered); committed with the next batch."""
+        self._commits.enqueue(CREATED, (worklog_id, *_answered(record), _now(), fp), None)
 
-    def _commit(self, batch: list[_Mark]) -> None:
-        try:
-            self._db.execute("BEGIN")
-            # 'sending' before 'created': a row marked both in one batch ends up created.
-            for statement in (_SENDING, _CREATED):
-                rows = [values for kind, values, _ in batch if kind == statement]
-                if rows:
-                    self._db.executemany(statement, rows)
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            for _, _, done in batch:
-                if done is not None and not done.done():
-                    done.set_exception(
-                        JournalError(f"{self.path}: cannot write the journal: {exc}")
-                    )
-            return
-        for _, _, done in batch:
-            if done is not None and not done.done():
-                done.set_result(None)
+    def mark_adopted(
+        self,
+        fp: str,
+        worklog: Worklog,
+        record: Mapping[str, Any],
+        *,
+        target: str,
+        mode: Mode,
+        file: str,
+        row: int,
+    ) -> None:
+        """A worklog found in Tracker (booked before) now books this row of this batch."""
+        values = self._new_row(fp, "created", worklog, target, mode, file, row, record)
+        self._commits.enqueue(ADOPTED, values, None)
+
+    async def mark_intent(self, fp: str, state: str, intent: Mapping[str, Any]) -> None:
+        """Durably record that an edit (``updating``) or a ``deleting`` is about to go out."""
+        text = json.dumps(dict(intent), ensure_ascii=False)
+        await self._commits.durably(INTENT, (state, text, self.run_id, _now(), fp))
+
+    def settle_updated(
+        self,
+        old_fp: str,
+        new_fp: str,
+        worklog: Worklog,
+        version: str | None,
+        *,
+        file: str,
+        row: int,
+    ) -> None:
+        """The worklog of ``old_fp`` now books ``worklog`` (the corrected row ``new_fp``)."""
+        seconds = int(worklog.duration.total_seconds())
+        values = (new_fp, seconds, worklog.comment.strip(), version, file, row, self.run_id)
+        self._commits.enqueue(UPDATED, (*values, _now(), old_fp), None)
+
+    def settle_deleted(self, fp: str) -> None:
+        """The worklog of ``fp`` is no longer in Tracker (deleted by this run, or gone)."""
+        self._commits.enqueue(DELETED, (self.run_id, _now(), fp), None)
+
+    def settle_kept(self, fp: str, version: str | None = None) -> None:
+        """The edit did not happen (a conflict, or it was never sent): back to ``created``."""
+        self._commits.enqueue(KEPT, (version, _now(), fp), None)
 
     async def flush(self) -> None:
         """Commit everything queued so far."""
-        if self._writer is not None:
-            self._writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
-            self._writer = None
-        batch, self._queue = self._queue, []
-        if batch:
-            self._commit(batch)
+        await self._commits.flush()
 
     def close(self) -> None:
         self._db.close()
+
+
+def _current(db: sqlite3.Connection) -> sqlite3.Connection:
+    """A read-only journal of an older version: an up-to-date copy in memory."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= VERSION:
+        return db
+    copy = sqlite3.connect(":memory:", isolation_level=None)
+    db.backup(copy)
+    db.close()
+    prepare(copy)
+    return copy
 
 
 @contextlib.contextmanager

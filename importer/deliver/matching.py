@@ -41,8 +41,8 @@ def created_by_one_of(record: Mapping[str, Any], authors: Collection[str]) -> bo
     return bool(creator & set(authors))
 
 
-def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collection[str]) -> bool:
-    """Whether a Tracker worklog record books exactly what ``worklog`` would."""
+def books(record: Mapping[str, Any], worklog: Worklog) -> bool:
+    """Whether a Tracker worklog record holds ``worklog``'s start, duration and comment."""
     try:
         start = parse_tracker_start(str(record["start"]))
         duration = parse_business_iso(str(record["duration"]))
@@ -52,8 +52,13 @@ def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collect
         start == worklog.start.astimezone(dt.UTC)
         and duration == worklog.duration
         and _same_text(str(record.get("comment") or ""), worklog.comment)
-        and created_by_one_of(record, authors)
     )
+
+
+def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collection[str]) -> bool:
+    """Whether a Tracker worklog record books exactly what ``worklog`` would, by one of
+    ``authors``."""
+    return books(record, worklog) and created_by_one_of(record, authors)
 
 
 def find_match(

@@ -8,7 +8,7 @@ message says whether the next run checks Tracker first.
 
 from __future__ import annotations
 
-from importer.deliver.journal import Entry
+from importer.deliver.journal_schema import Entry
 from importer.errors import DeliveryError, Rejected, Retryable
 from importer.models import Booking, Outcome, Status
 
@@ -21,16 +21,26 @@ def stopped_message(reason: str, *, uncertain: bool) -> str:
 
 
 def known_from_journal(booking: Booking, entry: Entry | None) -> Outcome | None:
-    """The journal's answer for a row it holds as created; ``None`` otherwise."""
-    if entry is None or entry.state != "created":
+    """The journal's answer for a row it holds as booked; ``None`` otherwise.
+
+    A booking a ``--sync`` was editing when it stopped is still booked (its worklog exists);
+    the warning says that the edit is left for the next ``--sync``.
+    """
+    if entry is None or entry.state not in ("created", "updating", "deleting"):
         return None
+    warning = booking.warning
+    if entry.state != "created":
+        unfinished = f"a --sync stopped while {entry.state} worklog {entry.worklog_id}; " + (
+            "run --sync again to finish it"
+        )
+        warning = f"{warning}; {unfinished}" if warning else unfinished
     return Outcome(
         booking.source,
         Status.ALREADY_IMPORTED,
         booking.worklog,
         worklog_id=entry.worklog_id or "",
         error=f"already imported (journal, {entry.updated_at})",
-        warning=booking.warning,
+        warning=warning,
     )
 
 

@@ -91,7 +91,9 @@ class Deliverer:
         if known is not None:
             return known
         row = RowState(successes_before=self.calls.successes)
-        row.uncertain = row.from_earlier_run = row.marked = entry is not None
+        row.uncertain = row.from_earlier_run = row.marked = (
+            entry is not None and entry.state == "sending"
+        )
         try:
             return await self._deliver_row(booking, row)
         finally:
@@ -109,16 +111,23 @@ class Deliverer:
                     if self.precheck and not row.uncertain:
                         match = await self.holdings.existing(worklog)
                         if match is not None:
-                            worklog_id = str(match["id"])
-                            self.journal.mark_created(booking.fingerprint, worklog_id)
-                            return outcomes.found_before(booking, worklog_id)
+                            self.journal.mark_adopted(
+                                booking.fingerprint,
+                                worklog,
+                                match,
+                                target=self.target,
+                                mode=self.mode,
+                                file=booking.source.file,
+                                row=booking.source.row,
+                            )
+                            return outcomes.found_before(booking, str(match["id"]))
                     record = await self.calls.first_then_retrying(
                         lambda: self._attempt(booking, row), worklog.issue, lambda: self._park(row)
                     )
                 except _ROW_ERRORS as error:
                     return self._unbooked(booking, row, error)
         worklog_id = str(record["id"])
-        self.journal.mark_created(booking.fingerprint, worklog_id)
+        self.journal.mark_created(booking.fingerprint, worklog_id, record)
         return outcomes.booked(
             booking,
             worklog_id,

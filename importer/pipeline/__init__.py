@@ -4,6 +4,7 @@
 worker pool, ``sink`` sends outcomes to the report, ``run`` puts them together.
 """
 
-from importer.pipeline.run import RunOptions, run_import, run_import_async
+from importer.pipeline.options import RunOptions
+from importer.pipeline.run import run_import, run_import_async
 
 __all__ = ["RunOptions", "run_import", "run_import_async"]

@@ -20,6 +20,7 @@ from importer.deliver import (
 from importer.errors import DeliveryError
 from importer.models import Mode
 from importer.pipeline.pool import WorkerPool
+from importer.sync import Editor, Looks
 from importer.tracker import TrackerClient
 
 
@@ -46,6 +47,7 @@ class Delivery:
     client: TrackerClient
     holdings: Holdings
     deliverer: Deliverer
+    editor: Editor  # --sync and undo: edits and deletes of earlier bookings
 
 
 async def open_delivery(
@@ -83,4 +85,5 @@ async def open_delivery(
         parking=pool.parking,
         gate=gate,
     )
-    return Delivery(client, holdings, deliverer)
+    editor = Editor(calls, journal, Looks(calls, holdings), deliverer)
+    return Delivery(client, holdings, deliverer, editor)

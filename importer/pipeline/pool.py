@@ -12,30 +12,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from importer.deliver import Parking
-from importer.models import Booking, Outcome
+from importer.models import Outcome
 
 ROWS_PER_SLOT = 8
-Handler = Callable[[Booking], Awaitable[Outcome]]
+Work = Any  # what ``handle`` takes: a booking, or a sync's edit of an earlier booking
+Handler = Callable[[Work], Awaitable[Outcome]]
 Sink = Callable[[Outcome], None]
 
 
 class WorkerPool:
-    """Hands bookings to ``handle`` and every outcome to ``sink``."""
+    """Hands work (bookings, edits) to ``handle`` and every outcome to ``sink``."""
 
     def __init__(self, concurrency: int, sink: Sink) -> None:
         self.concurrency = concurrency
         self.most = concurrency * ROWS_PER_SLOT
         self.parking = Parking(on_park=self._spawn)
         self._sink = sink
-        self._queue: asyncio.Queue[Booking | None] = asyncio.Queue(concurrency)
+        self._queue: asyncio.Queue[Work | None] = asyncio.Queue(concurrency)
         self._workers: set[asyncio.Task[None]] = set()
         self._handle: Handler | None = None
         self._read_all = False
 
     async def run(
-        self, items: Iterable[Booking | Outcome], handle: Handler, *, pooled: Callable[[], bool]
+        self, items: Iterable[Work | Outcome], handle: Handler, *, pooled: Callable[[], bool]
     ) -> None:
         """Settle every item: an outcome goes to the sink as it is; a booking goes through
         ``handle`` — by the workers while ``pooled()`` holds, else at once, in order."""

@@ -10,61 +10,62 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
-import signal
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.clock import Clock
-from importer.config import Credentials, Settings, resolve_credentials
+from importer.config import check_batch_name
 from importer.deliver import (
     Journal,
     Planner,
     RunStop,
-    default_state_path,
     exclusive,
 )
-from importer.errors import ConfigError, ExitCode, InputError, Interrupted
+from importer.errors import (
+    ImporterError,
+    InputError,
+    exit_code_for,
+)
 from importer.log import get_logger, redacting
 from importer.models import Booking, Mode, Outcome
 from importer.normalize import DayTotals
 from importer.pipeline.bookings import bookings
 from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
 from importer.pipeline.inputs import InputFile, open_inputs
+from importer.pipeline.options import (
+    RunOptions,
+    credentials_for,
+    precheck_on,
+    signals,
+    state_path,
+    summary_path,
+)
 from importer.pipeline.pool import WorkerPool
 from importer.pipeline.sink import Sink
+from importer.pipeline.syncing import (
+    SyncRefused,
+    check_valve,
+    flag_corrections,
+    handler,
+    make_plan,
+    plan_lines,
+    plan_summary,
+)
 from importer.report import (
     FailedRowsWriter,
     ReportWriter,
     RunSummary,
     Tally,
-    summary_path_for,
     write_summary,
 )
-from importer.report.progress import NoProgress, RunProgress
+from importer.report.progress import NoProgress
+from importer.sync import Step, SyncPlan
 from importer.tracker import RequestStats
 
 if TYPE_CHECKING:
-    from importer.sandbox import SandboxSettings
-
-
-@dataclasses.dataclass(frozen=True)
-class RunOptions:
-    """Everything one run needs; the CLI builds this from flags and the config file."""
-
-    files: Sequence[Path]
-    settings: Settings
-    report_path: Path | None = None
-    state_path: Path | None = None
-    dry_run: bool = False
-    precheck: bool | None = None  # None: the config's delivery.precheck
-    mode: Mode | None = None  # None: the config's tracker.mode
-    sandbox: SandboxSettings | None = None  # run against an in-process sandbox
-    environ: Mapping[str, str] | None = None
-    handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
-    progress: RunProgress | None = None  # a progress bar, for a person at a terminal
+    pass
 
 
 def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
@@ -72,59 +73,6 @@ def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
     for opened in inputs:
         seen.update(dict.fromkeys(opened.table.columns))
     return list(seen)
-
-
-def _state_path(options: RunOptions) -> Path | None:
-    """Where the journal lives; ``None`` (in memory) for a run against a throw-away sandbox."""
-    if options.sandbox is not None and options.state_path is None:
-        return None
-    if options.state_path is not None:
-        return options.state_path
-    configured = options.settings.state.path
-    return Path(configured).expanduser() if configured else default_state_path()
-
-
-@contextlib.asynccontextmanager
-async def _credentials(options: RunOptions) -> AsyncIterator[Credentials]:
-    """Where to send. A dry run may lack a token: it then plans from the journal alone."""
-    if options.sandbox is not None:
-        from importer.sandbox import running_sandbox  # only now: it brings aiohttp's server
-
-        async with running_sandbox(options.sandbox) as sandbox:
-            yield sandbox.credentials()
-        return
-    if not options.dry_run:
-        yield resolve_credentials(options.settings, options.environ)
-        return
-    try:
-        yield resolve_credentials(options.settings, options.environ, require_token=False)
-    except ConfigError as exc:
-        get_logger().warning("journal_not_consulted", reason=str(exc))
-        yield Credentials(options.settings.tracker.base_url, "", "oauth")
-
-
-@contextlib.contextmanager
-def _signals(stops: RunStop, enabled: bool) -> Iterator[None]:
-    """SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the report."""
-    if not enabled:
-        yield
-        return
-    loop = asyncio.get_running_loop()
-    codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
-    for signum, code in codes.items():
-        loop.add_signal_handler(
-            signum, stops.stop, Interrupted(signal.Signals(signum).name, int(code))
-        )
-    try:
-        yield
-    finally:
-        for signum in codes:
-            loop.remove_signal_handler(signum)
-
-
-def _precheck(options: RunOptions) -> bool:
-    configured = options.settings.delivery.precheck
-    return configured if options.precheck is None else options.precheck
 
 
 def _until_unreadable(
@@ -160,7 +108,7 @@ def _open_sink(
 
 async def _book_or_plan(
     options: RunOptions,
-    rows: Iterator[Booking | Outcome],
+    steps: Iterable[Step],
     journal: Journal,
     target: str,
     stops: RunStop,
@@ -169,14 +117,22 @@ async def _book_or_plan(
 ) -> None:
     """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
     if options.dry_run:
-        holdings = delivery.holdings if delivery is not None and _precheck(options) else None
+        holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
         planner = Planner(journal, target, stops, holdings)
-        await pool.run(rows, planner.plan, pooled=lambda: False)
+        await pool.run(steps, handler(None, planner.plan), pooled=lambda: False)
     else:
         assert delivery is not None  # a real run always has a token
-        await pool.run(rows, delivery.deliverer.deliver, pooled=lambda: stops.reason is None)
+        handle = handler(delivery.editor, delivery.deliverer.deliver)
+        await pool.run(steps, handle, pooled=lambda: stops.reason is None)
     if not journal.readonly:
         await journal.flush()
+
+
+def _batch(options: RunOptions, inputs: Sequence[InputFile]) -> str:
+    """The batch this run's bookings belong to: --batch, run.batch, or the first file's name."""
+    if options.batch:
+        return check_batch_name(options.batch)
+    return options.settings.run.batch or inputs[0].table.path.stem or "import"
 
 
 async def run_import_async(
@@ -189,17 +145,36 @@ async def run_import_async(
     settings, dry_run = options.settings, options.dry_run
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
+    batch = _batch(options, inputs)
     report_path = options.report_path or Path(settings.report.path)
     tally = Tally(dry_run=dry_run)
     stops = RunStop()
     delivery: Delivery | None = None
-    state = _state_path(options)
+    plan: SyncPlan | None = None
+    state = state_path(options)
     with exclusive(None if dry_run else state):
         journal = Journal.open(state, readonly=dry_run)
         try:
             async with contextlib.AsyncExitStack() as stack:
-                credentials = await stack.enter_async_context(_credentials(options))
+                credentials = await stack.enter_async_context(credentials_for(options))
                 stack.enter_context(redacting(credentials.token))
+                target = target_of(credentials)
+                journal.begin_run(
+                    "sync" if options.sync else "run",
+                    target=target,
+                    batch=batch,
+                    files=[str(i.table.path) for i in inputs],
+                )
+                rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
+                steps: Iterable[Step]
+                refusal = ""
+                if options.sync:
+                    plan = make_plan(rows, journal, target, batch)  # reads every row first
+                    refusal = _valve(options, plan, batch)
+                    steps = plan.steps
+                else:
+                    flagged = flag_corrections(rows, journal, target, batch)
+                    steps = _until_unreadable(flagged, stops)
                 stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
                 sink = _open_sink(options, inputs, report_path, tally, stats, stack)
                 pool = WorkerPool(settings.delivery.concurrency, sink)
@@ -212,7 +187,7 @@ async def run_import_async(
                         pool,
                         stack,
                         mode=mode,
-                        precheck=_precheck(options),
+                        precheck=precheck_on(options),
                         clock=clock,
                     )
                 get_logger().info(
@@ -222,29 +197,37 @@ async def run_import_async(
                     dry_run=dry_run,
                     mode=mode,
                     journal=journal.path,
-                    precheck=_precheck(options),
+                    precheck=precheck_on(options),
+                    batch=batch,
+                    run_id=journal.run_id,
+                    sync=options.sync,
                 )
-                target = target_of(credentials)
-                rows = _until_unreadable(
-                    bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours)), stops
-                )
-                with _signals(stops, options.handle_signals):
-                    if delivery is not None and (_precheck(options) or not dry_run):
+                with signals(stops, options.handle_signals):
+                    if delivery is not None and (precheck_on(options) or not dry_run):
                         await identify(delivery.holdings, stops, credentials)
-                    await _book_or_plan(options, rows, journal, target, stops, pool, delivery)
+                    await _book_or_plan(options, steps, journal, target, stops, pool, delivery)
+            summary = RunSummary.of(
+                tally,
+                delivery.client.stats if delivery else None,
+                report_path=report_path,
+                summary_path=summary_path(options, report_path),
+                failed_rows_path=sink.failed.path if sink.failed.rows else None,
+                state_path=journal.path,
+                problems=sink.problems,
+                stopped=stops.reason,
+                sent=stops.sent > 0,
+            )
+            summary.batch, summary.run_id = batch, journal.run_id
+            if plan is not None:
+                summary.sync = {**plan_summary(plan), "plan": plan_lines(plan, batch)}
+                if refusal:
+                    summary.sync["a_real_run_would_refuse"] = refusal
+            journal.end_run(int(summary.exit_code))
+        except ImporterError as error:
+            journal.end_run(int(exit_code_for(error)))
+            raise
         finally:
             journal.close()
-    summary = RunSummary.of(
-        tally,
-        delivery.client.stats if delivery else None,
-        report_path=report_path,
-        summary_path=_summary_path(options, report_path),
-        failed_rows_path=sink.failed.path if sink.failed.rows else None,
-        state_path=journal.path,
-        problems=sink.problems,
-        stopped=stops.reason,
-        sent=stops.sent > 0,
-    )
     write_summary(summary.summary_path, summary.as_json())
     get_logger().info(
         "run_finished",
@@ -256,11 +239,16 @@ async def run_import_async(
     return summary
 
 
-def _summary_path(options: RunOptions, report_path: Path) -> Path:
-    configured = options.settings.report.summary_path
-    if configured and options.report_path is None:
-        return Path(configured)
-    return summary_path_for(report_path)
+def _valve(options: RunOptions, plan: SyncPlan, batch: str) -> str:
+    """Refuse a sync that would delete too much; a dry run only says it would refuse."""
+    share = options.settings.sync.max_delete_share
+    try:
+        check_valve(plan, batch, share, options.allow_mass_delete)
+    except SyncRefused as refused:
+        if not options.dry_run:
+            raise
+        return str(refused).splitlines()[0]
+    return ""
 
 
 def run_import(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:

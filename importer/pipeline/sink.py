@@ -44,6 +44,8 @@ class Sink:
             self.log.warning(
                 "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
             )
+        elif outcome.status is Status.CONFLICT:
+            self.log.warning("row_conflict", file=source.file, row=source.row, reason=outcome.error)
         elif self.per_row:
             self.log.debug(
                 "row_" + outcome.status,
@@ -52,7 +54,10 @@ class Sink:
                 worklog_id=outcome.worklog_id or None,
                 note=outcome.error or None,
             )
-        if outcome.status in (Status.FAILED, Status.INVALID) and len(self.problems) < PROBLEMS_KEPT:
+        if (
+            outcome.status in (Status.FAILED, Status.INVALID, Status.CONFLICT)
+            and len(self.problems) < PROBLEMS_KEPT
+        ):
             self.problems.append(
                 {
                     "file": source.file,

@@ -30,6 +30,7 @@ class Tally:
         default_factory=lambda: {status.value: 0 for status in Status}
     )
     seconds_created: int = 0
+    corrections_booked: int = 0  # created beside an earlier booking of the same row (no --sync)
     started: float = dataclasses.field(default_factory=time.monotonic)
     _seconds_by: dict[str, dict[str, int]] = dataclasses.field(
         default_factory=lambda: {"author": {}, "issue": {}}
@@ -37,8 +38,11 @@ class Tally:
 
     def add(self, outcome: Outcome) -> None:
         self.counts[outcome.status] += 1  # a StrEnum: the same key as its value
+        if outcome.status is Status.CREATED and "--sync to replace it" in outcome.warning:
+            self.corrections_booked += 1
         booked = Status.PENDING if self.dry_run else Status.CREATED
-        if outcome.status is booked and outcome.worklog is not None:
+        # An edit of an earlier booking (``previous``) creates no hours of its own.
+        if outcome.status is booked and outcome.worklog is not None and outcome.previous is None:
             seconds = int(outcome.worklog.duration.total_seconds())
             if not self.dry_run:
                 self.seconds_created += seconds
@@ -55,10 +59,10 @@ class Tally:
         return {key: round(seconds / 3600, 4) for key, seconds in totals}
 
     def in_trouble(self) -> bool:
-        """Whether a row needs a person (invalid, failed) or another run (pending)."""
+        """Whether a row needs a person (invalid, failed, conflict) or another run (pending)."""
         c = self.counts
         pending = 0 if self.dry_run else c[Status.PENDING]
-        return bool(c[Status.INVALID] + c[Status.FAILED] + pending)
+        return bool(c[Status.INVALID] + c[Status.FAILED] + c[Status.CONFLICT] + pending)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -89,6 +93,10 @@ class RunSummary:
     dry_run: bool = False
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
+    corrections_booked: int = 0  # rows booked beside an earlier version of themselves
+    batch: str = ""
+    run_id: int | None = None
+    sync: dict[str, Any] | None = None  # --sync: the plan (counts, hours before → after)
 
     @classmethod
     def of(
@@ -116,6 +124,7 @@ class RunSummary:
             summary_path=summary_path,
             failed_rows_path=failed_rows_path,
             state_path=state_path,
+            corrections_booked=tally.corrections_booked,
             hours_by_author=tally.hours_by("author"),
             hours_by_issue=tally.hours_by("issue"),
             problems=problems,

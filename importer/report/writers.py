@@ -28,6 +28,8 @@ REPORT_COLUMNS = (
     "attempts",
     "error",
     "warning",
+    "previous_duration",  # --sync/undo: what the worklog held before it was edited or deleted
+    "previous_comment",
 )
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200
@@ -78,7 +80,13 @@ class ReportWriter:
         # Status, row, issue, start, duration, id, status code and attempts are ours and never
         # start like a formula; the file name, the messages and the source cells may.
         values = outcome.source.values
-        risky = [outcome.source.file, outcome.error, outcome.warning]
+        previous = outcome.previous
+        risky = [
+            outcome.source.file,
+            outcome.error,
+            outcome.warning,
+            previous.comment if previous else "",
+        ]
         try:
             cells = self._cells(values) if self._cells else (values.get(self.source_columns[0]),)
         except KeyError:
@@ -98,7 +106,8 @@ class ReportWriter:
         # Inline, not neutralised(): this runs for every cell of every row.
         risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
         safe[0] = risky[0]
-        self._csv.writerow([*safe, *risky[1:]])
+        was = format_duration(previous.duration) if previous else ""
+        self._csv.writerow([*safe, risky[1], risky[2], was, *risky[3:]])
         self._unflushed += 1
         if self._unflushed >= _FLUSH_EVERY:
             self._handle.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -20,6 +21,7 @@ import aiohttp
 from importer.clock import Clock, SystemClock
 from importer.config import Credentials
 from importer.errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
+from importer.formats import format_tracker_start
 from importer.log import get_logger
 from importer.tracker.pacing import Pacer
 
@@ -229,6 +231,18 @@ class TrackerClient:
         """``DELETE /v2|v3/issues/<key>/worklog/<id>`` (Tracker answers 204)."""
         path = f"/{'v3' if v3 else 'v2'}/issues/{issue}/worklog/{quote(str(worklog_id))}"
         await self._request("DELETE", path)
+
+    async def search_worklogs(
+        self, created_by: str, since: dt.datetime, until: dt.datetime
+    ) -> list[Record]:
+        """``POST /v2/worklog/_search``: the worklogs ``created_by`` created in a window,
+        across all issues (one small answer for a worklog whose creation moment is known)."""
+        body = {
+            "createdBy": created_by,
+            "createdAt": {"from": format_tracker_start(since), "to": format_tracker_start(until)},
+        }
+        found = await self._request("POST", "/v2/worklog/_search", body=body)
+        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
 
     async def issue_worklogs(self, issue: str) -> list[Record]:
         """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).

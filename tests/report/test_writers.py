@@ -36,6 +36,8 @@ def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) ->
         "attempts": "2",
         "error": "",
         "warning": "",
+        "previous_duration": "",
+        "previous_comment": "",
         "Задача": "PORT-1",
         "Часы": "1,5",
         "Дата": "2026-10-01",

@@ -1,0 +1,103 @@
+"""What one run (or undo) is given, and what every such run sets up the same way: where the
+journal is, where to send, how signals stop it, where the summary goes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import signal
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from importer.config import Credentials, Settings, resolve_credentials
+from importer.deliver import RunStop, default_state_path
+from importer.errors import ConfigError, ExitCode, Interrupted
+from importer.log import get_logger
+from importer.models import Mode
+from importer.report import summary_path_for
+from importer.report.progress import RunProgress
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
+
+
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+    """Everything one run needs; the CLI builds this from flags and the config file."""
+
+    files: Sequence[Path]
+    settings: Settings
+    report_path: Path | None = None
+    state_path: Path | None = None
+    dry_run: bool = False
+    precheck: bool | None = None  # None: the config's delivery.precheck
+    mode: Mode | None = None  # None: the config's tracker.mode
+    sandbox: SandboxSettings | None = None  # run against an in-process sandbox
+    environ: Mapping[str, str] | None = None
+    handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
+    progress: RunProgress | None = None  # a progress bar, for a person at a terminal
+    batch: str | None = None  # None: run.batch in the config, else the first file's name
+    sync: bool = False  # the files are the truth for their batch: edit and delete to match
+    allow_mass_delete: bool = False  # --sync may delete more than sync.max_delete_share
+
+
+def state_path(options: RunOptions) -> Path | None:
+    """Where the journal lives; ``None`` (in memory) for a run against a throw-away sandbox."""
+    if options.sandbox is not None and options.state_path is None:
+        return None
+    if options.state_path is not None:
+        return options.state_path
+    configured = options.settings.state.path
+    return Path(configured).expanduser() if configured else default_state_path()
+
+
+@contextlib.asynccontextmanager
+async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
+    """Where to send. A dry run may lack a token: it then plans from the journal alone."""
+    if options.sandbox is not None:
+        from importer.sandbox import running_sandbox  # only now: it brings aiohttp's server
+
+        async with running_sandbox(options.sandbox) as sandbox:
+            yield sandbox.credentials()
+        return
+    if not options.dry_run:
+        yield resolve_credentials(options.settings, options.environ)
+        return
+    try:
+        yield resolve_credentials(options.settings, options.environ, require_token=False)
+    except ConfigError as exc:
+        get_logger().warning("journal_not_consulted", reason=str(exc))
+        yield Credentials(options.settings.tracker.base_url, "", "oauth")
+
+
+@contextlib.contextmanager
+def signals(stops: RunStop, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the report."""
+    if not enabled:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+    for signum, code in codes.items():
+        loop.add_signal_handler(
+            signum, stops.stop, Interrupted(signal.Signals(signum).name, int(code))
+        )
+    try:
+        yield
+    finally:
+        for signum in codes:
+            loop.remove_signal_handler(signum)
+
+
+def precheck_on(options: RunOptions) -> bool:
+    configured = options.settings.delivery.precheck
+    return configured if options.precheck is None else options.precheck
+
+
+def summary_path(options: RunOptions, report_path: Path) -> Path:
+    configured = options.settings.report.summary_path
+    if configured and options.report_path is None:
+        return Path(configured)
+    return summary_path_for(report_path)

@@ -1,0 +1,173 @@
+"""``run --sync``: the plan, its safety valve, and the steps handed to the worker pool."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import Any
+
+from importer.deliver import Journal
+from importer.deliver.journal_schema import Booked
+from importer.errors import InputError
+from importer.formats import format_duration
+from importer.models import Booking, Outcome, Status
+from importer.sync import Delete, Editor, Step, SyncPlan, Update, describe_change, plan_sync
+from importer.sync.plan import earlier_source, earlier_worklog
+
+SHOWN = 5  # rows of each kind the plan shows
+
+
+class SyncRefused(InputError):
+    """The sync would delete too much of its batch: nothing was sent (exit 2)."""
+
+    def __init__(self, message: str, plan: SyncPlan) -> None:
+        super().__init__(message)
+        self.plan = plan
+
+
+def make_plan(
+    items: Iterable[Booking | Outcome], journal: Journal, target: str, batch: str
+) -> SyncPlan:
+    """Read every row (so an unreadable file refuses before anything is sent) and pair."""
+    return plan_sync(list(items), journal.batch_bookings(target, batch), journal.recall(target))
+
+
+CORRECTION_HINT = "run with --sync to replace it"
+
+
+def flag_corrections(
+    rows: Iterable[Booking | Outcome], journal: Journal, target: str, batch: str
+) -> Iterator[Booking | Outcome]:
+    """Without ``--sync``: a new row that books the same issue, start and author as an earlier
+    booking of its batch, with another duration or comment, is booked (the additive default)
+    but warned about — the earlier worklog is still in Tracker."""
+    earlier = {e.fingerprint: e for e in journal.batch_bookings(target, batch)}
+    if not earlier:
+        yield from rows
+        return
+    by_key: dict[tuple[str, str, str], Booked] = {}
+    for e in earlier.values():
+        by_key.setdefault(e.key, e)
+    for row in rows:
+        if isinstance(row, Booking) and row.fingerprint not in earlier:
+            w = row.worklog
+            match = by_key.get((w.issue, w.start.astimezone(dt.UTC).isoformat(), w.author))
+            if match is not None:
+                note = (
+                    f"an earlier booking of this row, worklog {match.worklog_id or '?'}, "
+                    f"{match.seconds / 3600:g} h, is still in Tracker; {CORRECTION_HINT}"
+                )
+                warning = f"{row.warning}; {note}" if row.warning else note
+                row = dataclasses.replace(row, warning=warning)
+        yield row
+
+
+def _row(step: Step) -> str:
+    if isinstance(step, Update):
+        b = step.booking
+        change = describe_change(earlier_worklog(step.earlier), b.worklog)
+        return f"{b.source.file}:{b.source.row} {b.worklog.issue} {change}"
+    if isinstance(step, Delete):
+        e = step.earlier
+        was = earlier_worklog(e)
+        return (
+            f"{e.source_file}:{e.source_row} {e.issue} {was.start.isoformat()} "
+            f"{format_duration(was.duration)} (worklog {e.worklog_id or 'unknown'})"
+        )
+    assert isinstance(step, Booking)
+    w = step.worklog
+    return (
+        f"{step.source.file}:{step.source.row} {w.issue} {w.start.isoformat()} "
+        f"{format_duration(w.duration)}"
+    )
+
+
+def plan_lines(plan: SyncPlan, batch: str) -> list[str]:
+    """The plan as a person reads it: counts, the first rows of each kind, hours per person."""
+    lines = [
+        f"sync of batch {batch!r}: {plan.unchanged} unchanged, {plan.creates} to create, "
+        f"{plan.updates} to update, {plan.deletes} to delete "
+        f"(the batch holds {plan.batch_size} bookings)"
+    ]
+    for title, chosen in (
+        ("to create", plan.first(Booking, SHOWN)),
+        ("to update", plan.first(Update, SHOWN)),
+        ("to delete", plan.first(Delete, SHOWN)),
+    ):
+        if chosen:
+            lines.append(f"first {len(chosen)} {title}:")
+            lines += [f"  {_row(s)}" for s in chosen]
+    hours = plan.hours_by_author()
+    if hours:
+        lines.append("hours per person, batch before → file:")
+        lines += [
+            f"  {person or '(token owner)':<30} {before:>9.2f} → {after:.2f} h"
+            for person, (before, after) in hours.items()
+        ]
+    return lines
+
+
+def plan_summary(plan: SyncPlan) -> dict[str, Any]:
+    """What the summary JSON says about the sync's plan."""
+    return {
+        "batch_size": plan.batch_size,
+        "unchanged": plan.unchanged,
+        "to_create": plan.creates,
+        "to_update": plan.updates,
+        "to_delete": plan.deletes,
+        "hours_by_person": {
+            p: {"before": b, "after": a} for p, (b, a) in plan.hours_by_author().items()
+        },
+    }
+
+
+def check_valve(plan: SyncPlan, batch: str, max_share: float, allowed: bool) -> None:
+    """Refuse a sync that deletes more than ``max_share`` of its batch (a truncated export)."""
+    if allowed or plan.deletes == 0 or plan.delete_share() <= max_share:
+        return
+    message = (
+        f"--sync would delete {plan.deletes} of the {plan.batch_size} bookings of batch "
+        f"{batch!r} ({plan.delete_share():.0%}, more than sync.max_delete_share "
+        f"{max_share:.0%}); nothing was sent. Is the file complete? If these rows really are "
+        "gone, run again with --allow-mass-delete.\n" + "\n".join(plan_lines(plan, batch))
+    )
+    raise SyncRefused(message, plan)
+
+
+def planned(step: Update | Delete) -> Outcome:
+    """A dry run's line for an edit it would make."""
+    if isinstance(step, Update):
+        was = earlier_worklog(step.earlier)
+        return Outcome(
+            step.booking.source,
+            Status.PENDING,
+            step.booking.worklog,
+            worklog_id=step.earlier.worklog_id or "",
+            error="dry run: would update: " + describe_change(was, step.booking.worklog),
+            warning=step.booking.warning,
+            previous=was,
+        )
+    was = earlier_worklog(step.earlier)
+    return Outcome(
+        earlier_source(step.earlier),
+        Status.PENDING,
+        was,
+        worklog_id=step.earlier.worklog_id or "",
+        error="dry run: would delete (no longer in the file)",
+        previous=was,
+    )
+
+
+def handler(
+    editor: Editor | None,
+    deliver: Callable[[Booking], Awaitable[Outcome]],
+) -> Callable[[Any], Awaitable[Outcome]]:
+    """One worker's way with a step: edits to the editor (or the plan), rows to ``deliver``."""
+
+    async def handle(step: Booking | Update | Delete) -> Outcome:
+        if isinstance(step, (Update, Delete)):
+            return await editor.apply(step) if editor is not None else planned(step)
+        return await deliver(step)
+
+    return handle

@@ -1,0 +1,20 @@
+"""Sync and undo: keeping Tracker equal to a corrected file, and taking an import back.
+
+``plan`` pairs a file with its batch's earlier bookings (pure); ``editor`` edits and deletes
+earlier bookings' worklogs exactly once; ``looking`` finds one booked worklog in Tracker.
+"""
+
+from importer.sync.editor import Editor, describe_change
+from importer.sync.looking import Looks
+from importer.sync.plan import Delete, Step, SyncPlan, Update, plan_sync
+
+__all__ = [
+    "Delete",
+    "Editor",
+    "Looks",
+    "Step",
+    "SyncPlan",
+    "Update",
+    "describe_change",
+    "plan_sync",
+]
