@@ -3,6 +3,7 @@
 import click
 
 from importer.cli.commands import check_config, inspect, run, whoami
+from importer.cli.history import batches, undo
 from importer.cli.sandbox import sandbox
 
 
@@ -12,7 +13,7 @@ def main() -> None:
     """Book timesheets (CSV, Excel) into Yandex Tracker as worklogs, exactly once."""
 
 
-for command in (run, inspect, whoami, check_config, sandbox):
+for command in (run, inspect, whoami, check_config, batches, undo, sandbox):
     main.add_command(command)
 
 __all__ = ["main"]

@@ -24,6 +24,9 @@ def _hours_table(title: str, hours: dict[str, float]) -> list[str]:
 def print_summary(summary: RunSummary) -> None:
     """The run in a few lines: counts, hours, rows to fix, where the files are."""
     c = summary.counts
+    if summary.command == "undo":
+        print_undo(summary)
+        return
     if summary.dry_run:
         lines = [
             "dry run: nothing was sent, no state was changed",
@@ -71,6 +74,31 @@ def print_summary(summary: RunSummary) -> None:
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
     if summary.failed_rows_path is not None:
         lines.append(f"rows to fix and re-run: {summary.failed_rows_path}")
+    click.echo("\n".join(lines))
+
+
+def print_undo(summary: RunSummary) -> None:
+    """An undo in a few lines: what was deleted, left, or is left to do."""
+    c = summary.counts
+    if summary.dry_run:
+        lines = [
+            "dry run: nothing was sent, no state was changed",
+            f"undo of batch {summary.batch!r}: would delete {c['pending']} worklogs",
+        ]
+    else:
+        lines = [
+            f"undo of batch {summary.batch!r}: deleted {c['deleted']}  gone already: {c['gone']}"
+            f"  conflict (left as they are): {c['conflict']}  failed: {c['failed']}"
+            f"  pending: {c['pending']}",
+            f"requests: {summary.requests}  retries: {summary.retries}"
+            f"  429s: {summary.responses_429}  elapsed: {summary.elapsed_seconds:.1f} s",
+        ]
+    if summary.problems:
+        lines.append("worklogs to look at:")
+        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
+    if summary.stopped:
+        lines.append(f"stopped: {summary.stopped}")
+    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
     click.echo("\n".join(lines))
 
 

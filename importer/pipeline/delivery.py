@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 
 from importer.clock import Clock
 from importer.config import Credentials, DeliverySection
@@ -61,6 +62,7 @@ async def open_delivery(
     mode: Mode,
     precheck: bool,
     clock: Clock | None,
+    zone: dt.tzinfo | None = None,
 ) -> Delivery:
     """A client for ``credentials`` (closed with ``stack``) and the delivery core around it."""
     client = await stack.enter_async_context(
@@ -85,5 +87,5 @@ async def open_delivery(
         parking=pool.parking,
         gate=gate,
     )
-    editor = Editor(calls, journal, Looks(calls, holdings), deliverer)
+    editor = Editor(calls, journal, Looks(calls, holdings), deliverer, zone)
     return Delivery(client, holdings, deliverer, editor)

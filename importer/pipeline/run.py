@@ -119,7 +119,8 @@ async def _book_or_plan(
     if options.dry_run:
         holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
         planner = Planner(journal, target, stops, holdings)
-        await pool.run(steps, handler(None, planner.plan), pooled=lambda: False)
+        zone = options.settings.zone
+        await pool.run(steps, handler(None, planner.plan, zone), pooled=lambda: False)
     else:
         assert delivery is not None  # a real run always has a token
         handle = handler(delivery.editor, delivery.deliverer.deliver)
@@ -189,6 +190,7 @@ async def run_import_async(
                         mode=mode,
                         precheck=precheck_on(options),
                         clock=clock,
+                        zone=settings.zone,
                     )
                 get_logger().info(
                     "run_started",
@@ -218,6 +220,7 @@ async def run_import_async(
                 sent=stops.sent > 0,
             )
             summary.batch, summary.run_id = batch, journal.run_id
+            summary.command = "sync" if options.sync else "run"
             if plan is not None:
                 summary.sync = {**plan_summary(plan), "plan": plan_lines(plan, batch)}
                 if refusal:

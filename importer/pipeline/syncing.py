@@ -135,10 +135,10 @@ def check_valve(plan: SyncPlan, batch: str, max_share: float, allowed: bool) -> 
     raise SyncRefused(message, plan)
 
 
-def planned(step: Update | Delete) -> Outcome:
+def planned(step: Update | Delete, zone: dt.tzinfo | None = None) -> Outcome:
     """A dry run's line for an edit it would make."""
+    was = earlier_worklog(step.earlier, zone)
     if isinstance(step, Update):
-        was = earlier_worklog(step.earlier)
         return Outcome(
             step.booking.source,
             Status.PENDING,
@@ -148,13 +148,12 @@ def planned(step: Update | Delete) -> Outcome:
             warning=step.booking.warning,
             previous=was,
         )
-    was = earlier_worklog(step.earlier)
     return Outcome(
         earlier_source(step.earlier),
         Status.PENDING,
         was,
         worklog_id=step.earlier.worklog_id or "",
-        error="dry run: would delete (no longer in the file)",
+        error=f"dry run: would delete worklog {step.earlier.worklog_id or '(not yet known)'}",
         previous=was,
     )
 
@@ -162,12 +161,14 @@ def planned(step: Update | Delete) -> Outcome:
 def handler(
     editor: Editor | None,
     deliver: Callable[[Booking], Awaitable[Outcome]],
+    zone: dt.tzinfo | None = None,
 ) -> Callable[[Any], Awaitable[Outcome]]:
-    """One worker's way with a step: edits to the editor (or the plan), rows to ``deliver``."""
+    """One worker's way with a step: edits to the editor (or, in a dry run, the plan; starts
+    shown in ``zone``), rows to ``deliver``."""
 
     async def handle(step: Booking | Update | Delete) -> Outcome:
         if isinstance(step, (Update, Delete)):
-            return await editor.apply(step) if editor is not None else planned(step)
+            return await editor.apply(step) if editor is not None else planned(step, zone)
         return await deliver(step)
 
     return handle

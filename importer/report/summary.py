@@ -94,6 +94,7 @@ class RunSummary:
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
     corrections_booked: int = 0  # rows booked beside an earlier version of themselves
+    command: str = "run"  # run, sync or undo
     batch: str = ""
     run_id: int | None = None
     sync: dict[str, Any] | None = None  # --sync: the plan (counts, hours before → after)

@@ -88,7 +88,10 @@ class ReportWriter:
             previous.comment if previous else "",
         ]
         try:
-            cells = self._cells(values) if self._cells else (values.get(self.source_columns[0]),)
+            if self._cells is not None:
+                cells = self._cells(values)
+            else:
+                cells = tuple(values.get(name) for name in self.source_columns)
         except KeyError:
             cells = tuple(values.get(name) for name in self.source_columns)
         risky.extend(v if type(v) is str else cell_text(v) for v in cells)

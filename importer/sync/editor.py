@@ -35,7 +35,7 @@ from importer.errors import (
 from importer.formats import format_duration, parse_business_iso, parse_tracker_start
 from importer.models import Booking, Mode, Outcome, Status, Worklog
 from importer.sync.looking import Looks
-from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog
+from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog, intended
 from importer.tracker import Record
 
 _ROW_ERRORS = (Stopped, Rejected, AuthError, TrackerUnavailable, JournalError, Retryable)
@@ -104,8 +104,14 @@ class Editor:
     """Applies a sync's (or an undo's) updates and deletions."""
 
     def __init__(
-        self, calls: Calls, journal: Journal, looks: Looks, deliverer: Deliverer | None
+        self,
+        calls: Calls,
+        journal: Journal,
+        looks: Looks,
+        deliverer: Deliverer | None,
+        zone: dt.tzinfo | None = None,
     ) -> None:
+        self.zone = zone  # where the report shows an earlier booking's start
         self.calls = calls
         self.stops = calls.stops
         self.journal = journal
@@ -115,11 +121,11 @@ class Editor:
     async def apply(self, step: Update | Delete) -> Outcome:
         """Carry out one step; never raises for a row-level problem."""
         if isinstance(step, Update):
-            edit = _Edit(step.earlier, step.booking, earlier_worklog(step.earlier))
+            edit = _Edit(step.earlier, step.booking, earlier_worklog(step.earlier, self.zone))
             source = step.booking.source
             warning = step.booking.warning
         else:
-            edit = _Edit(step.earlier, None, earlier_worklog(step.earlier))
+            edit = _Edit(step.earlier, None, earlier_worklog(step.earlier, self.zone))
             source, warning = earlier_source(step.earlier), ""
         outcome = Outcome(
             source, Status.PENDING, edit.goal or edit.was, previous=edit.was, warning=warning
@@ -186,7 +192,10 @@ class Editor:
             return True
         if books(record, edit.was):
             return True
-        return edit.goal is not None and books(record, edit.goal)
+        if edit.goal is not None and books(record, edit.goal):
+            return True
+        unfinished = intended(edit.earlier)  # what a stopped sync was writing
+        return unfinished is not None and books(record, unfinished)
 
     async def _attempt(self, edit: _Edit) -> Record:
         self.stops.check()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
@@ -43,11 +44,12 @@ class Delete:
 Step = Booking | Outcome | Update | Delete
 
 
-def earlier_worklog(earlier: Booked) -> Worklog:
-    """What an earlier booking booked, as a worklog."""
+def earlier_worklog(earlier: Booked, zone: dt.tzinfo | None = None) -> Worklog:
+    """What an earlier booking booked, as a worklog (its start shown in ``zone``)."""
+    start = dt.datetime.fromisoformat(earlier.start_utc)
     return Worklog(
         issue=earlier.issue,
-        start=dt.datetime.fromisoformat(earlier.start_utc),
+        start=start.astimezone(zone) if zone is not None else start,
         duration=dt.timedelta(seconds=earlier.seconds),
         comment=earlier.comment,
         author=earlier.author,
@@ -143,6 +145,9 @@ def plan_sync(
         seconds = int(item.worklog.duration.total_seconds())
         plan.seconds_after[author] = plan.seconds_after.get(author, 0) + seconds
         pair = corrections.get(item.fingerprint)
+        unfinished = by_fp.get(item.fingerprint)
+        if unfinished is not None and unfinished.state in ("updating", "deleting"):
+            pair = unfinished  # a sync stopped while editing it: bring it back to this row
         if pair is not None:
             plan.steps.append(Update(item, pair))
             plan.updates += 1
@@ -157,6 +162,19 @@ def plan_sync(
             plan.steps.append(Delete(e))
             plan.deletes += 1
     return plan
+
+
+def intended(earlier: Booked) -> Worklog | None:
+    """What an unfinished edit of ``earlier`` was about to write, if it was an edit."""
+    if earlier.state != "updating" or not earlier.intent:
+        return None
+    try:
+        intent = json.loads(earlier.intent)
+        seconds, comment = int(intent["seconds"]), str(intent["comment"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    was = earlier_worklog(earlier)
+    return dataclasses.replace(was, duration=dt.timedelta(seconds=seconds), comment=comment)
 
 
 def _deleted(entry: Entry | None) -> bool:

@@ -87,3 +87,75 @@ async def test_a_journal_that_cannot_be_written_stops_the_run_before_any_post(
     report = read_report(tmp_path / "r.csv")
     assert [line["status"] for line in report] == ["pending"] * 6
     assert all(line["error"].startswith("not sent, run stopped: ") for line in report)
+
+
+V1_SCHEMA = """
+CREATE TABLE bookings (
+    fingerprint  TEXT PRIMARY KEY,
+    state        TEXT NOT NULL CHECK (state IN ('sending', 'created')),
+    target       TEXT NOT NULL,
+    issue        TEXT NOT NULL,
+    start_utc    TEXT NOT NULL,
+    seconds      INTEGER NOT NULL,
+    comment      TEXT NOT NULL,
+    author       TEXT NOT NULL,
+    mode         TEXT NOT NULL,
+    worklog_id   TEXT,
+    source_file  TEXT NOT NULL,
+    source_row   INTEGER NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX bookings_target ON bookings (target, state);
+INSERT INTO bookings VALUES ('fp1', 'created', 't', 'PORT-1', '2026-10-01T06:00:00+00:00',
+    3600, 'design', 'anna', 'create', '42', '/exports/october.csv', 2, '2026-11-01T00:00:00');
+INSERT INTO bookings VALUES ('fp2', 'sending', 't', 'PORT-1', '2026-10-02T06:00:00+00:00',
+    7200, 'build', 'anna', 'create', NULL, '/exports/october.csv', 3, '2026-11-01T00:00:00');
+"""
+
+
+def _v1_journal(path: Path) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.commit()
+    db.close()
+
+
+def test_a_journal_of_the_previous_version_is_read_without_changing_it(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    _v1_journal(path)
+    before = path.read_bytes()
+    journal = Journal.open(path, readonly=True)
+    [info] = journal.batches()
+    assert (info.batch, info.rows, info.hours, info.pending) == ("october", 2, 1.0, 1)
+    assert [b.fingerprint for b in journal.batch_bookings("t", "october")] == ["fp1", "fp2"]
+    journal.close()
+    assert path.read_bytes() == before  # a dry run migrates a copy in memory
+
+
+async def test_a_journal_of_the_previous_version_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    _v1_journal(path)
+    journal = Journal.open(path)
+    assert journal.lookup("fp1") == journal.lookup("fp1")  # readable at once
+    [first, second] = journal.batch_bookings("t", "october")
+    assert (first.state, first.worklog_id, first.batch, first.run_id) == (
+        "created",
+        "42",
+        "october",
+        None,
+    )
+    assert second.state == "sending"
+    journal.begin_run("sync", target="t", batch="october", files=["october.csv"])
+    await journal.mark_intent("fp1", "deleting", {"run": journal.run_id})
+    journal.settle_deleted("fp1")
+    await journal.flush()
+    journal.end_run(0)
+    journal.close()
+    again = Journal.open(path)
+    assert [b.fingerprint for b in again.batch_bookings("t", "october")] == ["fp2"]
+    assert again.lookup("fp1") is not None and again.lookup("fp1").state == "deleted"  # type: ignore[union-attr]
+    [run] = again.runs("t", "october")
+    assert (run.command, run.exit_code) == ("sync", 0)
+    again.close()
