@@ -44,6 +44,11 @@ class Status(enum.StrEnum):
     DELETED = "deleted"  # its worklog was deleted (the row is no longer in the file / undone)
     CONFLICT = "conflict"  # someone edited the worklog in Tracker since: left as it is
     GONE = "gone"  # the worklog was already deleted in Tracker
+    # verify: the file against what Tracker holds
+    PRESENT = "present"  # a worklog books exactly this row
+    MISSING = "missing"  # no worklog books this row
+    DIFFERENT = "different"  # a worklog of the same issue, start and person, other values
+    EXTRA = "extra"  # a worklog of the batch that no row of the file books
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

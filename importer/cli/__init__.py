@@ -3,7 +3,7 @@
 import click
 
 from importer.cli.commands import check_config, inspect, run, whoami
-from importer.cli.history import batches, undo
+from importer.cli.history import batches, undo, verify
 from importer.cli.sandbox import sandbox
 
 
@@ -13,7 +13,7 @@ def main() -> None:
     """Book timesheets (CSV, Excel) into Yandex Tracker as worklogs, exactly once."""
 
 
-for command in (run, inspect, whoami, check_config, batches, undo, sandbox):
+for command in (run, inspect, whoami, check_config, batches, undo, verify, sandbox):
     main.add_command(command)
 
 __all__ = ["main"]

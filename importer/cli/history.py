@@ -1,4 +1,4 @@
-"""The commands about what was booked before: ``batches`` and ``undo``."""
+"""The commands about what was booked before: ``batches``, ``undo`` and ``verify``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from importer.cli._common import (
     optional_config_option,
     start_logging,
 )
-from importer.cli.render import print_summary
+from importer.cli.render import print_summary, print_verify
 from importer.config import load_settings, parse_settings
 from importer.deliver import Journal
 from importer.errors import ExitCode, ImporterError
@@ -24,6 +24,7 @@ from importer.log import LogFormat
 from importer.pipeline import RunOptions
 from importer.pipeline.options import state_path
 from importer.pipeline.undoing import UndoOptions, undo_async
+from importer.pipeline.verifying import verify_async
 
 _STATE = click.option(
     "--state",
@@ -137,4 +138,56 @@ def undo(
         fail(error)
     if not (quiet and summary.exit_code == ExitCode.OK):
         print_summary(summary)
+    sys.exit(int(summary.exit_code))
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@config_option
+@click.option(
+    "--batch",
+    help="The batch the files were booked as (default: run.batch, else the first file's name).",
+)
+@_STATE
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path),
+    help="The per-row report (default: report.path with -verify before its extension).",
+)
+@log_options
+def verify(
+    files: tuple[Path, ...],
+    config_path: Path,
+    batch: str | None,
+    state_path_option: Path | None,
+    report_path: Path | None,
+    quiet: bool,
+    verbose: bool,
+    log_format: LogFormat | None,
+    log_file: Path | None,
+) -> None:
+    """Check FILE... against Tracker itself, read-only: each row present, missing or
+    different, worklogs of the batch the files lack (extra), hours file vs Tracker.
+
+    Exit 0 when Tracker matches the files, 1 when it differs.
+
+    \b
+    Example:
+      worklog-import verify october.xlsx -c config.toml --batch 2026-10
+    """
+    start_logging(log_format, log_file, verbose, quiet)
+    try:
+        options = RunOptions(
+            files=list(files),
+            settings=load_settings(config_path),
+            report_path=report_path,
+            state_path=state_path_option,
+            batch=batch,
+        )
+        summary = asyncio.run(verify_async(options))
+    except ImporterError as error:
+        fail(error)
+    if not (quiet and summary.exit_code == ExitCode.OK):
+        print_verify(summary)
     sys.exit(int(summary.exit_code))

@@ -102,6 +102,34 @@ def print_undo(summary: RunSummary) -> None:
     click.echo("\n".join(lines))
 
 
+def print_verify(summary: RunSummary) -> None:
+    """A verify in a few lines: rows present, missing, different; extras; hours side by side."""
+    c = summary.counts
+    lines = [
+        f"verify of batch {summary.batch!r}: present {c['present']}  missing {c['missing']}"
+        f"  different {c['different']}  extra {c['extra']}  invalid {c['invalid']}"
+        f"  not checked {c['failed']}",
+        "Tracker matches the file" if summary.exit_code == 0 else "Tracker differs from the file",
+    ]
+    for field in ("person", "issue"):
+        totals = (summary.verify or {}).get(field, {})
+        if totals:
+            lines.append(f"hours by {field}: file → Tracker")
+            for name, hours in list(totals.items())[:TOP]:
+                mark = "" if hours["file"] == hours["tracker"] else "   ≠"
+                lines.append(
+                    f"  {name or '(token owner)':<30} {hours['file']:>9.2f} → "
+                    f"{hours['tracker']:.2f} h{mark}"
+                )
+    if summary.problems:
+        lines.append("rows to look at:")
+        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
+    if summary.stopped:
+        lines.append(f"stopped: {summary.stopped}")
+    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    click.echo("\n".join(lines))
+
+
 def inspection_lines(found: Inspection) -> list[str]:
     """What ``inspect`` shows: format, header, preset, column map, first rows."""
     lines = [f"file: {found.path}"]

@@ -87,7 +87,7 @@ def _until_unreadable(
         stops.stop(exc)
 
 
-def _open_sink(
+def open_sink(
     options: RunOptions,
     inputs: Sequence[InputFile],
     report_path: Path,
@@ -129,7 +129,7 @@ async def _book_or_plan(
         await journal.flush()
 
 
-def _batch(options: RunOptions, inputs: Sequence[InputFile]) -> str:
+def batch_for(options: RunOptions, inputs: Sequence[InputFile]) -> str:
     """The batch this run's bookings belong to: --batch, run.batch, or the first file's name."""
     if options.batch:
         return check_batch_name(options.batch)
@@ -146,7 +146,7 @@ async def run_import_async(
     settings, dry_run = options.settings, options.dry_run
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
-    batch = _batch(options, inputs)
+    batch = batch_for(options, inputs)
     report_path = options.report_path or Path(settings.report.path)
     tally = Tally(dry_run=dry_run)
     stops = RunStop()
@@ -177,7 +177,7 @@ async def run_import_async(
                     flagged = flag_corrections(rows, journal, target, batch)
                     steps = _until_unreadable(flagged, stops)
                 stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-                sink = _open_sink(options, inputs, report_path, tally, stats, stack)
+                sink = open_sink(options, inputs, report_path, tally, stats, stack)
                 pool = WorkerPool(settings.delivery.concurrency, sink)
                 if credentials.token:
                     delivery = await open_delivery(

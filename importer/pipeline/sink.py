@@ -12,6 +12,8 @@ from importer.report.progress import RunProgress
 from importer.tracker import RequestStats
 
 PROBLEMS_KEPT = 10
+# Not a row to fix in the file, but something a person should look at in Tracker.
+_LOOK_AT = (Status.CONFLICT, Status.MISSING, Status.DIFFERENT, Status.EXTRA)
 
 
 class Sink:
@@ -44,8 +46,10 @@ class Sink:
             self.log.warning(
                 "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
             )
-        elif outcome.status is Status.CONFLICT:
-            self.log.warning("row_conflict", file=source.file, row=source.row, reason=outcome.error)
+        elif outcome.status in _LOOK_AT:
+            self.log.warning(
+                "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
+            )
         elif self.per_row:
             self.log.debug(
                 "row_" + outcome.status,
@@ -55,7 +59,7 @@ class Sink:
                 note=outcome.error or None,
             )
         if (
-            outcome.status in (Status.FAILED, Status.INVALID, Status.CONFLICT)
+            outcome.status in (Status.FAILED, Status.INVALID, *_LOOK_AT)
             and len(self.problems) < PROBLEMS_KEPT
         ):
             self.problems.append(

@@ -62,7 +62,8 @@ class Tally:
         """Whether a row needs a person (invalid, failed, conflict) or another run (pending)."""
         c = self.counts
         pending = 0 if self.dry_run else c[Status.PENDING]
-        return bool(c[Status.INVALID] + c[Status.FAILED] + c[Status.CONFLICT] + pending)
+        differ = c[Status.MISSING] + c[Status.DIFFERENT] + c[Status.EXTRA]
+        return bool(c[Status.INVALID] + c[Status.FAILED] + c[Status.CONFLICT] + pending + differ)
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -98,6 +99,7 @@ class RunSummary:
     batch: str = ""
     run_id: int | None = None
     sync: dict[str, Any] | None = None  # --sync: the plan (counts, hours before → after)
+    verify: dict[str, Any] | None = None  # verify: hours per person and issue, file vs Tracker
 
     @classmethod
     def of(
