@@ -63,6 +63,8 @@ async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     stats.arrivals.append(now)
     response = await _faulty(request, handler, settings, rng, now)
     stats.served[response.status] += 1
+    if request.method in ("PATCH", "DELETE"):
+        stats.edits[f"{request.method} {response.status}"] += 1
     return response
 
 
@@ -120,8 +122,8 @@ async def _faulty(
     if fault and response.status in (200, 201, 204):
         stats.faults[fault] += 1
         if fault == "created_then_drop":
-            assert request.transport is not None
-            request.transport.abort()
+            if request.transport is not None:  # None: the client is gone already
+                request.transport.abort()
             return web.Response(status=201)  # never reaches the client
         return _server_error(500)
     return response

@@ -61,6 +61,8 @@ class SandboxStats:
     arrivals: list[float] = dataclasses.field(default_factory=list)
     served: collections.Counter[int] = dataclasses.field(default_factory=collections.Counter)
     faults: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    # Edits and deletions answered, as "METHOD status" ("DELETE 404": one deleted already).
+    edits: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
 
     def busiest_second(self) -> int:
         """The most requests that arrived within any one-second window."""
@@ -72,6 +74,7 @@ class SandboxStats:
             "served": {str(k): v for k, v in sorted(self.served.items())},
             "served_429": self.served[429],
             "faults": dict(self.faults),
+            "edits": dict(self.edits),
             "busiest_second": self.busiest_second(),
         }
 

@@ -33,11 +33,13 @@ from importer.errors import (
     TrackerUnavailable,
 )
 from importer.formats import format_duration, parse_business_iso, parse_tracker_start
+from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status, Worklog
 from importer.sync.looking import Looks
 from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog, intended
 from importer.tracker import Record
 
+log = get_logger()
 _ROW_ERRORS = (Stopped, Rejected, AuthError, TrackerUnavailable, JournalError, Retryable)
 
 
@@ -231,6 +233,14 @@ class Editor:
             raise
         except Rejected as error:
             if error.status == 404:
+                log.info(
+                    "edit_found_gone",
+                    issue=earlier.issue,
+                    worklog_id=worklog_id,
+                    delete=edit.goal is None,
+                    unsure=edit.unsure,
+                    state=earlier.state,
+                )
                 raise _Gone from None
             raise
 

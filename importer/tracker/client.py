@@ -99,6 +99,13 @@ class TrackerClient:
     ) -> AsyncIterator[TrackerClient]:
         """A client with a session of its own, closed when the block ends."""
         async with aiohttp.ClientSession() as session:
+            # aiohttp silently sends a DELETE (and a GET) again when a reused connection drops
+            # before the answer — measured against the sandbox: every "deleted, then connection
+            # dropped" became a second DELETE. A lost answer to a write must be checked in
+            # Tracker first, never resent blindly; reads are retried by our own policy anyway.
+            # aiohttp 3.14 has no public switch for it, only this attribute.
+            if hasattr(session, "_retry_connection"):
+                session._retry_connection = False
             yield cls(
                 session,
                 credentials,

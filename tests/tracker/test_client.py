@@ -78,3 +78,24 @@ async def test_edits_and_deletes_are_sent_and_their_lost_answers_are_unknown() -
         with pytest.raises(OutcomeUnknown):
             await client.delete_worklog("PORT-1", str(again["id"]))
         assert not sandbox.store.worklogs  # the delete was applied all the same
+
+
+async def test_a_delete_whose_connection_drops_is_not_sent_again_behind_our_back() -> None:
+    """The HTTP library would resend a DELETE on a dropped keep-alive connection; the
+    client must surface the lost answer instead, so it is checked in Tracker first."""
+    from importer.sandbox import SandboxSettings, running_sandbox
+    from importer.tracker import TrackerClient
+
+    knobs = SandboxSettings()
+    start = "2026-10-01T09:00:00.000+0300"
+    async with (
+        running_sandbox(knobs) as sandbox,
+        TrackerClient.connect(sandbox.credentials()) as client,
+    ):
+        booked = await client.create_worklog("PORT-1", {"start": start, "duration": "PT1H"})
+        await client.issue_worklogs("PORT-1")  # the connection is now a reused one
+        knobs.p_created_then_drop = 1.0  # deleted, then the connection drops
+        with pytest.raises(OutcomeUnknown, match="connection lost"):
+            await client.delete_worklog("PORT-1", str(booked["id"]))
+        assert not sandbox.store.worklogs
+        assert sandbox.stats.edits == {"DELETE 201": 1}  # one DELETE, no silent second one
