@@ -61,6 +61,8 @@ async def faults(request: web.Request, handler: Handler) -> web.StreamResponse:
         return await handler(request)
     now = asyncio.get_running_loop().time()
     stats.arrivals.append(now)
+    route = request.match_info.route.resource
+    stats.routes[f"{request.method} {route.canonical if route else request.path}"] += 1
     response = await _faulty(request, handler, settings, rng, now)
     stats.served[response.status] += 1
     if request.method in ("PATCH", "DELETE"):

@@ -63,6 +63,8 @@ class SandboxStats:
     faults: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
     # Edits and deletions answered, as "METHOD status" ("DELETE 404": one deleted already).
     edits: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    # Requests by route ("POST /v2/issues/{key}/worklog"): what a run spent its requests on.
+    routes: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
 
     def busiest_second(self) -> int:
         """The most requests that arrived within any one-second window."""
@@ -75,6 +77,7 @@ class SandboxStats:
             "served_429": self.served[429],
             "faults": dict(self.faults),
             "edits": dict(self.edits),
+            "routes": dict(self.routes),
             "busiest_second": self.busiest_second(),
         }
 
