@@ -226,3 +226,31 @@ async def test_the_dry_run_prints_the_plan_and_changes_nothing(
     assert any("first 2 to update" in line for line in plan["plan"])
     assert {line["status"] for line in report} == {"already_imported", "pending"}
     assert summary.hours_by_author == {"i.petrov": 1.0}  # only the new row creates hours
+
+
+async def test_a_sync_in_import_mode_edits_through_v3_and_keeps_each_author(
+    tracker: str, tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    rename = unique_issues("TEAM-")
+    run = Importer(tracker, tmp_path)
+    settings = make_settings(tracker={"mode": "import"})
+    first, _ = await run(write_csv(rename(FIRST), name="october.csv"), settings=settings)
+    assert first.counts["created"] == 5
+    before = call(tracker, "GET", "/_sandbox/stats")["routes"]
+    summary, report = await run(
+        write_csv(rename(CORRECTED), name="october.csv"), settings=settings, sync=True
+    )
+    assert statuses(report) == {"already_imported": 2, "updated": 2, "created": 1, "deleted": 1}
+    routes = call(tracker, "GET", "/_sandbox/stats")["routes"]
+    assert (
+        routes.get("PATCH /v3/issues/{key}/worklog/{id}", 0)
+        - before.get("PATCH /v3/issues/{key}/worklog/{id}", 0)
+        == 2
+    )
+    authors = {
+        (r["issue"]["key"], r["comment"]): r["createdBy"]["id"]
+        for issue in ("TEAM-1", "TEAM-2", "TEAM-4")
+        for r in call(tracker, "GET", f"/v2/issues/{issue}/worklog")
+    }
+    assert authors[("TEAM-1", "design")] == "1120000000000002"  # a.smirnova's uid
+    assert authors[("TEAM-2", "code review")] == "1120000000000003"  # i.petrov
