@@ -237,7 +237,7 @@ async def test_a_sync_in_import_mode_edits_through_v3_and_keeps_each_author(
     first, _ = await run(write_csv(rename(FIRST), name="october.csv"), settings=settings)
     assert first.counts["created"] == 5
     before = call(tracker, "GET", "/_sandbox/stats")["routes"]
-    summary, report = await run(
+    _, report = await run(
         write_csv(rename(CORRECTED), name="october.csv"), settings=settings, sync=True
     )
     assert statuses(report) == {"already_imported": 2, "updated": 2, "created": 1, "deleted": 1}

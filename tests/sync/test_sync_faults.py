@@ -65,15 +65,15 @@ def corrected(rows: list[list[str]], seed: int) -> list[list[str]]:
     return [rows[0], *kept, *added]
 
 
-def tracker_state(base_url: str, prefix: str) -> dict[str, tuple[str, str, str, str, str]]:
-    """Every worklog of the test's issues: id → (issue, start instant, duration, comment, by)."""
+def tracker_state(base_url: str, prefix: str) -> dict[str, tuple[str, str, str, str]]:
+    """Every worklog of the test's issues: id → (issue, start instant, seconds, comment)."""
     found = {}
     for w in sandbox_get(base_url, "/_sandbox/worklogs"):
         if w["issue"]["key"].startswith(prefix):
             start = parse_tracker_start(w["start"]).astimezone(dt.UTC).isoformat()
             seconds = parse_business_iso(w["duration"]).total_seconds()
             found[str(w["id"])] = (w["issue"]["key"], start, f"{seconds:g}", w.get("comment") or "")
-    return found  # type: ignore[return-value]
+    return found
 
 
 def expected(rows: list[list[str]]) -> list[tuple[str, str, str, str]]:
