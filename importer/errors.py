@@ -99,7 +99,23 @@ class Retryable(DeliveryError):
 
 
 class OutcomeUnknown(Retryable):
-    """The request was sent and may have taken effect; reconcile before resending."""
+    """The request was sent and may have taken effect; reconcile before resending.
+
+    ``unanswered``: nothing (or only a gateway, 502/504) answered — Tracker may still be
+    working on it, so only a read started after the commit horizon can prove it absent.
+    A 500/503 from Tracker itself ended the request: a read started after it decides.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+        *,
+        unanswered: bool = True,
+    ) -> None:
+        super().__init__(message, status, retry_after)
+        self.unanswered = unanswered
 
 
 class Rejected(DeliveryError):

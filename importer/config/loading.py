@@ -106,6 +106,8 @@ def _check_values(settings: Settings) -> None:
     for key in ("concurrency", "rate_limit", "request_timeout", "max_attempts"):
         _positive(f"delivery.{key}", getattr(d, key))
     _positive("input.max_duration_hours", settings.input.max_duration_hours)
+    if d.commit_horizon < 0:
+        raise ConfigError(f"delivery.commit_horizon must be 0 or more, got {d.commit_horizon!r}")
     cols = settings.columns
     if cols.start and (cols.date or cols.time):
         raise ConfigError("set either columns.start or columns.date (+ columns.time), not both")

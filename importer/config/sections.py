@@ -84,6 +84,9 @@ class DeliverySection:
     backoff_max: float = 30.0
     give_up_after: float = 300.0
     precheck: bool = True
+    # A worklog write nobody answered (timeout, dropped connection, 502/504) is concluded
+    # absent only by a read that starts this many seconds after the write was sent.
+    commit_horizon: float = 60.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +133,9 @@ class SandboxSection:
     )
     p_created_then_drop: float = _knob(
         0.0, "Probability that a worklog is stored and the connection dropped."
+    )
+    commit_delay: float = _knob(
+        0.0, "Seconds a worklog POST takes before it is stored; its answer comes after."
     )
     seed: int = dataclasses.field(
         default=0, metadata={"help": "Seed for the fault dice (the same seed, the same faults)."}

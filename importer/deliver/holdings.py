@@ -65,8 +65,9 @@ class Holdings:
         self._events = itertools.count(1)
         self._snapshots: dict[Hashable, asyncio.Future[list[Record]]] = {}
         self._people: dict[Hashable, asyncio.Future[frozenset[str]]] = {}
-        # Reconciliation listings by issue, stamped with the moment each one started.
-        self._listings: dict[str, tuple[int, asyncio.Future[list[Record]]]] = {}
+        # Reconciliation listings by issue, stamped with the event number and the clock
+        # time at which each one started.
+        self._listings: dict[str, tuple[int, float, asyncio.Future[list[Record]]]] = {}
 
     async def identify(self) -> None:
         """Learn who the token belongs to (``GET /v2/myself``): the pre-check's author."""
@@ -94,17 +95,25 @@ class Holdings:
         )
         return await self._adopt(records, worklog)
 
-    async def reconcile(self, worklog: Worklog, unanswered_at: int) -> Record | None:
-        """The worklog an unanswered POST created, from a listing that began after it.
+    async def reconcile(
+        self, worklog: Worklog, unanswered_at: int, not_before: float = 0.0
+    ) -> Record | None:
+        """The worklog an unanswered POST created, from a listing that began after it —
+        and not before ``not_before`` (the POST's commit horizon, on the run's clock).
 
         A new listing waits (``hold_off``) while the run is busy: every row of the issue
         whose POST goes unanswered meanwhile joins it, so one listing serves many rows
         instead of each row paying for its own.
         """
+        clock = self._calls.clock
+        if (wait := not_before - clock.monotonic()) > 0:
+            log.info("waiting_for_commit_horizon", issue=worklog.issue, seconds=round(wait, 1))
+            await self._calls.sleep(wait)
+            self._calls.stops.check()
         issue = worklog.issue
         entry = self._listings.get(issue)
-        if entry is not None and entry[0] > unanswered_at:
-            records = await asyncio.shield(entry[1])
+        if entry is not None and entry[0] > unanswered_at and entry[1] >= not_before:
+            records = await asyncio.shield(entry[2])
         else:
             gathering = self._gathering.get(issue)
             if gathering is None:
@@ -119,10 +128,11 @@ class Holdings:
             await self._hold_off(issue)
         finally:
             del self._gathering[issue]
-        entry = (next(self._events), asyncio.ensure_future(self._list(issue, "reconcile")))
+        started = self._calls.clock.monotonic()
+        entry = (next(self._events), started, asyncio.ensure_future(self._list(issue, "reconcile")))
         self._listings[issue] = entry
         try:
-            return await entry[1]
+            return await entry[2]
         except BaseException:
             if self._listings.get(issue) is entry:
                 del self._listings[issue]  # a failed listing serves no one

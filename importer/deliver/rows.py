@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from importer.deliver import outcomes
@@ -51,6 +52,10 @@ class RowState:
     failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
     attempts: int = 0
     parked: bool = False  # it waits, lending its worker's place to another row
+    sent_at: float = 0.0  # when its last POST went out (the run's monotonic clock)
+    # Only a read that starts at or after this moment can prove an unanswered POST absent:
+    # Tracker may still store a write it has not answered until the commit horizon passes.
+    decisive_after: float = 0.0
 
 
 class Deliverer:
@@ -83,6 +88,19 @@ class Deliverer:
         # once, not by every worker at the same time.
         self._first_import = asyncio.Lock()
         self._import_allowed = mode is not Mode.IMPORT
+        self._horizon = calls.policy.commit_horizon
+
+    def _horizon_after(self, marked_at: str) -> float:
+        """When the horizon of a POST an earlier run marked at ``marked_at`` passes, on this
+        run's monotonic clock (the mark is to the second: one more second, to be safe)."""
+        try:
+            marked = dt.datetime.fromisoformat(marked_at)
+        except ValueError:
+            return self.calls.clock.monotonic() + self._horizon
+        if marked.tzinfo is None:
+            marked = marked.replace(tzinfo=dt.UTC)
+        age = (dt.datetime.now(dt.UTC) - marked).total_seconds()
+        return self.calls.clock.monotonic() + max(0.0, self._horizon + 1.0 - age)
 
     async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
@@ -94,6 +112,8 @@ class Deliverer:
         row.uncertain = row.from_earlier_run = row.marked = (
             entry is not None and entry.state == "sending"
         )
+        if row.from_earlier_run and entry is not None:
+            row.decisive_after = self._horizon_after(entry.updated_at)
         try:
             return await self._deliver_row(booking, row)
         finally:
@@ -163,7 +183,9 @@ class Deliverer:
         row.posting = False
         if row.uncertain:
             self._park(row)  # a reconciliation listing may wait for others to join it
-            match = await self.holdings.reconcile(booking.worklog, row.failed_at)
+            match = await self.holdings.reconcile(
+                booking.worklog, row.failed_at, row.decisive_after
+            )
             if match is not None:
                 row.adopted = True
                 self.stops.booked += 1
@@ -183,9 +205,14 @@ class Deliverer:
         with self._gate.posting(booking.worklog.issue):
             try:
                 record = await self._post(booking.worklog, row)
-            except OutcomeUnknown:
+            except OutcomeUnknown as unknown:
                 row.uncertain = True
                 row.failed_at = self.holdings.note_unanswered()
+                clock = self.calls.clock
+                # Nobody answered: Tracker may store it up to the horizon after it was sent.
+                # Tracker answered (500, 503): a read from now on shows what it did.
+                after = row.sent_at + self._horizon if unknown.unanswered else clock.monotonic()
+                row.decisive_after = max(row.decisive_after, after)
                 raise
         row.posting = False
         self.holdings.claim(str(record["id"]))
@@ -196,15 +223,16 @@ class Deliverer:
         fresh = not row.parked and not row.from_earlier_run
         self.stops.sent += 1
         if self._import_allowed:
-            return await self.calls.patiently(self._send(worklog), fresh=fresh)
+            return await self.calls.patiently(self._send(worklog, row), fresh=fresh)
         async with self._first_import:
             self.stops.check()
-            record = await self.calls.patiently(self._send(worklog), fresh=fresh)
+            record = await self.calls.patiently(self._send(worklog, row), fresh=fresh)
             self._import_allowed = True
             return record
 
-    async def _send(self, worklog: Worklog) -> Record:
+    async def _send(self, worklog: Worklog, row: RowState) -> Record:
         client = self.calls.client
+        row.sent_at = self.calls.clock.monotonic()
         payload: dict[str, Any] = worklog.payload()
         if self.mode is Mode.IMPORT:
             payload["createdBy"] = worklog.author

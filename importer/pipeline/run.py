@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from importer.clock import Clock
-from importer.config import check_batch_name
+from importer.config import DeliverySection, check_batch_name
 from importer.deliver import (
     Journal,
     Planner,
@@ -182,7 +183,7 @@ async def run_import_async(
                 if credentials.token:
                     delivery = await open_delivery(
                         credentials,
-                        settings.delivery,
+                        _delivery_policy(options),
                         journal,
                         stops,
                         pool,
@@ -240,6 +241,17 @@ async def run_import_async(
         stopped=summary.stopped or None,
     )
     return summary
+
+
+def _delivery_policy(options: RunOptions) -> DeliverySection:
+    """The config's delivery policy; against the embedded sandbox, its own commit horizon:
+    the double stores a write within its ``commit_delay`` and ``latency``, so a rehearsal
+    with dropped answers need not wait a real Tracker's horizon."""
+    policy = options.settings.delivery
+    if options.sandbox is None:
+        return policy
+    own = options.sandbox.commit_delay + options.sandbox.latency + 1.0
+    return dataclasses.replace(policy, commit_horizon=min(policy.commit_horizon, own))
 
 
 def _valve(options: RunOptions, plan: SyncPlan, batch: str) -> str:

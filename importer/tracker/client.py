@@ -78,9 +78,13 @@ def error_for_status(
     if status == 429:
         return Retryable(message, status, _retry_after(headers))
     if status in RETRYABLE_STATUSES:
-        # A 5xx after a POST arrived may still have created the worklog.
-        kind = OutcomeUnknown if changes_state else Retryable
-        return kind(message, status, _retry_after(headers))
+        # A 5xx after a POST arrived may still have created the worklog; after a gateway's
+        # 502/504 Tracker itself may still be working on it.
+        if changes_state:
+            return OutcomeUnknown(
+                message, status, _retry_after(headers), unanswered=status in (502, 504)
+            )
+        return Retryable(message, status, _retry_after(headers))
     return Rejected(message, status)
 
 

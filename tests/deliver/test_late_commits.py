@@ -1,0 +1,112 @@
+"""Late commits: Tracker stores a POST after the client stopped waiting for its answer.
+
+The row waits until its commit horizon has passed since its POST was sent; only a listing
+that starts after that may prove the worklog absent. Against a sandbox in its own process
+that stores every POST ``D`` seconds after receiving it, for delays on both sides of the
+client's timeout and up to the horizon: every row is stored exactly once, and none is lost.
+"""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from importer.pipeline import RunOptions, run_import_async
+from importer.sandbox import sandbox_process
+from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
+
+pytestmark = pytest.mark.slow  # waits out real horizons
+
+TIMEOUT = 0.3
+HORIZON = 1.5
+
+
+@pytest.mark.parametrize("delay", [0.1, 0.25, 0.35, 0.8, 1.3])
+async def test_a_post_stored_after_its_timeout_is_adopted_never_doubled(
+    delay: float, tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    rows = month_rows(12)
+    settings = make_settings(
+        delivery={"request_timeout": TIMEOUT, "commit_horizon": HORIZON, "max_attempts": 4}
+    )
+    with sandbox_process("--commit-delay", str(delay)) as url:
+        summary = await run_import_async(
+            RunOptions(
+                files=[write_csv(rows)],
+                settings=settings,
+                report_path=tmp_path / "report.csv",
+                state_path=tmp_path / "journal.sqlite",
+                environ=tracker_env(url),
+            )
+        )
+        stored = collections.Counter(
+            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
+        )
+    assert summary.exit_code == 0, (summary.stopped, summary.problems)
+    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    report = read_report(tmp_path / "report.csv")
+    assert {line["status"] for line in report} == {"created"}
+    if delay > TIMEOUT:
+        assert all("adopted" in line["error"] for line in report)
+
+
+async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the_next_run(
+    tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    """The horizon counts from when the earlier run marked the row, not from this run."""
+    from importer.config import resolve_credentials
+    from importer.deliver import Journal
+    from importer.models import Mode
+    from importer.normalize import DayTotals
+    from importer.pipeline.bookings import bookings
+    from importer.pipeline.delivery import target_of
+    from importer.pipeline.inputs import open_inputs
+
+    rows = month_rows(3)
+    csv = write_csv(rows)
+    settings = make_settings(delivery={"commit_horizon": 3.0})
+    with sandbox_process("--commit-delay", "1.5") as url:
+        env = tracker_env(url)
+        # An earlier run marked row 1 'sending', sent its POST and was killed: the POST is
+        # still on its way into Tracker (stored 1.5 s after it arrives).
+        target = target_of(resolve_credentials(settings, env))
+        [opened] = open_inputs([csv], settings)
+        first = next(b for b in bookings([opened], Mode.CREATE, target, DayTotals(12)))
+        journal = Journal.open(tmp_path / "journal.sqlite")
+        await journal.mark_sending(
+            first.fingerprint, first.worklog, target=target, mode=Mode.CREATE,  # type: ignore[union-attr]
+            file=first.source.file, row=first.source.row,
+        )  # fmt: skip
+        await journal.flush()
+        journal.close()
+        import json
+        import urllib.request
+
+        body = json.dumps(first.worklog.payload()).encode()  # type: ignore[union-attr]
+        request = urllib.request.Request(
+            f"{url}/v2/issues/{first.worklog.issue}/worklog",  # type: ignore[union-attr]
+            data=body,
+            method="POST",
+            headers={"Authorization": f"OAuth {env['TRACKER_TOKEN']}",
+                     "X-Org-ID": env["TRACKER_ORG_ID"], "Content-Type": "application/json"},
+        )  # fmt: skip
+        with pytest.raises(OSError):
+            urllib.request.urlopen(request, timeout=0.2)  # the "killed" run's POST
+        summary = await run_import_async(
+            RunOptions(
+                files=[csv],
+                settings=settings,
+                report_path=tmp_path / "report.csv",
+                state_path=tmp_path / "journal.sqlite",
+                environ=env,
+            )
+        )
+        stored = [w["comment"] for w in sandbox_get(url, "/_sandbox/worklogs")]
+    assert summary.exit_code == 0
+    assert sorted(stored) == sorted(r[4] for r in rows[1:])
+    report = {line["row"]: line for line in read_report(tmp_path / "report.csv")}
+    assert report["2"]["status"] == "already_imported"
+    assert "interrupted" in report["2"]["error"]
