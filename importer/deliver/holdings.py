@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from typing import TypeVar
 
 from importer.deliver.calls import Calls
-from importer.deliver.matching import created_by_one_of, find_match, user_identities
+from importer.deliver.matching import RecordIndex, created_by_one_of, user_identities
 from importer.log import get_logger
 from importer.models import Mode, Worklog
 from importer.tracker import Record
@@ -61,13 +61,13 @@ class Holdings:
         self.claimed = claimed
         self.owner: frozenset[str] = frozenset()
         self._hold_off = hold_off
-        self._gathering: dict[str, asyncio.Future[list[Record]]] = {}
+        self._gathering: dict[str, asyncio.Future[RecordIndex]] = {}
         self._events = itertools.count(1)
-        self._snapshots: dict[Hashable, asyncio.Future[list[Record]]] = {}
+        self._snapshots: dict[Hashable, asyncio.Future[RecordIndex]] = {}
         self._people: dict[Hashable, asyncio.Future[frozenset[str]]] = {}
         # Reconciliation listings by issue, stamped with the event number and the clock
         # time at which each one started.
-        self._listings: dict[str, tuple[int, float, asyncio.Future[list[Record]]]] = {}
+        self._listings: dict[str, tuple[int, float, asyncio.Future[RecordIndex]]] = {}
 
     async def identify(self) -> None:
         """Learn who the token belongs to (``GET /v2/myself``): the pre-check's author."""
@@ -122,14 +122,15 @@ class Holdings:
             records = await asyncio.shield(gathering)
         return await self._adopt(records, worklog)
 
-    async def _gathered(self, issue: str) -> list[Record]:
+    async def _gathered(self, issue: str) -> RecordIndex:
         """A listing for every row that asks before it starts."""
         try:
             await self._hold_off(issue)
         finally:
             del self._gathering[issue]
         started = self._calls.clock.monotonic()
-        entry = (next(self._events), started, asyncio.ensure_future(self._list(issue, "reconcile")))
+        listing = asyncio.ensure_future(self._indexed(issue, "reconcile"))
+        entry = (next(self._events), started, listing)
         self._listings[issue] = entry
         try:
             return await entry[2]
@@ -138,8 +139,8 @@ class Holdings:
                 del self._listings[issue]  # a failed listing serves no one
             raise
 
-    async def _adopt(self, records: list[Record], worklog: Worklog) -> Record | None:
-        match = find_match(records, worklog, await self.authors(worklog), self.claimed)
+    async def _adopt(self, records: RecordIndex, worklog: Worklog) -> Record | None:
+        match = records.match(worklog, await self.authors(worklog), self.claimed)
         if match is None:
             return None
         record = dict(match)
@@ -150,12 +151,15 @@ class Holdings:
         client = self._calls.client
         return await self._calls.fetch(f"{issue} ({why})", lambda: client.issue_worklogs(issue))
 
-    async def _snapshot(self, issue: str) -> list[Record]:
+    async def _indexed(self, issue: str, why: str) -> RecordIndex:
+        return RecordIndex(await self._list(issue, why))
+
+    async def _snapshot(self, issue: str) -> RecordIndex:
         records = await self._list(issue, "pre-check")
         # Keep only what could ever match, so a long-lived issue costs little memory.
         kept = [r for r in records if self.mode is Mode.IMPORT or created_by_one_of(r, self.owner)]
         log.info("pre-check", issue=issue, worklogs=len(records), by_owner=len(kept))
-        return kept
+        return RecordIndex(kept)
 
     async def _identities(self, login: str) -> frozenset[str]:
         client = self._calls.client

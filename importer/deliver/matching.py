@@ -29,7 +29,7 @@ def user_identities(user: Mapping[str, Any]) -> frozenset[str]:
 
 
 def _same_text(a: str, b: str) -> bool:
-    return a.replace("\r\n", "\n").strip() == b.replace("\r\n", "\n").strip()
+    return _text_key(a) == _text_key(b)
 
 
 def created_by_one_of(record: Mapping[str, Any], authors: Collection[str]) -> bool:
@@ -61,15 +61,55 @@ def record_matches(record: Mapping[str, Any], worklog: Worklog, authors: Collect
     return books(record, worklog) and created_by_one_of(record, authors)
 
 
+class RecordIndex:
+    """A listing indexed once by what a match needs (start instant, duration, comment), so a
+    waiting row finds its candidates in O(1) instead of parsing every record again.
+
+    Records whose start or duration cannot be read never match, as in :func:`books`.
+    """
+
+    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
+        self._by_content: dict[tuple[dt.datetime, dt.timedelta, str], list[Mapping[str, Any]]]
+        self._by_content = {}
+        self.size = 0
+        for record in records:
+            self.size += 1
+            try:
+                start = parse_tracker_start(str(record["start"]))
+                duration = parse_business_iso(str(record["duration"]))
+            except (KeyError, ValueError):
+                continue
+            key = (start, duration, _text_key(str(record.get("comment") or "")))
+            self._by_content.setdefault(key, []).append(record)
+        for candidates in self._by_content.values():
+            candidates.sort(key=_id_order)  # the oldest first
+
+    def match(
+        self, worklog: Worklog, authors: Collection[str], claimed: Collection[str]
+    ) -> Mapping[str, Any] | None:
+        """The oldest unclaimed record that books exactly ``worklog``, by one of ``authors``."""
+        key = (worklog.start.astimezone(dt.UTC), worklog.duration, _text_key(worklog.comment))
+        for record in self._by_content.get(key, ()):
+            if str(record.get("id")) not in claimed and created_by_one_of(record, authors):
+                return record
+        return None
+
+
+def _text_key(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
+
+
+def _id_order(record: Mapping[str, Any]) -> tuple[int, str]:
+    # Ids may come as numbers or numeric strings; order them numerically either way.
+    worklog_id = str(record.get("id"))
+    return (len(worklog_id), worklog_id)
+
+
 def find_match(
     records: Iterable[Mapping[str, Any]],
     worklog: Worklog,
     authors: Collection[str],
     claimed: Collection[str],
 ) -> Mapping[str, Any] | None:
-    """The oldest unclaimed record that matches, if any."""
-    # Ids may come as numbers or numeric strings; order them numerically either way.
-    for record in sorted(records, key=lambda r: (len(str(r.get("id"))), str(r.get("id")))):
-        if str(record.get("id")) not in claimed and record_matches(record, worklog, authors):
-            return record
-    return None
+    """The oldest unclaimed record that matches, if any (indexes ``records`` first)."""
+    return RecordIndex(records).match(worklog, authors, claimed)
