@@ -32,7 +32,7 @@ from importer.config import parse_settings
 from importer.log import configure_logging
 from importer.pipeline import RunOptions, run_import
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, busiest_second, sandbox_process
-from importer.tracker.pacing import Pacer
+from importer.tracker.pacing import Pacer, Ticket
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -76,9 +76,10 @@ def ours(url: str, rows: Path, folder: Path, *, rate: float, concurrency: int) -
     sent: list[float] = []
     original = Pacer.wait_turn
 
-    async def recording(self: Pacer) -> None:
-        await original(self)
+    async def recording(self: Pacer) -> Ticket:
+        ticket = await original(self)
         sent.append(time.monotonic())
+        return ticket
 
     Pacer.wait_turn = recording  # type: ignore[method-assign]
     try:
@@ -136,6 +137,20 @@ def has_official_client() -> bool:
     return True
 
 
+def limiter_shapes(rows: Path, folder: Path, limit: int, latency: str) -> dict[str, Any]:
+    """P7: P1 at the limit against each shape a gateway may count the limit in."""
+    found: dict[str, Any] = {}
+    for shape in ("bucket", "fixed", "sliding"):
+        flags = ("--rate-limit", str(limit), "--latency", latency, "--limiter", shape)
+        with sandbox_process(*flags) as url:
+            run = ours(url, rows, folder, rate=limit, concurrency=128)
+        floor = run["requests"] / limit
+        run["fraction_of_limit"] = round(floor / run["wall_seconds"], 3)
+        run["share_429"] = round(run["served_429"] / max(1, run["requests"]), 4)
+        found[shape] = run
+    return found
+
+
 def scenarios(sizes: dict[str, int], folder: Path) -> dict[str, Any]:
     results: dict[str, Any] = {}
     limit, latency = sizes["limit"], "0.05"
@@ -178,6 +193,8 @@ def scenarios(sizes: dict[str, int], folder: Path) -> dict[str, Any]:
             files.dry_run(files.make_csv(sizes["p4_csv"])),
             files.dry_run(files.make_xlsx(sizes["p4_xlsx"])),
         ]
+
+    results["P7"] = limiter_shapes(p1_rows, folder, limit, latency)
 
     with sandbox_process("--rate-limit", str(limit), "--latency", latency, "--p-503", "0.2",
                  "--p-429", "0.05", "--seed", "5") as url:  # fmt: skip

@@ -24,10 +24,12 @@ from importer.errors import ImporterError
 
 def _knob_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for field in reversed(dataclasses.fields(SandboxSection)):
+        choices = field.metadata.get("choices")
+        kind: Any = int if field.type in (int, "int") else float
         command = click.option(
             "--" + field.name.replace("_", "-"),
             field.name,
-            type=int if field.type in (int, "int") else float,
+            type=click.Choice(choices) if choices else kind,
             default=field.default,
             show_default=True,
             help=field.metadata["help"],

@@ -128,6 +128,12 @@ def _check_values(settings: Settings) -> None:
         raise ConfigError(f"sync.max_delete_share must be between 0 and 1, got {share!r}")
     if settings.run.batch:
         check_batch_name(settings.run.batch, "run.batch")
+    limiters = ("bucket", "fixed", "sliding")
+    if settings.sandbox.limiter not in limiters:
+        raise ConfigError(
+            f"sandbox.limiter must be one of {', '.join(limiters)}, "
+            f"got {settings.sandbox.limiter!r}"
+        )
     for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
         p = getattr(settings.sandbox, key)
         if not 0 <= p <= 1:

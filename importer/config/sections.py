@@ -125,6 +125,14 @@ class SandboxSection:
 
     latency: float = _knob(0.0, "Seconds added to every answer.")
     rate_limit: float = _knob(0.0, "Requests per second before 429 (0: unlimited).")
+    limiter: str = dataclasses.field(
+        default="bucket",
+        metadata={
+            "help": "How rate_limit counts: 'bucket' (a token bucket of rate_limit tokens), "
+            "'fixed' (each calendar second), 'sliding' (any one second of arrivals).",
+            "choices": ("bucket", "fixed", "sliding"),
+        },
+    )
     p_500: float = _knob(0.0, "Probability of a 500.")
     p_503: float = _knob(0.0, "Probability of a 503.")
     p_429: float = _knob(0.0, "Probability of a random 429.")

@@ -8,8 +8,10 @@ then 500" and "created, then connection dropped". The endpoint handlers stay pla
 from __future__ import annotations
 
 import asyncio
+import collections
 import math
 import random
+from typing import Any
 
 from aiohttp import web
 
@@ -79,18 +81,10 @@ async def _faulty(
 ) -> web.StreamResponse:
     stats = request.app[STATS]
     if settings.rate_limit > 0:
-        # A token bucket of R tokens refilled at R per second, as API gateways limit: the
-        # long-run rate never exceeds R, while the few milliseconds by which this busy
-        # process stamps arrivals late or early are not held against a well-paced client.
-        bucket = request.app[BUCKET]
-        tokens, last = bucket[0] if bucket else (settings.rate_limit, now)
-        tokens = min(settings.rate_limit, tokens + (now - last) * settings.rate_limit)
-        if tokens < 1:
-            bucket[:] = [(tokens, now)]
-            wait = max(1, math.ceil((1 - tokens) / settings.rate_limit))
+        wait = _over_the_limit(request.app[BUCKET], settings, now)
+        if wait:
             stats.faults["rate_limited"] += 1
             return _too_many(wait)
-        bucket[:] = [(tokens - 1, now)]
     if settings.latency:
         # Tracker works on a request it has received whether or not the client still waits
         # for the answer: read the body now, so a POST the client gave up on is still stored.
@@ -129,6 +123,49 @@ async def _faulty(
             return web.Response(status=201)  # never reaches the client
         return _server_error(500)
     return response
+
+
+def _over_the_limit(state: list[Any], settings: SandboxSettings, now: float) -> int:
+    """0 when this request is within the rate limit (and counts against it), else the
+    ``Retry-After`` seconds to answer its 429 with. Three shapes a gateway may use:
+
+    * ``bucket``: a token bucket of R tokens refilled at R per second. The long-run rate
+      never exceeds R, while the few milliseconds by which this busy process stamps
+      arrivals late or early are not held against a well-paced client;
+    * ``fixed``: at most R requests in each calendar second;
+    * ``sliding``: at most R requests in any one second of arrival times — the strictest:
+      every millisecond of jitter in arrivals counts.
+
+    Only requests let through count; a refused one takes no place in the window.
+    """
+    rate = settings.rate_limit
+    if settings.limiter == "fixed":
+        second = math.floor(now)
+        window, count = state[0] if state else (second, 0)
+        if window != second:
+            window, count = second, 0
+        if count >= rate:
+            state[:] = [(window, count)]
+            return 1
+        state[:] = [(window, count + 1)]
+        return 0
+    if settings.limiter == "sliding":
+        if not state:
+            state.append(collections.deque())
+        arrivals: collections.deque[float] = state[0]
+        while arrivals and now - arrivals[0] >= 1.0:
+            arrivals.popleft()
+        if len(arrivals) >= rate:
+            return 1
+        arrivals.append(now)
+        return 0
+    tokens, last = state[0] if state else (rate, now)
+    tokens = min(rate, tokens + (now - last) * rate)
+    if tokens < 1:
+        state[:] = [(tokens, now)]
+        return max(1, math.ceil((1 - tokens) / rate))
+    state[:] = [(tokens - 1, now)]
+    return 0
 
 
 def _too_many(wait: int) -> web.Response:

@@ -23,7 +23,7 @@ from importer.config import Credentials
 from importer.errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
 from importer.formats import format_tracker_start
 from importer.log import get_logger
-from importer.tracker.pacing import Pacer
+from importer.tracker.pacing import Pacer, Ticket
 
 log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -88,6 +88,15 @@ def error_for_status(
     return Rejected(message, status)
 
 
+async def _on_the_wire(
+    session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
+) -> None:
+    """aiohttp's trace hook: the request's headers are written — tell the pacer."""
+    ticket = context.trace_request_ctx
+    if isinstance(ticket, Ticket):
+        ticket.sent()
+
+
 class TrackerClient:
     """Worklog calls against one Tracker organisation (open one with :meth:`connect`)."""
 
@@ -102,7 +111,9 @@ class TrackerClient:
         clock: Clock | None = None,
     ) -> AsyncIterator[TrackerClient]:
         """A client with a session of its own, closed when the block ends."""
-        async with aiohttp.ClientSession() as session:
+        trace = aiohttp.TraceConfig()
+        trace.on_request_headers_sent.append(_on_the_wire)
+        async with aiohttp.ClientSession(trace_configs=[trace]) as session:
             # aiohttp silently sends a DELETE (and a GET) again when a reused connection drops
             # before the answer — measured against the sandbox: every "deleted, then connection
             # dropped" became a second DELETE. A lost answer to a write must be checked in
@@ -142,10 +153,10 @@ class TrackerClient:
         changes_state = method in ("PATCH", "DELETE") or (
             method == "POST" and "_search" not in path
         )
-        await self.pacer.wait_turn()
+        ticket = await self.pacer.wait_turn()
         self.stats.requests += 1
         try:
-            status, headers, answer = await self._exchange(method, path, body, params)
+            status, headers, answer = await self._exchange(method, path, body, params, ticket)
         except aiohttp.ClientConnectorError as exc:
             # Never connected: nothing was sent, so a resend is safe.
             raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
@@ -175,7 +186,12 @@ class TrackerClient:
         raise error
 
     async def _exchange(
-        self, method: str, path: str, body: Any, params: Mapping[str, str] | None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        params: Mapping[str, str] | None,
+        ticket: Ticket | None = None,
     ) -> tuple[int, Mapping[str, str], bytes]:
         """One HTTP exchange; a network failure is noted by the pacer as a failed answer."""
         try:
@@ -186,6 +202,7 @@ class TrackerClient:
                 params=params,
                 headers=self._headers,
                 timeout=self._timeout,
+                trace_request_ctx=ticket,
             ) as response:
                 answer = await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError):

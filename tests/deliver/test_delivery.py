@@ -20,6 +20,7 @@ from importer.formats import parse_business_iso, parse_tracker_start
 from importer.normalize.durations import parse_duration
 from importer.sandbox import SandboxSettings, busiest_second, running_sandbox
 from importer.tracker import Pacer, Record, TrackerClient
+from importer.tracker.pacing import Ticket
 from tests.helpers import HEADER, import_into, make_settings, month_rows, read_report
 
 
@@ -112,9 +113,10 @@ async def test_configured_rate_at_the_server_limit_never_draws_a_429(
     sent: list[float] = []  # the client's own send log: when each request left
     wait_turn = Pacer.wait_turn
 
-    async def recording(pacer: Pacer) -> None:
-        await wait_turn(pacer)
+    async def recording(pacer: Pacer) -> Ticket:
+        ticket = await wait_turn(pacer)
         sent.append(time.monotonic())
+        return ticket
 
     monkeypatch.setattr(Pacer, "wait_turn", recording)
     async with running_sandbox(SandboxSettings(rate_limit=limit)) as sandbox:

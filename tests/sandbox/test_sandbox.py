@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, SandboxSettings, create_app
@@ -174,3 +175,41 @@ async def test_booking_by_hand_bypasses_faults(aiohttp_client: Any) -> None:
     )
     assert response.status == 201
     assert (await response.json())["createdBy"]["display"] == "Иван Петров"
+
+
+@pytest.mark.parametrize(
+    ("shape", "refused_at"),
+    [
+        # 3 a second: the 4th request within 0.9 s is refused by every shape...
+        ("bucket", [0.3]),
+        ("fixed", [0.3]),
+        ("sliding", [0.3]),
+    ],
+)
+def test_every_limiter_shape_refuses_more_than_the_rate(
+    shape: str, refused_at: list[float]
+) -> None:
+    from importer.sandbox._faults import _over_the_limit
+    from importer.sandbox._settings import SandboxSettings
+
+    settings = SandboxSettings(rate_limit=3, limiter=shape)
+    state: list[object] = []
+    times = [0.0, 0.1, 0.2, 0.3]  # 3 a second allowed: the 4th within 0.3 s is one too many
+    refused = [t for t in times if _over_the_limit(state, settings, t)]
+    assert refused == [0.3]
+
+
+def test_the_shapes_differ_at_a_window_edge() -> None:
+    """Three requests late in second 0 and three early in second 1: a fixed window lets all
+    six through, a sliding second of arrivals refuses the second three."""
+    from importer.sandbox._faults import _over_the_limit
+    from importer.sandbox._settings import SandboxSettings
+
+    times = [0.90, 0.95, 0.99, 1.01, 1.05, 1.09]
+    verdicts = {}
+    for shape in ("fixed", "sliding"):
+        settings = SandboxSettings(rate_limit=3, limiter=shape)
+        state: list[object] = []
+        verdicts[shape] = [bool(_over_the_limit(state, settings, t)) for t in times]
+    assert verdicts["fixed"] == [False] * 6
+    assert verdicts["sliding"] == [False, False, False, True, True, True]

@@ -38,7 +38,8 @@ def test_a_sporadic_429_delays_only_its_own_request() -> None:
         clock.now = float(second)
         for n in range(100):
             assert pacer.answered(n % 20 == 0, 1.0) is False
-    assert pacer.rate == 100 and pacer._resume_at == 0.0
+    assert pacer._resume_at == 0.0  # nobody else waited
+    assert pacer.rate == pytest.approx(98)  # the ceiling trimmed 2 %, and no further
 
 
 async def test_systemic_429s_pause_everyone_and_cut_the_rate_then_it_recovers() -> None:
@@ -75,7 +76,37 @@ def test_sporadic_429s_do_not_hold_back_the_recovery() -> None:
         clock.now = float(second * 2)
         for n in range(40):
             pacer.answered(n % 20 == 0, 1.0)
-    assert pacer.rate == pytest.approx(100)
+    # Back up to the ceiling, which the sporadic 429s trimmed a little (never more than 2 %).
+    assert pacer.trim == pytest.approx(0.98)
+    assert pacer.rate == pytest.approx(98)
+
+
+def test_sporadic_429s_that_keep_coming_trim_the_ceiling_until_they_stop() -> None:
+    clock = FakeClock()
+    pacer = Pacer(200, clock)
+
+    def second_of_answers(at: float, refused: int) -> None:
+        clock.now = at
+        for n in range(200):
+            assert pacer.answered(n < refused, 1.0) is False  # sporadic, never systemic
+
+    second_of_answers(0.0, 1)
+    assert pacer.rate == 200  # one sporadic 429 is no evidence
+    second_of_answers(1.5, 1)
+    assert pacer.rate == pytest.approx(198)  # two, a second apart: a step down
+    for second in range(2, 20):
+        second_of_answers(float(second), 1)
+    assert pacer.rate == pytest.approx(196)  # never below 98 % of the configured rate
+    for second in range(20, 49):  # quiet
+        clock.now = float(second)
+        pacer.answered(False)
+    assert pacer.rate == pytest.approx(196)  # not yet 30 quiet seconds
+    clock.now = 50.0
+    pacer.answered(False)
+    assert pacer.rate == pytest.approx(198)  # a step given back
+    clock.now = 81.0
+    pacer.answered(False)
+    assert pacer.rate == 200 and pacer.trim == 1.0
 
 
 def test_a_handful_of_answers_is_not_evidence_unless_most_are_refused() -> None:
