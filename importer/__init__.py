@@ -23,6 +23,7 @@ from importer.errors import (
     Rejected,
     Retryable,
     RowInvalid,
+    SearchTooWide,
     StateLocked,
     TrackerUnavailable,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "RowInvalid",
     "RunOptions",
     "RunSummary",
+    "SearchTooWide",
     "Settings",
     "Skipped",
     "SourceRow",

@@ -118,6 +118,11 @@ class OutcomeUnknown(Retryable):
         self.unanswered = unanswered
 
 
+class SearchTooWide(DeliveryError):
+    """A worklog search whose answer cannot be read whole (it passes Tracker's item limit,
+    or pages cannot be turned): ask again for a narrower window."""
+
+
 class Rejected(DeliveryError):
     """Tracker refused this request (4xx other than 401/429); retrying will not help."""
 

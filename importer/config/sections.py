@@ -142,6 +142,10 @@ class SandboxSection:
     p_created_then_drop: float = _knob(
         0.0, "Probability that a worklog is stored and the connection dropped."
     )
+    search_cap: int = dataclasses.field(
+        default=10_000,
+        metadata={"help": "Worklog search: no page may reach past this many items (0: none)."},
+    )
     commit_delay: float = _knob(
         0.0, "Seconds a worklog POST takes before it is stored; its answer comes after."
     )

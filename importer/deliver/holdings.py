@@ -1,8 +1,11 @@
 """What Tracker already holds, as far as this run knows — read once, shared by all rows.
 
 * the pre-check's snapshot of each issue's worklogs (one listing per issue per run);
-* reconciliation listings: a listing that started after a row's unanswered POST ended shows
-  whatever that POST did, so every row of that issue that failed earlier can use it;
+* reconciliation: in create mode one search for what the owner created since the earliest
+  waiting POST was sent (:mod:`importer.deliver.searching`), across all issues; otherwise —
+  import mode, no answered POST yet to bound Tracker's clock, or Tracker refusing the
+  search — a listing of the issue. Either is used only when it started after a row's
+  unanswered POST ended (and after its commit horizon), so it shows whatever that POST did;
 * each author's identities (import mode), looked up once;
 * the worklog ids already claimed by a row, so no worklog is ever adopted twice.
 
@@ -19,6 +22,8 @@ from typing import TypeVar
 
 from importer.deliver.calls import Calls
 from importer.deliver.matching import RecordIndex, created_by_one_of, user_identities
+from importer.deliver.searching import Searches
+from importer.errors import Rejected, SearchTooWide
 from importer.log import get_logger
 from importer.models import Mode, Worklog
 from importer.tracker import Record
@@ -68,11 +73,14 @@ class Holdings:
         # Reconciliation listings by issue, stamped with the event number and the clock
         # time at which each one started.
         self._listings: dict[str, tuple[int, float, asyncio.Future[RecordIndex]]] = {}
+        # Create mode: one search for what the owner created lately, instead of listings.
+        self.searches = Searches(calls, self._events, hold_off)
 
     async def identify(self) -> None:
         """Learn who the token belongs to (``GET /v2/myself``): the pre-check's author."""
         me: Record = await self._calls.fetch("whoami", self._calls.client.myself)
         self.owner = user_identities(me)
+        self.searches.owner = str(me.get("login") or me.get("uid") or "")
         log.info("authenticated", login=me.get("login"), display=me.get("display"))
 
     def claim(self, worklog_id: str) -> None:
@@ -95,8 +103,16 @@ class Holdings:
         )
         return await self._adopt(records, worklog)
 
+    def observe_answer(self, record: Record, sent: float, received: float) -> None:
+        """An answered POST bounds how Tracker's clock differs from ours (for searches)."""
+        self.searches.clock.observe(record, sent, received)
+
     async def reconcile(
-        self, worklog: Worklog, unanswered_at: int, not_before: float = 0.0
+        self,
+        worklog: Worklog,
+        unanswered_at: int,
+        not_before: float = 0.0,
+        sent: float | None = None,
     ) -> Record | None:
         """The worklog an unanswered POST created, from a listing that began after it —
         and not before ``not_before`` (the POST's commit horizon, on the run's clock).
@@ -110,6 +126,14 @@ class Holdings:
             log.info("waiting_for_commit_horizon", issue=worklog.issue, seconds=round(wait, 1))
             await self._calls.sleep(wait)
             self._calls.stops.check()
+        if self.mode is Mode.CREATE and sent is not None and self.searches.ready():
+            try:
+                found = await self.searches.since(unanswered_at, not_before, sent)
+                return await self._adopt(found, worklog)
+            except (SearchTooWide, Rejected) as exc:
+                # Tracker would not answer the search whole: listings from now on.
+                self.searches.usable = False
+                log.warning("reconcile_by_listing", reason=str(exc))
         issue = worklog.issue
         entry = self._listings.get(issue)
         if entry is not None and entry[0] > unanswered_at and entry[1] >= not_before:

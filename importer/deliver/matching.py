@@ -68,9 +68,12 @@ class RecordIndex:
     Records whose start or duration cannot be read never match, as in :func:`books`.
     """
 
-    def __init__(self, records: Iterable[Mapping[str, Any]]) -> None:
-        self._by_content: dict[tuple[dt.datetime, dt.timedelta, str], list[Mapping[str, Any]]]
+    def __init__(self, records: Iterable[Mapping[str, Any]], *, by_issue: bool = False) -> None:
+        """``by_issue``: the records come from several issues (a search), so a match must
+        also be of the row's issue."""
+        self._by_content: dict[tuple[str, dt.datetime, dt.timedelta, str], list[Mapping[str, Any]]]
         self._by_content = {}
+        self._by_issue = by_issue
         self.size = 0
         for record in records:
             self.size += 1
@@ -79,7 +82,8 @@ class RecordIndex:
                 duration = parse_business_iso(str(record["duration"]))
             except (KeyError, ValueError):
                 continue
-            key = (start, duration, _text_key(str(record.get("comment") or "")))
+            issue = _issue_key(record) if by_issue else ""
+            key = (issue, start, duration, _text_key(str(record.get("comment") or "")))
             self._by_content.setdefault(key, []).append(record)
         for candidates in self._by_content.values():
             candidates.sort(key=_id_order)  # the oldest first
@@ -88,11 +92,22 @@ class RecordIndex:
         self, worklog: Worklog, authors: Collection[str], claimed: Collection[str]
     ) -> Mapping[str, Any] | None:
         """The oldest unclaimed record that books exactly ``worklog``, by one of ``authors``."""
-        key = (worklog.start.astimezone(dt.UTC), worklog.duration, _text_key(worklog.comment))
+        issue = worklog.issue if self._by_issue else ""
+        key = (
+            issue,
+            worklog.start.astimezone(dt.UTC),
+            worklog.duration,
+            _text_key(worklog.comment),
+        )
         for record in self._by_content.get(key, ()):
             if str(record.get("id")) not in claimed and created_by_one_of(record, authors):
                 return record
         return None
+
+
+def _issue_key(record: Mapping[str, Any]) -> str:
+    issue = record.get("issue")
+    return str(issue.get("key", "")) if isinstance(issue, Mapping) else ""
 
 
 def _text_key(text: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import time
 from typing import Any
 
 from importer.deliver import outcomes
@@ -53,9 +54,21 @@ class RowState:
     attempts: int = 0
     parked: bool = False  # it waits, lending its worker's place to another row
     sent_at: float = 0.0  # when its last POST went out (the run's monotonic clock)
+    sent_wall: float | None = None  # the same moment on the wall clock (for searches)
     # Only a read that starts at or after this moment can prove an unanswered POST absent:
     # Tracker may still store a write it has not answered until the commit horizon passes.
     decisive_after: float = 0.0
+
+
+def _wall_of(marked_at: str) -> float | None:
+    """A journal mark's time on the wall clock, a second early (marks are to the second)."""
+    try:
+        marked = dt.datetime.fromisoformat(marked_at)
+    except ValueError:
+        return None
+    if marked.tzinfo is None:
+        marked = marked.replace(tzinfo=dt.UTC)
+    return marked.timestamp() - 1.0
 
 
 class Deliverer:
@@ -114,6 +127,7 @@ class Deliverer:
         )
         if row.from_earlier_run and entry is not None:
             row.decisive_after = self._horizon_after(entry.updated_at)
+            row.sent_wall = _wall_of(entry.updated_at)
         try:
             return await self._deliver_row(booking, row)
         finally:
@@ -184,7 +198,7 @@ class Deliverer:
         if row.uncertain:
             self._park(row)  # a reconciliation listing may wait for others to join it
             match = await self.holdings.reconcile(
-                booking.worklog, row.failed_at, row.decisive_after
+                booking.worklog, row.failed_at, row.decisive_after, row.sent_wall
             )
             if match is not None:
                 row.adopted = True
@@ -215,6 +229,8 @@ class Deliverer:
                 row.decisive_after = max(row.decisive_after, after)
                 raise
         row.posting = False
+        if row.sent_wall is not None:
+            self.holdings.observe_answer(record, row.sent_wall, time.time())
         self.holdings.claim(str(record["id"]))
         self.stops.booked += 1
         return record
@@ -233,6 +249,7 @@ class Deliverer:
     async def _send(self, worklog: Worklog, row: RowState) -> Record:
         client = self.calls.client
         row.sent_at = self.calls.clock.monotonic()
+        row.sent_wall = time.time()
         payload: dict[str, Any] = worklog.payload()
         if self.mode is Mode.IMPORT:
             payload["createdBy"] = worklog.author

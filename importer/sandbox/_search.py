@@ -7,12 +7,16 @@ import datetime as dt
 from aiohttp import web
 
 from importer.sandbox._http import base_url, json_body
-from importer.sandbox._settings import STORE, tracker_error
+from importer.sandbox._settings import SETTINGS, STORE, tracker_error
 from importer.sandbox._store import SandboxUser
 
 
 def _matches_user(user: SandboxUser, wanted: str | None) -> bool:
     return wanted is None or wanted in (user.login, str(user.uid))
+
+
+DEFAULT_PER_PAGE = 50
+MOST_PER_PAGE = 1000
 
 
 def _search(
@@ -21,14 +25,30 @@ def _search(
     since: dt.datetime | None,
     until: dt.datetime | None,
 ) -> web.Response:
+    """One page of the matching worklogs, in id order (``page``, ``perPage``; assumed: 50 a
+    page, at most 1,000). Like Tracker, nothing past the ``search_cap``-th item (10,000 by
+    default) can be read: a page starting past it is refused with "Request exceeds 10000
+    items limit" (as users of Tracker's client report) — narrow the window instead."""
+    try:
+        page = int(request.query.get("page", "1"))
+        per_page = min(MOST_PER_PAGE, int(request.query.get("perPage", DEFAULT_PER_PAGE)))
+    except ValueError:
+        return tracker_error(400, "page and perPage must be whole numbers")
+    if page < 1 or per_page < 1:
+        return tracker_error(400, "page and perPage must be positive")
+    cap = request.app[SETTINGS].search_cap
+    if cap and (page - 1) * per_page >= cap:
+        return tracker_error(400, f"Request exceeds {cap} items limit")
     found = [
-        w.record(base_url(request))
+        w
         for w in request.app[STORE].worklogs.values()
         if _matches_user(w.author, created_by)
         and (since is None or w.created_at >= since)
         and (until is None or w.created_at <= until)
     ]
-    return web.json_response(found)
+    last = min(page * per_page, cap) if cap else page * per_page
+    chosen = found[(page - 1) * per_page : last]
+    return web.json_response([w.record(base_url(request)) for w in chosen])
 
 
 def _parse_bound(text: str) -> dt.datetime:

@@ -18,6 +18,7 @@ from collections.abc import Hashable
 from importer.deliver import Calls, Holdings
 from importer.deliver.holdings import shared
 from importer.deliver.journal_schema import Booked
+from importer.errors import Rejected, SearchTooWide
 from importer.formats import parse_tracker_start
 from importer.models import Worklog
 from importer.tracker import Record
@@ -70,12 +71,15 @@ class Looks:
             return []
         client = self._calls.client
         self.searches += 1
-        return await self._calls.fetch(
-            f"search worklog {earlier.worklog_id}",
-            lambda: client.search_worklogs(
-                str(earlier.created_by), moment - WINDOW, moment + WINDOW
-            ),
-        )
+        try:
+            return await self._calls.fetch(
+                f"search worklog {earlier.worklog_id}",
+                lambda: client.search_worklogs(
+                    str(earlier.created_by), moment - WINDOW, moment + WINDOW
+                ),
+            )
+        except (SearchTooWide, Rejected):
+            return []  # the issue's listing answers instead
 
     async def _list(self, issue: str) -> list[Record]:
         client = self._calls.client

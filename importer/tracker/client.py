@@ -20,7 +20,14 @@ import aiohttp
 
 from importer.clock import Clock, SystemClock
 from importer.config import Credentials
-from importer.errors import AuthError, DeliveryError, OutcomeUnknown, Rejected, Retryable
+from importer.errors import (
+    AuthError,
+    DeliveryError,
+    OutcomeUnknown,
+    Rejected,
+    Retryable,
+    SearchTooWide,
+)
 from importer.formats import format_tracker_start
 from importer.log import get_logger
 from importer.tracker.pacing import Pacer, Ticket
@@ -28,6 +35,7 @@ from importer.tracker.pacing import Pacer, Ticket
 log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 500
+SEARCH_PAGE = 500  # worklogs per search page asked for (Tracker may answer fewer)
 MAX_RETRY_AFTER = 300.0
 Record = dict[str, Any]
 
@@ -263,14 +271,40 @@ class TrackerClient:
     async def search_worklogs(
         self, created_by: str, since: dt.datetime, until: dt.datetime
     ) -> list[Record]:
-        """``POST /v2/worklog/_search``: the worklogs ``created_by`` created in a window,
-        across all issues (one small answer for a worklog whose creation moment is known)."""
+        """``POST /v2/worklog/_search``: every worklog ``created_by`` created in a window,
+        across all issues, page by page until an empty page (a page shorter than asked for
+        proves nothing: Tracker may cap the page size).
+
+        Raises :class:`SearchTooWide` when the answer cannot be read whole: Tracker refuses
+        pages past its item limit ("Request exceeds 10000 items limit"), or it ignores
+        ``page`` and answers the same page again.
+        """
         body = {
             "createdBy": created_by,
             "createdAt": {"from": format_tracker_start(since), "to": format_tracker_start(until)},
         }
-        found = await self._request("POST", "/v2/worklog/_search", body=body)
-        return [r for r in found if isinstance(r, dict)] if isinstance(found, list) else []
+        found: list[Record] = []
+        seen: set[str] = set()
+        page = 1
+        while True:
+            params = {"perPage": str(SEARCH_PAGE), "page": str(page)}
+            try:
+                answer = await self._request(
+                    "POST", "/v2/worklog/_search", body=body, params=params
+                )
+            except Rejected as error:
+                if error.status == 400 and "exceeds" in error.message.lower():
+                    raise SearchTooWide(error.message, 400) from None
+                raise
+            records = [r for r in answer if isinstance(r, dict)] if isinstance(answer, list) else []
+            if not records:
+                return found
+            ids = {str(r.get("id")) for r in records}
+            if ids & seen:
+                raise SearchTooWide("Tracker answered the same worklogs for the next page")
+            seen |= ids
+            found.extend(records)
+            page += 1
 
     async def issue_worklogs(self, issue: str) -> list[Record]:
         """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).

@@ -1,0 +1,155 @@
+"""Reconciling unanswered POSTs by one search across all issues, not a listing per issue.
+
+An unanswered POST in create mode can only have created a worklog by the token's owner,
+between the moment it was sent and now. ``POST /v2/worklog/_search`` for what the owner
+created in that window answers with the run's own recent writes, whatever the issues hold:
+its cost follows the writes in the window, not the size of the issues.
+
+Two things make the window safe:
+
+* **Tracker's clock is not ours.** ``createdAt`` is Tracker's time. Every answered POST
+  bounds the offset: Tracker stored it after we sent it and before we read the answer, so
+  ``createdAt - received <= offset <= createdAt - sent``. The window is widened by those
+  bounds and a margin; until one answer bounded the offset, reconciliation lists the issue.
+* **An answer may be cut short.** The search is paged until an empty page; past Tracker's
+  item limit (or when pages cannot be turned) the window is split in halves until each half
+  reads whole (:class:`~importer.errors.SearchTooWide`).
+
+Rows whose POSTs went unanswered meanwhile join one search, as they join a listing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterator
+
+from importer.deliver.calls import Calls
+from importer.deliver.matching import RecordIndex
+from importer.errors import SearchTooWide
+from importer.formats import parse_tracker_start
+from importer.log import get_logger
+from importer.tracker import Record
+
+log = get_logger()
+MARGIN = 2.0  # seconds added on both sides of a search window
+NARROWEST = 0.002  # seconds (createdAt is to the millisecond): narrower windows give up
+ANY_ISSUE = "*"  # what a search's gathering waits on (no single issue)
+
+
+class ServerClock:
+    """What Tracker's clock is, relative to ours, as far as answered POSTs bound it."""
+
+    def __init__(self) -> None:
+        self.low = -math.inf  # Tracker's time minus ours, at least …
+        self.high = math.inf  # … and at most
+        self.samples = 0
+
+    @property
+    def known(self) -> bool:
+        return self.samples > 0
+
+    def observe(self, record: Record, sent: float, received: float) -> None:
+        """An answered POST: Tracker stored it between ``sent`` and ``received`` (our wall
+        clock, seconds)."""
+        try:
+            created = parse_tracker_start(str(record["createdAt"])).timestamp()
+        except (KeyError, ValueError):
+            return
+        low, high = created - received, created - sent
+        if self.samples and (low > self.high or high < self.low):
+            self.low, self.high, self.samples = low, high, 0  # a clock stepped: start over
+        self.low, self.high = max(self.low, low), min(self.high, high)
+        self.samples += 1
+
+
+@dataclasses.dataclass
+class _Search:
+    event: int  # the run's event number when it started
+    started: float  # the run's monotonic clock when it started
+    since: float  # the window's start, on our wall clock
+    answer: asyncio.Future[RecordIndex]
+
+
+class Searches:
+    """Gathered searches for what the token's owner created lately."""
+
+    def __init__(
+        self,
+        calls: Calls,
+        events: Iterator[int],
+        hold_off: Callable[[str], Awaitable[None]],
+    ) -> None:
+        self._calls = calls
+        self._events = events
+        self._hold_off = hold_off
+        self.clock = ServerClock()
+        self.owner = ""  # the login or uid to search by
+        self.usable = True  # False once Tracker refused a search: listings from then on
+        self._gathering: asyncio.Future[RecordIndex] | None = None
+        self._gathering_since = math.inf
+        self._last: _Search | None = None
+
+    def ready(self) -> bool:
+        return self.usable and bool(self.owner) and self.clock.known
+
+    async def since(self, unanswered_at: int, not_before: float, sent: float) -> RecordIndex:
+        """What the owner created from ``sent`` (our wall clock) on, read by a search that
+        began after the event ``unanswered_at`` and not before ``not_before``."""
+        since = sent + self.clock.low - MARGIN
+        last = self._last
+        if (
+            last is not None
+            and last.event > unanswered_at
+            and last.started >= not_before
+            and last.since <= since
+        ):
+            return await asyncio.shield(last.answer)
+        self._gathering_since = min(self._gathering_since, since)
+        if self._gathering is None:
+            self._gathering = asyncio.ensure_future(self._gathered())
+        return await asyncio.shield(self._gathering)
+
+    async def _gathered(self) -> RecordIndex:
+        try:
+            await self._hold_off(ANY_ISSUE)
+        finally:
+            self._gathering = None
+            since, self._gathering_since = self._gathering_since, math.inf
+        search = _Search(
+            next(self._events),
+            self._calls.clock.monotonic(),
+            since,
+            asyncio.ensure_future(self._search(since)),
+        )
+        self._last = search
+        try:
+            return await search.answer
+        except BaseException:
+            if self._last is search:
+                self._last = None  # a failed search serves no one
+            raise
+
+    async def _search(self, since: float) -> RecordIndex:
+        until = time.time() + self.clock.high + MARGIN
+        records = await self._window(since, until)
+        unique = {str(r.get("id")): r for r in records}
+        log.info("reconcile_search", window_seconds=round(until - since, 1), found=len(unique))
+        return RecordIndex(unique.values(), by_issue=True)
+
+    async def _window(self, since: float, until: float) -> list[Record]:
+        client = self._calls.client
+        start = dt.datetime.fromtimestamp(since, dt.UTC)
+        end = dt.datetime.fromtimestamp(until, dt.UTC)
+        try:
+            return await self._calls.fetch(
+                "search (reconcile)", lambda: client.search_worklogs(self.owner, start, end)
+            )
+        except SearchTooWide:
+            if until - since <= NARROWEST:
+                raise
+            middle = (since + until) / 2
+            return [*await self._window(since, middle), *await self._window(middle, until)]

@@ -1,0 +1,73 @@
+"""Reconciling by search: one search across issues instead of a listing per issue."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from importer.deliver.searching import ServerClock
+from importer.sandbox import SandboxSettings, running_sandbox
+from tests.helpers import import_into, make_settings, month_rows, read_report
+
+DROPS = {"p_created_then_drop": 0.15, "seed": 3}
+
+
+def routes(stats: object) -> collections.Counter[str]:
+    return collections.Counter(stats.routes)  # type: ignore[attr-defined]
+
+
+async def test_unanswered_posts_are_reconciled_by_search_not_by_listing_issues(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = month_rows(120)
+    async with running_sandbox(SandboxSettings(**DROPS)) as sandbox:  # type: ignore[arg-type]
+        summary = await import_into(sandbox, [write_csv(rows)], make_settings(), tmp_path / "r.csv")
+        seen = routes(sandbox.stats)
+        stored = collections.Counter(w.comment for w in sandbox.store.worklogs.values())
+    assert summary.exit_code == 0
+    assert stored == collections.Counter(r[4] for r in rows[1:])  # each row once
+    assert sandbox.stats.faults["created_then_drop"] > 5
+    assert seen["POST /v2/worklog/_search"] >= 1
+    # Listings: only the pre-check's, one per issue (7 issues, 2 pages each at most).
+    assert seen["GET /v2/issues/{key}/worklog"] <= 14
+    report = read_report(tmp_path / "r.csv")
+    assert (
+        sum("adopted" in line["error"] for line in report)
+        == sandbox.stats.faults["created_then_drop"]
+    )
+
+
+async def test_a_search_past_the_item_limit_is_split_until_each_half_reads_whole(
+    write_csv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importer.tracker import client
+
+    monkeypatch.setattr(client, "SEARCH_PAGE", 5)  # small pages, so 20 items is the limit
+    rows = month_rows(150)
+    knobs = SandboxSettings(search_cap=20, **DROPS)  # type: ignore[arg-type]
+    async with running_sandbox(knobs) as sandbox:
+        summary = await import_into(sandbox, [write_csv(rows)], make_settings(), tmp_path / "r.csv")
+        stored = collections.Counter(w.comment for w in sandbox.store.worklogs.values())
+        refused = sandbox.stats.served[400]
+        seen = routes(sandbox.stats)
+    assert summary.exit_code == 0
+    assert stored == collections.Counter(r[4] for r in rows[1:])
+    assert refused >= 1  # some window held more than 20 …
+    assert seen["POST /v2/worklog/_search"] > refused  # … and was split, not given up on
+    assert seen["GET /v2/issues/{key}/worklog"] <= 14  # no listing took over
+
+
+def test_tracker_clock_bounds_narrow_with_each_answer() -> None:
+    clock = ServerClock()
+    assert not clock.known
+    created = dt.datetime(2026, 11, 28, 12, 0, 10, tzinfo=dt.UTC)
+    record = {"createdAt": created.strftime("%Y-%m-%dT%H:%M:%S.000+0000")}
+    ours = created.timestamp() - 3.0  # Tracker's clock runs 3 s ahead of ours
+    clock.observe(record, sent=ours - 0.2, received=ours + 0.3)
+    assert clock.known and (clock.low, clock.high) == pytest.approx((2.7, 3.2))
+    clock.observe(record, sent=ours - 0.05, received=ours + 0.1)
+    assert (clock.low, clock.high) == pytest.approx((2.9, 3.05))
