@@ -142,6 +142,10 @@ class SandboxSection:
     p_created_then_drop: float = _knob(
         0.0, "Probability that a worklog is stored and the connection dropped."
     )
+    others_per_issue: int = dataclasses.field(
+        default=0,
+        metadata={"help": "Worklogs other people booked long ago on each issue (big issues)."},
+    )
     search_cap: int = dataclasses.field(
         default=10_000,
         metadata={"help": "Worklog search: no page may reach past this many items (0: none)."},

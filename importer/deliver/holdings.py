@@ -98,6 +98,16 @@ class Holdings:
 
     async def existing(self, worklog: Worklog) -> Record | None:
         """An unclaimed worklog booked before this run that matches (the pre-check)."""
+        if self.mode is Mode.CREATE and self.searches.usable and self.searches.owner:
+            try:
+                for found in await self.searches.booked_since(worklog.start):
+                    match = await self._adopt(found, worklog)
+                    if match is not None:
+                        return match
+                return None
+            except (SearchTooWide, Rejected) as exc:
+                self.searches.usable = False
+                log.warning("precheck_by_listing", reason=str(exc))
         records = await shared(
             self._snapshots, worklog.issue, lambda: self._snapshot(worklog.issue)
         )
@@ -112,10 +122,12 @@ class Holdings:
         worklog: Worklog,
         unanswered_at: int,
         not_before: float = 0.0,
-        sent: float | None = None,
+        window: tuple[float, float] | None = None,
     ) -> Record | None:
         """The worklog an unanswered POST created, from a listing that began after it —
         and not before ``not_before`` (the POST's commit horizon, on the run's clock).
+        ``window``: when the POST was sent and settled (answered, or its horizon passed) on
+        the wall clock; with it, create mode searches instead of listing the issue.
 
         A new listing waits (``hold_off``) while the run is busy: every row of the issue
         whose POST goes unanswered meanwhile joins it, so one listing serves many rows
@@ -126,9 +138,9 @@ class Holdings:
             log.info("waiting_for_commit_horizon", issue=worklog.issue, seconds=round(wait, 1))
             await self._calls.sleep(wait)
             self._calls.stops.check()
-        if self.mode is Mode.CREATE and sent is not None and self.searches.ready():
+        if self.mode is Mode.CREATE and window is not None and self.searches.ready():
             try:
-                found = await self.searches.since(unanswered_at, not_before, sent)
+                found = await self.searches.between(unanswered_at, not_before, *window)
                 return await self._adopt(found, worklog)
             except (SearchTooWide, Rejected) as exc:
                 # Tracker would not answer the search whole: listings from now on.

@@ -55,6 +55,7 @@ class RowState:
     parked: bool = False  # it waits, lending its worker's place to another row
     sent_at: float = 0.0  # when its last POST went out (the run's monotonic clock)
     sent_wall: float | None = None  # the same moment on the wall clock (for searches)
+    settled_wall: float = 0.0  # on the wall clock: when it was answered or its horizon ends
     # Only a read that starts at or after this moment can prove an unanswered POST absent:
     # Tracker may still store a write it has not answered until the commit horizon passes.
     decisive_after: float = 0.0
@@ -128,6 +129,8 @@ class Deliverer:
         if row.from_earlier_run and entry is not None:
             row.decisive_after = self._horizon_after(entry.updated_at)
             row.sent_wall = _wall_of(entry.updated_at)
+            if row.sent_wall is not None:
+                row.settled_wall = row.sent_wall + 2.0 + self._horizon
         try:
             return await self._deliver_row(booking, row)
         finally:
@@ -198,7 +201,10 @@ class Deliverer:
         if row.uncertain:
             self._park(row)  # a reconciliation listing may wait for others to join it
             match = await self.holdings.reconcile(
-                booking.worklog, row.failed_at, row.decisive_after, row.sent_wall
+                booking.worklog,
+                row.failed_at,
+                row.decisive_after,
+                (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None,
             )
             if match is not None:
                 row.adopted = True
@@ -227,6 +233,9 @@ class Deliverer:
                 # Tracker answered (500, 503): a read from now on shows what it did.
                 after = row.sent_at + self._horizon if unknown.unanswered else clock.monotonic()
                 row.decisive_after = max(row.decisive_after, after)
+                sent = row.sent_wall or time.time()
+                settled = sent + self._horizon if unknown.unanswered else time.time()
+                row.settled_wall = max(row.settled_wall, settled)
                 raise
         row.posting = False
         if row.sent_wall is not None:

@@ -1,9 +1,14 @@
 """Reconciling unanswered POSTs by one search across all issues, not a listing per issue.
 
 An unanswered POST in create mode can only have created a worklog by the token's owner,
-between the moment it was sent and now. ``POST /v2/worklog/_search`` for what the owner
-created in that window answers with the run's own recent writes, whatever the issues hold:
-its cost follows the writes in the window, not the size of the issues.
+between the moment it was sent and the moment it was settled: when Tracker answered it
+(500, 503), or when its commit horizon passed (no answer). ``POST /v2/worklog/_search`` for
+what the owner created in that window answers with the run's own recent writes, whatever
+the issues hold: its cost follows the writes in the window, not the size of the issues.
+
+The pre-check asks the same way, once: what the owner created since a month before the
+earliest start it was asked about (a worklog is booked after the work, rarely weeks before
+it: assumed), instead of reading every issue whole.
 
 Two things make the window safe:
 
@@ -35,9 +40,10 @@ from importer.log import get_logger
 from importer.tracker import Record
 
 log = get_logger()
-MARGIN = 2.0  # seconds added on both sides of a search window
+MARGIN = 0.5  # seconds added on both sides of a search window (clock drift, rounding)
 NARROWEST = 0.002  # seconds (createdAt is to the millisecond): narrower windows give up
 ANY_ISSUE = "*"  # what a search's gathering waits on (no single issue)
+PRECHECK_BEFORE = 31 * 86400.0  # seconds: the pre-check reads what was created since then
 
 
 class ServerClock:
@@ -70,7 +76,8 @@ class ServerClock:
 class _Search:
     event: int  # the run's event number when it started
     started: float  # the run's monotonic clock when it started
-    since: float  # the window's start, on our wall clock
+    since: float  # the window, on our wall clock
+    until: float
     answer: asyncio.Future[RecordIndex]
 
 
@@ -91,24 +98,43 @@ class Searches:
         self.usable = True  # False once Tracker refused a search: listings from then on
         self._gathering: asyncio.Future[RecordIndex] | None = None
         self._gathering_since = math.inf
+        self._gathering_until = -math.inf
         self._last: _Search | None = None
+        self._booked_since: float | None = None  # the pre-check's window starts here …
+        self._booked: list[asyncio.Future[RecordIndex]] = []  # … and these searches cover it
 
     def ready(self) -> bool:
         return self.usable and bool(self.owner) and self.clock.known
 
-    async def since(self, unanswered_at: int, not_before: float, sent: float) -> RecordIndex:
-        """What the owner created from ``sent`` (our wall clock) on, read by a search that
-        began after the event ``unanswered_at`` and not before ``not_before``."""
+    async def booked_since(self, moment: dt.datetime) -> list[RecordIndex]:
+        """The pre-check's view: what the owner created from ``moment`` until now, read by
+        as few searches as possible (a later row starting earlier widens it backwards)."""
+        since = moment.timestamp() - PRECHECK_BEFORE
+        if self._booked_since is None or since < self._booked_since:
+            until = self._booked_since if self._booked_since is not None else time.time() + 60
+            self._booked_since = since
+            self._booked.append(asyncio.ensure_future(self._search(since, until)))
+        return [await asyncio.shield(part) for part in list(self._booked)]
+
+    async def between(
+        self, unanswered_at: int, not_before: float, sent: float, settled: float
+    ) -> RecordIndex:
+        """What the owner created between ``sent`` and ``settled`` (our wall clock: when the
+        POST went out, and when Tracker answered it or its commit horizon passed), read by a
+        search that began after the event ``unanswered_at`` and not before ``not_before``."""
         since = sent + self.clock.low - MARGIN
+        until = settled + self.clock.high + MARGIN
         last = self._last
         if (
             last is not None
             and last.event > unanswered_at
             and last.started >= not_before
             and last.since <= since
+            and last.until >= until
         ):
             return await asyncio.shield(last.answer)
         self._gathering_since = min(self._gathering_since, since)
+        self._gathering_until = max(self._gathering_until, until)
         if self._gathering is None:
             self._gathering = asyncio.ensure_future(self._gathered())
         return await asyncio.shield(self._gathering)
@@ -119,11 +145,14 @@ class Searches:
         finally:
             self._gathering = None
             since, self._gathering_since = self._gathering_since, math.inf
+            until, self._gathering_until = self._gathering_until, -math.inf
+        until = min(until, time.time() + self.clock.high + MARGIN)  # nothing is stored later
         search = _Search(
             next(self._events),
             self._calls.clock.monotonic(),
             since,
-            asyncio.ensure_future(self._search(since)),
+            until,
+            asyncio.ensure_future(self._search(since, until)),
         )
         self._last = search
         try:
@@ -133,8 +162,7 @@ class Searches:
                 self._last = None  # a failed search serves no one
             raise
 
-    async def _search(self, since: float) -> RecordIndex:
-        until = time.time() + self.clock.high + MARGIN
+    async def _search(self, since: float, until: float) -> RecordIndex:
         records = await self._window(since, until)
         unique = {str(r.get("id")): r for r in records}
         log.info("reconcile_search", window_seconds=round(until - since, 1), found=len(unique))

@@ -140,7 +140,8 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     settings = settings or SandboxSettings()
     app = web.Application(middlewares=[faults])
     app[SETTINGS] = settings
-    app[STORE] = Store()
+    others = next((u for u in settings.users if not u.admin), None)  # someone, not the robot
+    app[STORE] = Store(settings.others_per_issue, others)
     app[STATS] = SandboxStats()
     app[RNG] = random.Random(settings.seed)
     app[BUCKET] = []

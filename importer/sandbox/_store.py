@@ -77,11 +77,30 @@ class StoredWorklog:
 
 
 class Store:
-    """Worklogs by id, in creation order (ids ascend like Tracker's)."""
+    """Worklogs by id, in creation order (ids ascend like Tracker's), and by issue.
 
-    def __init__(self) -> None:
+    ``others_per_issue``: worklogs other people booked on each issue long before, stored
+    the first time the issue is touched — a long-lived "support" issue, for benchmarks.
+    """
+
+    def __init__(self, others_per_issue: int = 0, other: SandboxUser | None = None) -> None:
         self.worklogs: dict[int, StoredWorklog] = {}
+        self._by_issue: dict[str, dict[int, StoredWorklog]] = {}
         self._ids = itertools.count(1)
+        self._others = others_per_issue
+        self._other = other
+
+    def _issue(self, issue: str) -> dict[int, StoredWorklog]:
+        found = self._by_issue.get(issue)
+        if found is None:
+            found = self._by_issue[issue] = {}
+            if self._others and self._other is not None:
+                long_ago = dt.datetime(2025, 1, 6, 9, tzinfo=dt.UTC)
+                for n in range(self._others):
+                    start = long_ago + dt.timedelta(hours=n)
+                    self._store(issue, start, dt.timedelta(hours=1), f"other {n}", self._other,
+                                start)  # fmt: skip
+        return found
 
     def add(
         self,
@@ -91,6 +110,18 @@ class Store:
         comment: str,
         author: SandboxUser,
         created_at: dt.datetime | None = None,
+    ) -> StoredWorklog:
+        self._issue(issue)
+        return self._store(issue, start, duration, comment, author, created_at)
+
+    def _store(
+        self,
+        issue: str,
+        start: dt.datetime,
+        duration: dt.timedelta,
+        comment: str,
+        author: SandboxUser,
+        created_at: dt.datetime | None,
     ) -> StoredWorklog:
         worklog = StoredWorklog(
             id=next(self._ids),
@@ -103,6 +134,7 @@ class Store:
         )
         worklog.version = int(worklog.created_at.timestamp() * 1000)
         self.worklogs[worklog.id] = worklog
+        self._by_issue[issue][worklog.id] = worklog
         return worklog
 
     def find(self, issue: str, worklog_id: str) -> StoredWorklog | None:
@@ -112,6 +144,16 @@ class Store:
 
     def delete(self, worklog: StoredWorklog) -> None:
         del self.worklogs[worklog.id]
+        del self._by_issue[worklog.issue][worklog.id]
 
-    def of_issue(self, issue: str, after_id: int = 0) -> list[StoredWorklog]:
-        return [w for w in self.worklogs.values() if w.issue == issue and w.id > after_id]
+    def of_issue(
+        self, issue: str, after_id: int = 0, most: int | None = None
+    ) -> list[StoredWorklog]:
+        """The issue's worklogs with ids above ``after_id``, in id order, ``most`` of them."""
+        found = []
+        for worklog in self._issue(issue).values():
+            if worklog.id > after_id:
+                found.append(worklog)
+                if most is not None and len(found) >= most:
+                    break
+        return found

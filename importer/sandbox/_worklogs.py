@@ -148,7 +148,7 @@ async def list_worklogs(request: web.Request) -> web.Response:
         return per_page
     if isinstance(after, web.Response):
         return after
-    page = request.app[STORE].of_issue(key, after)[: max(1, min(per_page, 500))]
+    page = request.app[STORE].of_issue(key, after, max(1, min(per_page, 500)))
     return web.json_response([w.record(base_url(request)) for w in page])
 
 

@@ -36,6 +36,7 @@ log = get_logger()
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 500
 SEARCH_PAGE = 500  # worklogs per search page asked for (Tracker may answer fewer)
+SURELY_LAST_PAGE = 50  # a search page with fewer worklogs than this is the last
 MAX_RETRY_AFTER = 300.0
 Record = dict[str, Any]
 
@@ -272,8 +273,10 @@ class TrackerClient:
         self, created_by: str, since: dt.datetime, until: dt.datetime
     ) -> list[Record]:
         """``POST /v2/worklog/_search``: every worklog ``created_by`` created in a window,
-        across all issues, page by page until an empty page (a page shorter than asked for
-        proves nothing: Tracker may cap the page size).
+        across all issues, page by page. A page shorter than asked for proves little (Tracker
+        may cap the page size, its docs do not say at what); one shorter than
+        ``SURELY_LAST_PAGE`` (50, assumed to be the least any page size could be capped at)
+        is the last, else paging goes on to an empty page.
 
         Raises :class:`SearchTooWide` when the answer cannot be read whole: Tracker refuses
         pages past its item limit ("Request exceeds 10000 items limit"), or it ignores
@@ -299,11 +302,14 @@ class TrackerClient:
             records = [r for r in answer if isinstance(r, dict)] if isinstance(answer, list) else []
             if not records:
                 return found
+            last_page = len(records) < min(SURELY_LAST_PAGE, SEARCH_PAGE)
             ids = {str(r.get("id")) for r in records}
             if ids & seen:
                 raise SearchTooWide("Tracker answered the same worklogs for the next page")
             seen |= ids
             found.extend(records)
+            if last_page:
+                return found
             page += 1
 
     async def issue_worklogs(self, issue: str) -> list[Record]:

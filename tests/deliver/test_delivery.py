@@ -127,8 +127,8 @@ async def test_configured_rate_at_the_server_limit_never_draws_a_429(
     # Judged by the client's log, not the server's arrival stamps: a busy single-process
     # server stamps arrivals late and in bunches.
     assert busiest_second(sent) <= limit
-    # who-am-I, one pre-check listing per issue (7), one POST a row
-    assert len(sent) == len(stats.arrivals) == 1 + 7 + 60
+    # who-am-I, the pre-check's one search (the owner booked nothing yet), one POST a row
+    assert len(sent) == len(stats.arrivals) == 1 + 1 + 60
 
 
 async def test_retry_waits_at_least_what_retry_after_asks() -> None:
@@ -169,7 +169,7 @@ async def test_unknown_issue_fails_that_row_with_trackers_message(
     assert report["3"]["status"] == "failed"
     assert report["3"]["http_status"] == "404"
     assert report["3"]["error"] == "HTTP 404: Задача не существует."
-    assert report["3"]["attempts"] == "0"  # the pre-check's listing already got the 404
+    assert report["3"]["attempts"] == "1"  # the POST got the 404 (the pre-check searches)
 
 
 async def test_tracker_down_stops_the_run_leaving_rows_pending(
@@ -250,7 +250,9 @@ async def test_dry_run_sends_nothing(write_csv: Callable[..., Path], tmp_path: P
         stored = len(sandbox.store.worklogs)
         served = dict(sandbox.stats.served)
     assert stored == 0
-    assert served == {200: 1 + 4}  # who-am-I and the pre-check listings: reads only
+    # Who-am-I and the pre-check's one search for what the owner booked lately: reads only.
+    assert served == {200: 1 + 1}
+    assert set(sandbox.stats.routes) == {"GET /v2/myself", "POST /v2/worklog/_search"}
     assert summary.counts["pending"] == 4 and summary.counts["invalid"] == 1
     assert summary.exit_code == ExitCode.ROWS_FAILED
 
