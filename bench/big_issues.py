@@ -54,10 +54,10 @@ def once(rows: int, others: int, rate: float, precheck: bool, folder: Path) -> d
     first_post: list[float] = []
     original = TrackerClient.create_worklog
 
-    async def timed(self: TrackerClient, issue: str, payload: Any) -> Any:
+    async def timed(self: TrackerClient, issue: str, payload: Any, *sent: Any) -> Any:
         if not first_post:
             first_post.append(time.perf_counter())
-        return await original(self, issue, payload)
+        return await original(self, issue, payload, *sent)
 
     TrackerClient.create_worklog = timed  # type: ignore[method-assign]
     flags = ("--others-per-issue", str(others), "--p-created-then-drop", "0.03", "--seed", "6")

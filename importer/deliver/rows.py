@@ -35,7 +35,7 @@ from importer.errors import (
 )
 from importer.formats import format_tracker_start
 from importer.models import Booking, Mode, Outcome, Worklog
-from importer.tracker import Record
+from importer.tracker import Record, SentAt
 
 _ROW_ERRORS = (Stopped, Rejected, AuthError, TrackerUnavailable, JournalError, Retryable)
 
@@ -257,11 +257,13 @@ class Deliverer:
 
     async def _send(self, worklog: Worklog, row: RowState) -> Record:
         client = self.calls.client
-        row.sent_at = self.calls.clock.monotonic()
-        row.sent_wall = time.time()
+        sent = SentAt(self.calls.clock.monotonic(), time.time())  # until the pacer lets it go
         payload: dict[str, Any] = worklog.payload()
-        if self.mode is Mode.IMPORT:
-            payload["createdBy"] = worklog.author
-            payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
-            return await client.import_worklog(worklog.issue, payload)
-        return await client.create_worklog(worklog.issue, payload)
+        try:
+            if self.mode is Mode.IMPORT:
+                payload["createdBy"] = worklog.author
+                payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
+                return await client.import_worklog(worklog.issue, payload, sent)
+            return await client.create_worklog(worklog.issue, payload, sent)
+        finally:
+            row.sent_at, row.sent_wall = sent.monotonic, sent.wall

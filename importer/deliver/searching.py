@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable, Iterator
 
 from importer.deliver.calls import Calls
 from importer.deliver.matching import RecordIndex
+from importer.deliver.waiting import ANY_ISSUE
 from importer.errors import SearchTooWide
 from importer.formats import parse_tracker_start
 from importer.log import get_logger
@@ -42,7 +43,6 @@ from importer.tracker import Record
 log = get_logger()
 MARGIN = 0.5  # seconds added on both sides of a search window (clock drift, rounding)
 NARROWEST = 0.002  # seconds (createdAt is to the millisecond): narrower windows give up
-ANY_ISSUE = "*"  # what a search's gathering waits on (no single issue)
 PRECHECK_BEFORE = 31 * 86400.0  # seconds: the pre-check reads what was created since then
 
 
@@ -98,7 +98,6 @@ class Searches:
         self.usable = True  # False once Tracker refused a search: listings from then on
         self._gathering: asyncio.Future[RecordIndex] | None = None
         self._gathering_since = math.inf
-        self._gathering_until = -math.inf
         self._last: _Search | None = None
         self._booked_since: float | None = None  # the pre-check's window starts here …
         self._booked: list[asyncio.Future[RecordIndex]] = []  # … and these searches cover it
@@ -134,7 +133,6 @@ class Searches:
         ):
             return await asyncio.shield(last.answer)
         self._gathering_since = min(self._gathering_since, since)
-        self._gathering_until = max(self._gathering_until, until)
         if self._gathering is None:
             self._gathering = asyncio.ensure_future(self._gathered())
         return await asyncio.shield(self._gathering)
@@ -145,8 +143,9 @@ class Searches:
         finally:
             self._gathering = None
             since, self._gathering_since = self._gathering_since, math.inf
-            until, self._gathering_until = self._gathering_until, -math.inf
-        until = min(until, time.time() + self.clock.high + MARGIN)  # nothing is stored later
+        # Up to now: every joiner was settled before it asked, and a later row whose POST was
+        # settled before this search began can use it too.
+        until = time.time() + self.clock.high + MARGIN
         search = _Search(
             next(self._events),
             self._calls.clock.monotonic(),

@@ -1,6 +1,12 @@
 """Tracker: the HTTP client (the only user of aiohttp's client) and the pacer it shares."""
 
-from importer.tracker.client import Record, RequestStats, TrackerClient, error_for_status
+from importer.tracker.client import (
+    Record,
+    RequestStats,
+    SentAt,
+    TrackerClient,
+    error_for_status,
+)
 from importer.tracker.pacing import Pacer
 
-__all__ = ["Pacer", "Record", "RequestStats", "TrackerClient", "error_for_status"]
+__all__ = ["Pacer", "Record", "RequestStats", "SentAt", "TrackerClient", "error_for_status"]

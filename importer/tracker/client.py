@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -97,6 +98,19 @@ def error_for_status(
     return Rejected(message, status)
 
 
+@dataclasses.dataclass
+class SentAt:
+    """When a write really left — after the pacer let it go, not when it was asked for: at
+    10/s with 64 rows under way a request waits seconds for its turn, and a commit horizon
+    or a search window counted from the asking would end before Tracker even saw it."""
+
+    monotonic: float = 0.0
+    wall: float = 0.0
+
+    def mark(self, monotonic: float) -> None:
+        self.monotonic, self.wall = monotonic, time.time()
+
+
 async def _on_the_wire(
     session: aiohttp.ClientSession, context: Any, params: aiohttp.TraceRequestHeadersSentParams
 ) -> None:
@@ -156,13 +170,21 @@ class TrackerClient:
         self.stats = RequestStats()
 
     async def _request(
-        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        sent: SentAt | None = None,
     ) -> Any:
         # A write whose answer is lost may have been applied: POST (but a search), PATCH, DELETE.
         changes_state = method in ("PATCH", "DELETE") or (
             method == "POST" and "_search" not in path
         )
         ticket = await self.pacer.wait_turn()
+        if sent is not None:
+            sent.mark(self.clock.monotonic())
         self.stats.requests += 1
         try:
             status, headers, answer = await self._exchange(method, path, body, params, ticket)
@@ -236,17 +258,23 @@ class TrackerClient:
             raise Rejected(f"GET /v3/users/{wanted} answered with something that is not a user")
         return record
 
-    async def create_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
-        """``POST /v2/issues/<key>/worklog``."""
-        record = await self._request("POST", f"/v2/issues/{issue}/worklog", body=dict(payload))
+    async def create_worklog(
+        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None
+    ) -> Record:
+        """``POST /v2/issues/<key>/worklog``; ``sent`` is told when it leaves the pacer."""
+        record = await self._request(
+            "POST", f"/v2/issues/{issue}/worklog", body=dict(payload), sent=sent
+        )
         if not isinstance(record, dict) or "id" not in record:
             raise OutcomeUnknown("Tracker answered the POST without a worklog id")
         return record
 
-    async def import_worklog(self, issue: str, payload: Mapping[str, str]) -> Record:
+    async def import_worklog(
+        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None
+    ) -> Record:
         """``POST /v3/issues/<key>/worklogs/_import`` (administrators; keeps the author)."""
         answer = await self._request(
-            "POST", f"/v3/issues/{issue}/worklogs/_import", body=dict(payload)
+            "POST", f"/v3/issues/{issue}/worklogs/_import", body=dict(payload), sent=sent
         )
         record = answer[0] if isinstance(answer, list) and answer else answer
         if not isinstance(record, dict) or "id" not in record:

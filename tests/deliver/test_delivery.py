@@ -340,21 +340,28 @@ async def test_unanswered_rows_of_an_issue_share_reconciliation_listings(
     ]
     listings = unanswered = 0
     list_worklogs, create = TrackerClient.issue_worklogs, TrackerClient.create_worklog
+    search = TrackerClient.search_worklogs
 
     async def counted_listing(self: TrackerClient, issue: str) -> list[Record]:
         nonlocal listings
         listings += 1
         return await list_worklogs(self, issue)
 
-    async def counted_create(self: TrackerClient, issue: str, payload: Any) -> Record:
+    async def counted_search(self: TrackerClient, *window: Any) -> list[Record]:
+        nonlocal listings
+        listings += 1  # a reconciliation search (create mode) instead of a listing
+        return await search(self, *window)
+
+    async def counted_create(self: TrackerClient, issue: str, payload: Any, *sent: Any) -> Record:
         nonlocal unanswered
         try:
-            return await create(self, issue, payload)
+            return await create(self, issue, payload, *sent)
         except OutcomeUnknown:
             unanswered += 1
             raise
 
     monkeypatch.setattr(TrackerClient, "issue_worklogs", counted_listing)
+    monkeypatch.setattr(TrackerClient, "search_worklogs", counted_search)
     monkeypatch.setattr(TrackerClient, "create_worklog", counted_create)
     async with running_sandbox(SandboxSettings(p_503=0.3, seed=7)) as sandbox:
         summary = await import_into(
@@ -365,6 +372,6 @@ async def test_unanswered_rows_of_an_issue_share_reconciliation_listings(
     assert summary.counts["created"] == 120
     assert_report_matches_store(report, stored)
     assert unanswered >= 30
-    # Each listing serves every row of its issue that went unanswered before it began (a
-    # listing per unanswered POST would make listings exceed them).
+    # Each listing (or search) serves every row that went unanswered before it began (one
+    # per unanswered POST would make them exceed those rows).
     assert listings * 2 <= unanswered

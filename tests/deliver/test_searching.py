@@ -71,3 +71,23 @@ def test_tracker_clock_bounds_narrow_with_each_answer() -> None:
     assert clock.known and (clock.low, clock.high) == pytest.approx((2.7, 3.2))
     clock.observe(record, sent=ours - 0.05, received=ours + 0.1)
     assert (clock.low, clock.high) == pytest.approx((2.9, 3.05))
+
+
+async def test_a_post_waiting_its_turn_is_timed_from_when_it_left_not_when_it_was_asked_for(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """At 20 requests a second with 16 rows under way, a POST waits ~0.8 s for its turn —
+    longer than the 0.5 s horizon. Timed from the asking, its search window (and horizon)
+    ended before Tracker stored it, and the row was booked twice."""
+    rows = month_rows(80)
+    settings = make_settings(delivery={"rate_limit": 20.0, "concurrency": 16})
+    knobs = SandboxSettings(p_created_then_drop=0.1, seed=4)
+    async with running_sandbox(knobs) as sandbox:
+        summary = await import_into(sandbox, [write_csv(rows)], settings, tmp_path / "r.csv")
+        stored = collections.Counter(w.comment for w in sandbox.store.worklogs.values())
+        dropped = sandbox.stats.faults["created_then_drop"]
+        seen = routes(sandbox.stats)
+    assert summary.exit_code == 0 and dropped >= 3
+    assert stored == collections.Counter(r[4] for r in rows[1:])  # each row exactly once
+    assert seen["POST /v2/issues/{key}/worklog"] == 80  # no POST sent twice
+    assert seen["POST /v2/worklog/_search"] >= 1
