@@ -108,6 +108,8 @@ class Searches:
     async def booked_since(self, moment: dt.datetime) -> list[RecordIndex]:
         """The pre-check's view: what the owner created from ``moment`` until now, read by
         as few searches as possible (a later row starting earlier widens it backwards)."""
+        if any(part.done() and (part.cancelled() or part.exception()) for part in self._booked):
+            self._booked, self._booked_since = [], None  # a failed search serves no one
         since = moment.timestamp() - PRECHECK_BEFORE
         if self._booked_since is None or since < self._booked_since:
             until = self._booked_since if self._booked_since is not None else time.time() + 60

@@ -91,3 +91,35 @@ async def test_a_post_waiting_its_turn_is_timed_from_when_it_left_not_when_it_wa
     assert stored == collections.Counter(r[4] for r in rows[1:])  # each row exactly once
     assert seen["POST /v2/issues/{key}/worklog"] == 80  # no POST sent twice
     assert seen["POST /v2/worklog/_search"] >= 1
+
+
+async def test_a_failed_pre_check_search_is_asked_again_not_remembered() -> None:
+    """One search that ran out of attempts must not fail every later row's pre-check."""
+    import itertools
+
+    from importer.deliver.searching import Searches
+    from importer.errors import Retryable
+
+    answers = iter([Retryable("HTTP 503"), []])
+
+    class Calls:
+        clock = None
+
+        async def fetch(self, what: str, request: Callable[[], object]) -> object:
+            answer = next(answers)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+
+        client = None
+
+    async def now(issue: str) -> None:
+        return None
+
+    searches = Searches(Calls(), itertools.count(1), now)  # type: ignore[arg-type]
+    searches.owner = "robot"
+    moment = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+    with pytest.raises(Retryable):
+        await searches.booked_since(moment)
+    [index] = await searches.booked_since(moment)  # asked again, and this time answered
+    assert index.size == 0
