@@ -104,18 +104,6 @@ class Deliverer:
         self._import_allowed = mode is not Mode.IMPORT
         self._horizon = calls.policy.commit_horizon
 
-    def _horizon_after(self, marked_at: str) -> float:
-        """When the horizon of a POST an earlier run marked at ``marked_at`` passes, on this
-        run's monotonic clock (the mark is to the second: one more second, to be safe)."""
-        try:
-            marked = dt.datetime.fromisoformat(marked_at)
-        except ValueError:
-            return self.calls.clock.monotonic() + self._horizon
-        if marked.tzinfo is None:
-            marked = marked.replace(tzinfo=dt.UTC)
-        age = (dt.datetime.now(dt.UTC) - marked).total_seconds()
-        return self.calls.clock.monotonic() + max(0.0, self._horizon + 1.0 - age)
-
     async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
         entry = self._recall(booking.fingerprint)
@@ -127,10 +115,15 @@ class Deliverer:
             entry is not None and entry.state == "sending"
         )
         if row.from_earlier_run and entry is not None:
-            row.decisive_after = self._horizon_after(entry.updated_at)
+            # An earlier run marked it, then sent it: its horizon counts from the mark (to
+            # the second, so one second either side).
+            now = self.calls.clock.monotonic()
             row.sent_wall = _wall_of(entry.updated_at)
-            if row.sent_wall is not None:
+            if row.sent_wall is None:
+                row.decisive_after = now + self._horizon
+            else:
                 row.settled_wall = row.sent_wall + 2.0 + self._horizon
+                row.decisive_after = now + max(0.0, row.settled_wall - time.time())
         try:
             return await self._deliver_row(booking, row)
         finally:

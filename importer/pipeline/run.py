@@ -59,7 +59,6 @@ from importer.report import (
     ReportWriter,
     RunSummary,
     Tally,
-    write_summary,
 )
 from importer.report.progress import NoProgress
 from importer.sync import Step, SyncPlan
@@ -232,13 +231,8 @@ async def run_import_async(
             raise
         finally:
             journal.close()
-    write_summary(summary.summary_path, summary.as_json())
-    get_logger().info(
-        "run_finished",
-        **summary.counts,
-        hours_created=summary.hours_created,
-        exit_code=int(summary.exit_code),
-        stopped=summary.stopped or None,
+    summary.publish(
+        "run_finished", hours_created=summary.hours_created, stopped=summary.stopped or None
     )
     return summary
 

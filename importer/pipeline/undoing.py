@@ -36,7 +36,6 @@ from importer.report import (
     RunSummary,
     Tally,
     summary_path_for,
-    write_summary,
 )
 from importer.report.progress import NoProgress
 from importer.sync import Delete
@@ -166,10 +165,7 @@ async def undo_async(
             raise
         finally:
             journal.close()
-    write_summary(summary.summary_path, summary.as_json())
-    get_logger().info(
-        "undo_finished", **summary.counts, exit_code=int(summary.exit_code), batch=batch
-    )
+    summary.publish("undo_finished", batch=batch)
     return summary
 
 

@@ -26,7 +26,7 @@ from importer.pipeline.inputs import open_inputs
 from importer.pipeline.options import RunOptions, state_path
 from importer.pipeline.pool import WorkerPool
 from importer.pipeline.run import batch_for, open_sink
-from importer.report import RunSummary, Tally, summary_path_for, write_summary
+from importer.report import RunSummary, Tally, summary_path_for
 from importer.sync.audit import Audit, audit
 from importer.tracker import Record
 
@@ -141,6 +141,5 @@ async def verify_async(
     )
     summary.command, summary.batch = "verify", batch
     summary.verify = result.totals()
-    write_summary(summary.summary_path, summary.as_json())
-    get_logger().info("verify_finished", **summary.counts, exit_code=int(summary.exit_code))
+    summary.publish("verify_finished", batch=batch)
     return summary

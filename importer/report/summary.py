@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.errors import ExitCode, ImporterError, exit_code_for
+from importer.log import get_logger
 from importer.models import Outcome, Status
 from importer.tracker import RequestStats
 
@@ -137,6 +138,12 @@ class RunSummary:
                 stopped, rows_in_trouble=tally.in_trouble(), dry_run=tally.dry_run, sent=sent
             ),
         )
+
+    def publish(self, event: str, **fields: Any) -> None:
+        """Write the summary JSON and log ``event`` with the counts, exit code and
+        ``fields`` — how every run, sync, undo and verify ends."""
+        write_summary(self.summary_path, self.as_json())
+        get_logger().info(event, **self.counts, exit_code=int(self.exit_code), **fields)
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

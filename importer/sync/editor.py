@@ -32,9 +32,10 @@ from importer.errors import (
     Retryable,
     TrackerUnavailable,
 )
-from importer.formats import format_duration, parse_business_iso, parse_tracker_start
+from importer.formats import format_duration
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status, Worklog
+from importer.sync.audit import as_worklog
 from importer.sync.looking import Looks
 from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog, intended
 from importer.tracker import Record
@@ -87,19 +88,6 @@ def _hours(duration: dt.timedelta) -> str:
 def _version(record: Record | None) -> str | None:
     version = record.get("version") if record else None
     return None if version is None else str(version)
-
-
-def _as_worklog(record: Record, like: Worklog) -> Worklog:
-    """A Tracker record as a worklog (for describing a change); ``like`` fills the gaps."""
-    try:
-        start = parse_tracker_start(str(record["start"]))
-    except (KeyError, ValueError):
-        start = like.start
-    try:
-        duration = parse_business_iso(str(record["duration"]))
-    except (KeyError, ValueError):
-        duration = like.duration
-    return Worklog(like.issue, start, duration, str(record.get("comment") or ""), like.author)
 
 
 class Editor:
@@ -271,7 +259,7 @@ class Editor:
         earlier = edit.earlier
         if earlier.state != "created":
             self.journal.settle_kept(earlier.fingerprint)
-        now = _as_worklog(record, edit.was)
+        now = as_worklog(record, edit.was.issue, edit.was.author) or edit.was
         outcome.status = Status.CONFLICT
         outcome.http_status = 200
         outcome.attempts = edit.attempts
