@@ -40,8 +40,6 @@ class Looks:
         self._calls = calls
         self._holdings = holdings
         self._listings: dict[Hashable, asyncio.Future[list[Record]]] = {}
-        self.searches = 0
-        self.listings = 0
 
     async def current(self, earlier: Booked, *, fresh: bool) -> Record | None:
         """The worklog as Tracker holds it now, or ``None`` when it is gone.
@@ -70,7 +68,6 @@ class Looks:
         except ValueError:
             return []
         client = self._calls.client
-        self.searches += 1
         try:
             return await self._calls.fetch(
                 f"search worklog {earlier.worklog_id}",
@@ -83,5 +80,4 @@ class Looks:
 
     async def _list(self, issue: str) -> list[Record]:
         client = self._calls.client
-        self.listings += 1
         return await self._calls.fetch(f"{issue} (sync)", lambda: client.issue_worklogs(issue))
