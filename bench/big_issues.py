@@ -5,7 +5,7 @@ ago; 3 % of POSTs are stored and then lose their answer. Paced at a configured r
 the requests by route (from the sandbox), the overhead share (requests that are not worklog
 POSTs, per POST), the wall time and when the first POST went out.
 
-    .venv/bin/python bench/big_issues.py [--rows 2000] [--others 10000] [--rate 1000]
+    .venv/bin/python bench/big_issues.py [--rows 2000] [--others 10000] [--rate 1000] [--drop 0.03]
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ def rows_file(folder: Path, count: int) -> Path:
     return path
 
 
-def once(rows: int, others: int, rate: float, precheck: bool, folder: Path) -> dict[str, Any]:
+def once(
+    rows: int, others: int, rate: float, precheck: bool, folder: Path, drop: float = 0.03
+) -> dict[str, Any]:
     settings = parse_settings({
         "columns": {"issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
                     "comment": "Comment"},
@@ -60,7 +62,7 @@ def once(rows: int, others: int, rate: float, precheck: bool, folder: Path) -> d
         return await original(self, issue, payload, *sent)
 
     TrackerClient.create_worklog = timed  # type: ignore[method-assign]
-    flags = ("--others-per-issue", str(others), "--p-created-then-drop", "0.03", "--seed", "6")
+    flags = ("--others-per-issue", str(others), "--p-created-then-drop", str(drop), "--seed", "6")
     try:
         with sandbox_process(*flags) as url:
             env = {"TRACKER_TOKEN": DEFAULT_TOKEN, "TRACKER_ORG_ID": DEFAULT_ORG_ID,
@@ -96,12 +98,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--others", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=1000.0)
+    parser.add_argument("--drop", type=float, default=0.03, help="share of answers dropped")
     parser.add_argument("--no-precheck", action="store_true")
     args = parser.parse_args()
     level = int(os.environ.get("LOGLEVEL", "40"))  # 20: see the searches and waits
     configure_logging("json", level=level, stream=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        found = once(args.rows, args.others, args.rate, not args.no_precheck, Path(tmp))
+        found = once(args.rows, args.others, args.rate, not args.no_precheck, Path(tmp), args.drop)
     print(json.dumps(found, indent=1))
 
 

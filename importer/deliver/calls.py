@@ -23,6 +23,7 @@ from importer.deliver.stops import RunStop, Stopped
 from importer.errors import Retryable, TrackerUnavailable
 from importer.log import get_logger
 from importer.tracker import TrackerClient
+from importer.tracker.client import PageFetch
 
 log = get_logger()
 _T = TypeVar("_T")
@@ -90,6 +91,11 @@ class Calls:
     async def fetch(self, what: str, request: Callable[[], Awaitable[_T]]) -> _T:
         """A read, retried on its own (safe to repeat) within the run's patience and stops."""
         return await self.first_then_retrying(lambda: self.patiently(request()), what)
+
+    async def pages(self, what: str, read: Callable[[PageFetch], Awaitable[_T]]) -> _T:
+        """A paged read whose every page is retried on its own (see :meth:`fetch`): a page
+        that failed is asked again, not the read from its first page."""
+        return await read(lambda page: self.fetch(what, page))
 
     async def first_then_retrying(
         self,

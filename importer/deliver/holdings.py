@@ -74,7 +74,7 @@ class Holdings:
         # time at which each one started.
         self._listings: dict[str, tuple[int, float, asyncio.Future[RecordIndex]]] = {}
         # Create mode: one search for what the owner created lately, instead of listings.
-        self.searches = Searches(calls, self._events, hold_off)
+        self.searches = Searches(calls, self._events)
 
     async def identify(self) -> None:
         """Learn who the token belongs to (``GET /v2/myself``): the pre-check's author."""
@@ -185,7 +185,9 @@ class Holdings:
 
     async def _list(self, issue: str, why: str) -> list[Record]:
         client = self._calls.client
-        return await self._calls.fetch(f"{issue} ({why})", lambda: client.issue_worklogs(issue))
+        return await self._calls.pages(
+            f"{issue} ({why})", lambda each: client.issue_worklogs(issue, each_page=each)
+        )
 
     async def _indexed(self, issue: str, why: str) -> RecordIndex:
         return RecordIndex(await self._list(issue, why))

@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Awaitable
 from typing import Any
 
 from importer.deliver import outcomes
@@ -59,6 +60,16 @@ class RowState:
     # Only a read that starts at or after this moment can prove an unanswered POST absent:
     # Tracker may still store a write it has not answered until the commit horizon passes.
     decisive_after: float = 0.0
+    # Its reconciliation, started as soon as the POST failed: the read runs while the row
+    # waits out its backoff, not after it.
+    reconciling: asyncio.Future[Record | None] | None = None
+
+
+def _retrieved(future: asyncio.Future[Any]) -> None:
+    """An early reconciliation's failure is raised where the row awaits it; if the row ended
+    before that, the failure is dropped here rather than reported as never retrieved."""
+    if not future.cancelled():
+        future.exception()
 
 
 def _wall_of(marked_at: str) -> float | None:
@@ -127,6 +138,8 @@ class Deliverer:
         try:
             return await self._deliver_row(booking, row)
         finally:
+            if row.reconciling is not None:
+                row.reconciling.cancel()  # the row ended (stopped) before it was needed
             if row.parked:
                 self._parking.unpark()
 
@@ -193,12 +206,8 @@ class Deliverer:
         row.posting = False
         if row.uncertain:
             self._park(row)  # a reconciliation listing may wait for others to join it
-            match = await self.holdings.reconcile(
-                booking.worklog,
-                row.failed_at,
-                row.decisive_after,
-                (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None,
-            )
+            reconciling, row.reconciling = row.reconciling, None
+            match = await (reconciling or self._reconcile(booking.worklog, row))
             if match is not None:
                 row.adopted = True
                 self.stops.booked += 1
@@ -229,6 +238,8 @@ class Deliverer:
                 sent = row.sent_wall or time.time()
                 settled = sent + self._horizon if unknown.unanswered else time.time()
                 row.settled_wall = max(row.settled_wall, settled)
+                row.reconciling = asyncio.ensure_future(self._reconcile(booking.worklog, row))
+                row.reconciling.add_done_callback(_retrieved)
                 raise
         row.posting = False
         if row.sent_wall is not None:
@@ -236,6 +247,10 @@ class Deliverer:
         self.holdings.claim(str(record["id"]))
         self.stops.booked += 1
         return record
+
+    def _reconcile(self, worklog: Worklog, row: RowState) -> Awaitable[Record | None]:
+        window = (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None
+        return self.holdings.reconcile(worklog, row.failed_at, row.decisive_after, window)
 
     async def _post(self, worklog: Worklog, row: RowState) -> Record:
         fresh = not row.parked and not row.from_earlier_run

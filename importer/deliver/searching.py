@@ -20,7 +20,10 @@ Two things make the window safe:
   item limit (or when pages cannot be turned) the window is split in halves until each half
   reads whole (:class:`~importer.errors.SearchTooWide`).
 
-Rows whose POSTs went unanswered meanwhile join one search, as they join a listing.
+One search runs at a time, and it starts as soon as a row asks (it does not wait for the
+run to be idle): rows settled while it runs join the next one. At a high rate a window
+holds many of the run's own writes, and a search per row would read them again and again
+(P6 at 1000/s: 263 searches, 13 % overhead, before this rule; about 50, 2.5–3 %, after).
 """
 
 from __future__ import annotations
@@ -30,11 +33,10 @@ import dataclasses
 import datetime as dt
 import math
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 from importer.deliver.calls import Calls
 from importer.deliver.matching import RecordIndex
-from importer.deliver.waiting import ANY_ISSUE
 from importer.errors import SearchTooWide
 from importer.formats import parse_tracker_start
 from importer.log import get_logger
@@ -88,11 +90,9 @@ class Searches:
         self,
         calls: Calls,
         events: Iterator[int],
-        hold_off: Callable[[str], Awaitable[None]],
     ) -> None:
         self._calls = calls
         self._events = events
-        self._hold_off = hold_off
         self.clock = ServerClock()
         self.owner = ""  # the login or uid to search by
         self.usable = True  # False once Tracker refused a search: listings from then on
@@ -141,7 +141,10 @@ class Searches:
 
     async def _gathered(self) -> RecordIndex:
         try:
-            await self._hold_off(ANY_ISSUE)
+            if self._last is not None and not self._last.answer.done():
+                # One search at a time: rows settled meanwhile join the next one, which
+                # reads their windows once instead of one search per row re-reading them.
+                await asyncio.wait([self._last.answer])
         finally:
             self._gathering = None
             since, self._gathering_since = self._gathering_since, math.inf
@@ -174,8 +177,9 @@ class Searches:
         start = dt.datetime.fromtimestamp(since, dt.UTC)
         end = dt.datetime.fromtimestamp(until, dt.UTC)
         try:
-            return await self._calls.fetch(
-                "search (reconcile)", lambda: client.search_worklogs(self.owner, start, end)
+            return await self._calls.pages(
+                "search (reconcile)",
+                lambda each: client.search_worklogs(self.owner, start, end, each_page=each),
             )
         except SearchTooWide:
             if until - since <= NARROWEST:

@@ -22,7 +22,6 @@ _V = TypeVar("_V")
 # Longest a reconciliation listing waits for more of its issue's unanswered rows to join it
 # while fresh rows keep the rate limit busy; once the input is exhausted, it starts at once.
 GATHER_FOR = 30.0
-ANY_ISSUE = "*"  # a search across issues waits for the POSTs of every issue
 
 
 @contextmanager
@@ -86,8 +85,6 @@ class ListingGate:
         self._parking = parking
         self._sleep = sleep
         self._posting: dict[str, tuple[asyncio.Event, int]] = {}  # POSTs in flight by issue
-        self._none_posting = asyncio.Event()  # set while no POST is in flight anywhere
-        self._none_posting.set()
 
     @contextmanager
     def posting(self, issue: str) -> Iterator[None]:
@@ -95,17 +92,13 @@ class ListingGate:
         done: asyncio.Event | None = None
         try:
             with while_used(self._posting, issue, asyncio.Event) as done:
-                self._none_posting.clear()
                 yield
         finally:
             if done is not None and issue not in self._posting:
                 done.set()  # the issue's last POST in flight ended: a waiting listing may go
-            if not self._posting:
-                self._none_posting.set()
 
     async def hold_off(self, issue: str) -> None:
-        """Let a listing of ``issue`` (or, for ``ANY_ISSUE``, a search) wait, at most
-        ``GATHER_FOR`` seconds, while fresh rows
+        """Let a listing of ``issue`` wait, at most ``GATHER_FOR`` seconds, while fresh rows
         keep the rate limit busy (until ``reconcile_now``) or POSTs to the issue are in
         flight (any of them may go unanswered and need this very listing)."""
         deadline = self._clock.monotonic() + GATHER_FOR
@@ -115,7 +108,5 @@ class ListingGate:
                 await self._sleep(left, or_until=now)
             elif issue in self._posting:
                 await self._sleep(left, or_until=self._posting[issue][0])
-            elif issue == ANY_ISSUE and self._posting:
-                await self._sleep(left, or_until=self._none_posting)  # a search: all issues
             else:
                 return

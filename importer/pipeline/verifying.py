@@ -52,8 +52,8 @@ async def _listings(
     async def one(issue: str) -> None:
         async with gate:
             try:
-                found[issue] = await calls.fetch(
-                    f"{issue} (verify)", lambda: client.issue_worklogs(issue)
+                found[issue] = await calls.pages(
+                    f"{issue} (verify)", lambda each: client.issue_worklogs(issue, each_page=each)
                 )
             except Rejected as error:
                 refused[issue] = f"cannot read {issue}'s worklogs: {error.message}"

@@ -8,12 +8,6 @@ from aiohttp import web
 
 from importer.sandbox._http import base_url, json_body
 from importer.sandbox._settings import SETTINGS, STORE, tracker_error
-from importer.sandbox._store import SandboxUser
-
-
-def _matches_user(user: SandboxUser, wanted: str | None) -> bool:
-    return wanted is None or wanted in (user.login, str(user.uid))
-
 
 DEFAULT_PER_PAGE = 50
 MOST_PER_PAGE = 1000
@@ -41,10 +35,8 @@ def _search(
         return tracker_error(400, f"Request exceeds {cap} items limit")
     found = [
         w
-        for w in request.app[STORE].worklogs.values()
-        if _matches_user(w.author, created_by)
-        and (since is None or w.created_at >= since)
-        and (until is None or w.created_at <= until)
+        for w in request.app[STORE].by_author(created_by)
+        if (since is None or w.created_at >= since) and (until is None or w.created_at <= until)
     ]
     last = min(page * per_page, cap) if cap else page * per_page
     chosen = found[(page - 1) * per_page : last]

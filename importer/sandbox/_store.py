@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 from importer.formats import format_business_duration, format_tracker_start
@@ -76,6 +77,10 @@ class StoredWorklog:
         }
 
 
+def _author_keys(user: SandboxUser) -> set[str]:
+    return {user.login, str(user.uid)}
+
+
 class Store:
     """Worklogs by id, in creation order (ids ascend like Tracker's), and by issue.
 
@@ -86,6 +91,9 @@ class Store:
     def __init__(self, others_per_issue: int = 0, other: SandboxUser | None = None) -> None:
         self.worklogs: dict[int, StoredWorklog] = {}
         self._by_issue: dict[str, dict[int, StoredWorklog]] = {}
+        # By author (login, and uid as text): searches by ``createdBy`` read only these, as
+        # Tracker's own index would, not every worklog of a store seeded with big issues.
+        self._by_author: dict[str, dict[int, StoredWorklog]] = {}
         self._ids = itertools.count(1)
         self._others = others_per_issue
         self._other = other
@@ -135,6 +143,8 @@ class Store:
         worklog.version = int(worklog.created_at.timestamp() * 1000)
         self.worklogs[worklog.id] = worklog
         self._by_issue[issue][worklog.id] = worklog
+        for key in _author_keys(author):
+            self._by_author.setdefault(key, {})[worklog.id] = worklog
         return worklog
 
     def find(self, issue: str, worklog_id: str) -> StoredWorklog | None:
@@ -145,6 +155,14 @@ class Store:
     def delete(self, worklog: StoredWorklog) -> None:
         del self.worklogs[worklog.id]
         del self._by_issue[worklog.issue][worklog.id]
+        for key in _author_keys(worklog.author):
+            del self._by_author[key][worklog.id]
+
+    def by_author(self, wanted: str | None) -> Iterable[StoredWorklog]:
+        """Every worklog, or those created by ``wanted`` (a login or uid), in id order."""
+        if wanted is None:
+            return self.worklogs.values()
+        return self._by_author.get(wanted, {}).values()
 
     def of_issue(
         self, issue: str, after_id: int = 0, most: int | None = None

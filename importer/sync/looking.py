@@ -69,10 +69,10 @@ class Looks:
             return []
         client = self._calls.client
         try:
-            return await self._calls.fetch(
+            return await self._calls.pages(
                 f"search worklog {earlier.worklog_id}",
-                lambda: client.search_worklogs(
-                    str(earlier.created_by), moment - WINDOW, moment + WINDOW
+                lambda each: client.search_worklogs(
+                    str(earlier.created_by), moment - WINDOW, moment + WINDOW, each_page=each
                 ),
             )
         except (SearchTooWide, Rejected):
@@ -80,4 +80,6 @@ class Looks:
 
     async def _list(self, issue: str) -> list[Record]:
         client = self._calls.client
-        return await self._calls.fetch(f"{issue} (sync)", lambda: client.issue_worklogs(issue))
+        return await self._calls.pages(
+            f"{issue} (sync)", lambda each: client.issue_worklogs(issue, each_page=each)
+        )

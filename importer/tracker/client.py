@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import functools
 import json
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -38,6 +39,16 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 500
 SEARCH_PAGE = 500  # worklogs per search page asked for (Tracker may answer fewer)
 SURELY_LAST_PAGE = 50  # a search page with fewer worklogs than this is the last
+
+# How each page of a paged read is asked for: the caller may retry a page on its own, so a
+# failure on page 7 of a big issue repeats page 7, not pages 1–7.
+PageFetch = Callable[[Callable[[], Awaitable[Any]]], Awaitable[Any]]
+
+
+async def _once(request: Callable[[], Awaitable[Any]]) -> Any:
+    return await request()
+
+
 MAX_RETRY_AFTER = 300.0
 Record = dict[str, Any]
 
@@ -298,7 +309,12 @@ class TrackerClient:
         await self._request("DELETE", path)
 
     async def search_worklogs(
-        self, created_by: str, since: dt.datetime, until: dt.datetime
+        self,
+        created_by: str,
+        since: dt.datetime,
+        until: dt.datetime,
+        *,
+        each_page: PageFetch = _once,
     ) -> list[Record]:
         """``POST /v2/worklog/_search``: every worklog ``created_by`` created in a window,
         across all issues, page by page. A page shorter than asked for proves little (Tracker
@@ -320,8 +336,10 @@ class TrackerClient:
         while True:
             params = {"perPage": str(SEARCH_PAGE), "page": str(page)}
             try:
-                answer = await self._request(
-                    "POST", "/v2/worklog/_search", body=body, params=params
+                answer = await each_page(
+                    functools.partial(
+                        self._request, "POST", "/v2/worklog/_search", body=body, params=params
+                    )
                 )
             except Rejected as error:
                 if error.status == 400 and "exceeds" in error.message.lower():
@@ -340,7 +358,7 @@ class TrackerClient:
                 return found
             page += 1
 
-    async def issue_worklogs(self, issue: str) -> list[Record]:
+    async def issue_worklogs(self, issue: str, *, each_page: PageFetch = _once) -> list[Record]:
         """Every worklog of an issue, paging by id (``perPage`` + ``id`` of the last one).
 
         Pages until an empty one: a server that caps pages below ``perPage`` must not make
@@ -349,7 +367,11 @@ class TrackerClient:
         found: list[Record] = []
         params = {"perPage": str(PAGE_SIZE)}
         while True:
-            page = await self._request("GET", f"/v2/issues/{issue}/worklog", params=params)
+            page = await each_page(
+                functools.partial(
+                    self._request, "GET", f"/v2/issues/{issue}/worklog", params=params
+                )
+            )
             if not isinstance(page, list) or not page:
                 return found
             found.extend(page)

@@ -342,15 +342,15 @@ async def test_unanswered_rows_of_an_issue_share_reconciliation_listings(
     list_worklogs, create = TrackerClient.issue_worklogs, TrackerClient.create_worklog
     search = TrackerClient.search_worklogs
 
-    async def counted_listing(self: TrackerClient, issue: str) -> list[Record]:
+    async def counted_listing(self: TrackerClient, issue: str, **paging: Any) -> list[Record]:
         nonlocal listings
         listings += 1
-        return await list_worklogs(self, issue)
+        return await list_worklogs(self, issue, **paging)
 
-    async def counted_search(self: TrackerClient, *window: Any) -> list[Record]:
+    async def counted_search(self: TrackerClient, *window: Any, **paging: Any) -> list[Record]:
         nonlocal listings
         listings += 1  # a reconciliation search (create mode) instead of a listing
-        return await search(self, *window)
+        return await search(self, *window, **paging)
 
     async def counted_create(self: TrackerClient, issue: str, payload: Any, *sent: Any) -> Record:
         nonlocal unanswered
