@@ -88,6 +88,7 @@ def once(
         "by_route": routes,
         "overhead": round((stats["requests"] - posts) / max(1, posts), 4),
         "dropped": stats["faults"].get("created_then_drop", 0),
+        "dropped_share": drop,
         "wall_seconds": round(wall, 2),
         "first_post_after_s": round(first_post[0] - started, 2) if first_post else None,
     }

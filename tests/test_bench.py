@@ -24,7 +24,9 @@ def test_the_benchmark_runner_runs_every_scenario_at_small_size() -> None:
     )
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)
-    assert set(results) == {"P1", "P2", "P3", "P5", "P7"}
+    assert set(results) == {"P1", "P2", "P3", "P5", "P6", "P7"}
+    assert [run["created"] for run in results["P6"]] == [60, 60, 60]
+    assert results["P6"][1]["dropped"] == 0 and results["P6"][1]["overhead"] <= 0.05
     assert set(results["P7"]) == {"bucket", "fixed", "sliding"}
     assert all(run["created"] == 60 for run in results["P7"].values())
     assert results["P1"]["at_limit"]["created"] == 60

@@ -2,9 +2,10 @@
 
 * the pre-check's snapshot of each issue's worklogs (one listing per issue per run);
 * reconciliation: in create mode one search for what the owner created since the earliest
-  waiting POST was sent (:mod:`importer.deliver.searching`), across all issues; otherwise —
-  import mode, no answered POST yet to bound Tracker's clock, or Tracker refusing the
-  search — a listing of the issue. Either is used only when it started after a row's
+  waiting POST was sent (:mod:`importer.deliver.searching`), across all issues; in import
+  mode a search for the author's worklogs created within a second of the ``createdAt`` the
+  POST set; otherwise — no answered POST yet to bound Tracker's clock, or Tracker refusing
+  the search — a listing of the issue. Either is used only when it started after a row's
   unanswered POST ended (and after its commit horizon), so it shows whatever that POST did;
 * each author's identities (import mode), looked up once;
 * the worklog ids already claimed by a row, so no worklog is ever adopted twice.
@@ -138,9 +139,18 @@ class Holdings:
             log.info("waiting_for_commit_horizon", issue=worklog.issue, seconds=round(wait, 1))
             await self._calls.sleep(wait)
             self._calls.stops.check()
-        if self.mode is Mode.CREATE and window is not None and self.searches.ready():
+        searching = self.searches.usable and (
+            self.mode is Mode.IMPORT or (window is not None and self.searches.ready())
+        )
+        if searching:
             try:
-                found = await self.searches.between(unanswered_at, not_before, *window)
+                if self.mode is Mode.IMPORT:
+                    found = await self.searches.created_at(
+                        worklog.author, worklog.created_at or worklog.start
+                    )
+                else:
+                    assert window is not None
+                    found = await self.searches.between(unanswered_at, not_before, *window)
                 return await self._adopt(found, worklog)
             except (SearchTooWide, Rejected) as exc:
                 # Tracker would not answer the search whole: listings from now on.

@@ -139,6 +139,14 @@ class Searches:
             self._gathering = asyncio.ensure_future(self._gathered())
         return await asyncio.shield(self._gathering)
 
+    async def created_at(self, author: str, moment: dt.datetime) -> RecordIndex:
+        """Import mode: what ``author`` holds with ``createdAt`` within a second of
+        ``moment`` — the creation time an import POST sets itself, so the window needs
+        neither Tracker's clock nor the run's pace. A fresh search every time: the caller
+        asks only after the POST ended and its horizon passed."""
+        since = moment.timestamp() - 1.0
+        return await self._search(since, since + 2.0, author)
+
     async def _gathered(self) -> RecordIndex:
         try:
             if self._last is not None and not self._last.answer.done():
@@ -166,23 +174,26 @@ class Searches:
                 self._last = None  # a failed search serves no one
             raise
 
-    async def _search(self, since: float, until: float) -> RecordIndex:
-        records = await self._window(since, until)
+    async def _search(self, since: float, until: float, author: str = "") -> RecordIndex:
+        records = await self._window(since, until, author or self.owner)
         unique = {str(r.get("id")): r for r in records}
         log.info("reconcile_search", window_seconds=round(until - since, 1), found=len(unique))
         return RecordIndex(unique.values(), by_issue=True)
 
-    async def _window(self, since: float, until: float) -> list[Record]:
+    async def _window(self, since: float, until: float, author: str) -> list[Record]:
         client = self._calls.client
         start = dt.datetime.fromtimestamp(since, dt.UTC)
         end = dt.datetime.fromtimestamp(until, dt.UTC)
         try:
             return await self._calls.pages(
                 "search (reconcile)",
-                lambda each: client.search_worklogs(self.owner, start, end, each_page=each),
+                lambda each: client.search_worklogs(author, start, end, each_page=each),
             )
         except SearchTooWide:
             if until - since <= NARROWEST:
                 raise
             middle = (since + until) / 2
-            return [*await self._window(since, middle), *await self._window(middle, until)]
+            return [
+                *await self._window(since, middle, author),
+                *await self._window(middle, until, author),
+            ]

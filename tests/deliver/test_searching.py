@@ -169,3 +169,26 @@ async def test_rows_settled_while_a_search_is_under_way_share_the_next_one() -> 
     assert len(started) == 2  # the ten share one search, started after the first ended
     started[1].set()
     assert all(index.size == 0 for index in await asyncio.gather(*later))
+
+
+async def test_import_mode_reconciles_by_the_authors_search_around_the_creation_time_it_set(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """An import POST sets ``createdAt`` itself, so what it may have created is found by a
+    search for its author within a second of that moment — not by listing the issue."""
+    rows = month_rows(120)
+    settings = make_settings(tracker={"mode": "import"})
+    async with running_sandbox(SandboxSettings(**DROPS)) as sandbox:  # type: ignore[arg-type]
+        summary = await import_into(
+            sandbox, [write_csv(rows)], settings, tmp_path / "r.csv", precheck=False
+        )
+        seen = routes(sandbox.stats)
+        stored = collections.Counter(
+            (w.comment, w.author.login) for w in sandbox.store.worklogs.values()
+        )
+        dropped = sandbox.stats.faults["created_then_drop"]
+    assert summary.exit_code == 0 and dropped > 5
+    assert stored == collections.Counter((r[4], r[5]) for r in rows[1:])  # each row once
+    assert seen["POST /v3/issues/{key}/worklogs/_import"] == 120  # none sent twice
+    assert seen["GET /v2/issues/{key}/worklog"] == 0  # no issue was listed
+    assert seen["POST /v2/worklog/_search"] == dropped  # one narrow search per dropped answer
