@@ -48,7 +48,7 @@ def once(
     settings = parse_settings({
         "columns": {"issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
                     "comment": "Comment"},
-        "input": {"max_day_hours": 100000},
+        "input": {"max_day_hours": 100000, "timezone": "Europe/Moscow"},
         # The sandbox stores a write before it drops the answer: a short horizon is safe.
         "delivery": {"rate_limit": rate, "concurrency": 64, "commit_horizon": 2.0,
                      "precheck": precheck},

@@ -67,7 +67,7 @@ def ours(url: str, rows: Path, folder: Path, *, rate: float, concurrency: int) -
                 "issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
                 "comment": "Comment",
             },
-            "input": {"max_day_hours": 100000},
+            "input": {"max_day_hours": 100000, "timezone": "Europe/Moscow"},
             "delivery": {"rate_limit": rate, "concurrency": concurrency},
         }
     )  # fmt: skip

@@ -67,7 +67,7 @@ def write(rows: list[list[str]], path: Path) -> Path:
 def once(precheck: bool, folder: Path) -> dict[str, Any]:
     settings = parse_settings({
         "columns": COLUMNS,
-        "input": {"max_day_hours": 100000, "allow_future": True},
+        "input": {"max_day_hours": 100000, "allow_future": True, "timezone": "Europe/Moscow"},
         "delivery": {"rate_limit": 1000.0, "concurrency": 16},
     })  # fmt: skip
     with sandbox_process() as url:

@@ -7,8 +7,10 @@
     ├── InputError             unreadable file / no header    → exit 2
     ├── StateLocked            another run holds the journal  → exit 5
     ├── JournalError           the journal cannot be written  → exit 2
+    ├── OutputError            a report, failed-rows file,    → exit 2
+    │                          summary or log cannot be written
     ├── RowInvalid             one row; reported, not sent
-    ├── Interrupted            SIGINT / SIGTERM               → exit 130 / 143
+    ├── Interrupted            SIGHUP / SIGINT / SIGTERM      → exit 129 / 130 / 143
     └── DeliveryError
         ├── Retryable          429, 5xx, network, timeout
         │   └── OutcomeUnknown the request may have been applied (timeout,
@@ -35,7 +37,8 @@ class ExitCode(enum.IntEnum):
     AUTH = 3
     UNAVAILABLE = 4
     LOCKED = 5
-    STOPPED_PART_WAY = 6  # an input or the journal failed after worklogs were sent
+    STOPPED_PART_WAY = 6  # an input, the journal or an output failed after worklogs were sent
+    HUNG_UP = 129  # SIGHUP: the terminal or SSH session went away
     INTERRUPTED = 130  # SIGINT
     TERMINATED = 143  # SIGTERM
 
@@ -60,6 +63,11 @@ class JournalError(ImporterError):
     """The journal cannot be read or written (disk full, permissions, corrupt file)."""
 
 
+class OutputError(ImporterError):
+    """A report, failed-rows file, summary or log file cannot be written (read-only folder,
+    disk full). Before anything was sent: exit 2; after: the run stops part-way (exit 6)."""
+
+
 class RowInvalid(ImporterError):
     """One row cannot become a worklog; the reason names its column and value."""
 
@@ -71,7 +79,8 @@ class RowInvalid(ImporterError):
 
 
 class Interrupted(ImporterError):
-    """The run was asked to stop (SIGINT/SIGTERM); unsettled rows are left for the next run."""
+    """The run was asked to stop (SIGHUP/SIGINT/SIGTERM); unsettled rows are left for the
+    next run."""
 
     def __init__(self, signal_name: str, exit_code: int) -> None:
         super().__init__(f"interrupted by {signal_name}")
@@ -146,8 +155,8 @@ def exit_code_for(
 
     ``rows_in_trouble``: some row is invalid, failed or (in a real run) still pending. A dry
     run that could not consult Tracker still planned every row, so its rows decide.
-    ``sent``: worklogs were sent before ``error``: an input or the journal failing then is no
-    longer "nothing was sent" (2) but "stopped part-way" (6).
+    ``sent``: worklogs were sent before ``error``: an input, the journal or an output file
+    failing then is no longer "nothing was sent" (2) but "stopped part-way" (6).
     """
     if error is None or (dry_run and isinstance(error, TrackerUnavailable)):
         return ExitCode.ROWS_FAILED if rows_in_trouble else ExitCode.OK
@@ -159,6 +168,6 @@ def exit_code_for(
         return ExitCode.AUTH
     if isinstance(error, DeliveryError):
         return ExitCode.UNAVAILABLE
-    if sent and isinstance(error, (InputError, JournalError)):
+    if sent and isinstance(error, (InputError, JournalError, OutputError)):
         return ExitCode.STOPPED_PART_WAY
     return ExitCode.BAD_INPUT  # ConfigError, InputError, JournalError: fix and run again

@@ -53,10 +53,46 @@ def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMap
     return {key: _scrub(value, secrets) for key, value in event.items()}
 
 
+class GuardedFile:
+    """A log file whose write failure (disk full) is remembered instead of raised into
+    whatever code happened to log: the run asks :func:`log_file_failure` and stops cleanly."""
+
+    def __init__(self, handle: Any, name: str) -> None:
+        self._handle = handle
+        self.name = name
+        self.failure = ""
+
+    def write(self, text: str) -> int:
+        if self.failure:
+            return 0
+        try:
+            return int(self._handle.write(text))
+        except OSError as error:
+            self.failure = f"cannot write the log file {self.name}: {error.strerror or error}"
+            return 0
+
+    def flush(self) -> None:
+        if self.failure:
+            return
+        try:
+            self._handle.flush()
+        except OSError as error:
+            self.failure = f"cannot write the log file {self.name}: {error.strerror or error}"
+
+
+_GUARDED: list[GuardedFile] = []
+
+
+def log_file_failure() -> str:
+    """Why the log file could not be written, or ``""``."""
+    return next((f.failure for f in _GUARDED if f.failure), "")
+
+
 def configure_logging(
     fmt: LogFormat = "console", *, level: int = logging.INFO, stream: Any = None
 ) -> None:
     """Send structlog events to ``stream`` (stderr by default) in the chosen format."""
+    _GUARDED[:] = [stream] if isinstance(stream, GuardedFile) else []
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"

@@ -31,6 +31,9 @@ CONFIG_TOML = (
     "[columns]\n"
     + "".join(f'{field} = "{header}"\n' for field, header in COLUMNS.items())
     + """
+[input]
+timezone = "Europe/Moscow"
+
 [delivery]
 rate_limit = 2000
 max_attempts = 10
@@ -43,7 +46,10 @@ commit_horizon = 0.5
 
 def make_settings(**sections: dict[str, object]) -> Settings:
     """Settings for the standard test columns, with sections overridden."""
-    raw: dict[str, dict[str, object]] = {"columns": dict(COLUMNS)}
+    raw: dict[str, dict[str, object]] = {
+        "columns": dict(COLUMNS),
+        "input": {"timezone": "Europe/Moscow"},
+    }
     # The sandbox stores a write before it drops the answer: a short horizon is safe there.
     raw["delivery"] = {
         "backoff_initial": 0.01,
@@ -137,10 +143,14 @@ NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
 
 def read_bookings(path: Path, **sections: dict[str, object]) -> dict[int, object]:
-    """Every row of ``path`` as the importer would book it, keyed by sheet row."""
+    """Every row of ``path`` as the importer would book it, keyed by sheet row (times in
+    Moscow unless ``input`` says otherwise)."""
     from importer.pipeline.inputs import open_inputs
 
-    settings = parse_settings(sections)
+    raw: dict[str, dict[str, object]] = {"input": {"timezone": "Europe/Moscow"}}
+    for name, values in sections.items():
+        raw.setdefault(name, {}).update(values)
+    settings = parse_settings(raw)
     [opened] = open_inputs([path], settings, now=lambda: NOW)
     return {row.row: opened.normalizer.normalize(row) for row in opened.table.rows()}
 

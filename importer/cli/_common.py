@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -10,16 +13,47 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
-from importer.errors import ImporterError, exit_code_for
-from importer.log import LogFormat, configure_logging
+from importer.errors import ImporterError, OutputError, exit_code_for
+from importer.log import GuardedFile, LogFormat, configure_logging, get_logger
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+def echo(text: str = "", *, err: bool = False) -> None:
+    """``click.echo``, but a reader that went away (``| head``) ends nothing: the rest of
+    the text goes nowhere and the command still exits with its own code (click would exit
+    1, "rows failed", for a run that booked everything)."""
+    try:
+        click.echo(text, err=err)
+    except BrokenPipeError:
+        stream = sys.stderr if err else sys.stdout
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stream.fileno())  # so the final flush at exit fails no more
+            os.close(devnull)
+
+
+def _logs_to() -> str:
+    """Where this command's log lines go, as :func:`start_logging` chose: ``console``
+    (stderr, for people), ``json`` (JSON lines on stderr) or ``file`` (``--log-file``)."""
+    context = click.get_current_context(silent=True)
+    return str(context.meta.get("importer.logs_to", "console")) if context else "console"
+
+
 def fail(error: ImporterError) -> NoReturn:
-    """Print the error on stderr and exit with its code (see :func:`exit_code_for`)."""
-    click.echo(f"error: {error}", err=True)
-    sys.exit(int(exit_code_for(error)))
+    """Say why the command stops, and exit with its code (see :func:`exit_code_for`).
+
+    A person, or cron's mail, reads stderr: a plain line there, unless stderr carries JSON
+    lines (``--log-format json`` without ``--log-file``), which must stay JSON only. A log
+    file gets the same as a JSON event, so it tells the whole story too.
+    """
+    code = int(exit_code_for(error))
+    logs_to = _logs_to()
+    if logs_to != "json":
+        echo(f"error: {error}", err=True)
+    if logs_to != "console":
+        get_logger().error("command_failed", reason=str(error), exit_code=code)
+    sys.exit(code)
 
 
 def _config_option(*, required: bool, help: str) -> Callable[[_F], _F]:
@@ -69,20 +103,38 @@ def log_options(command: _F) -> _F:
 def start_logging(
     log_format: LogFormat | None, log_file: Path | None, verbose: bool, quiet: bool
 ) -> bool:
-    """Set up logs for who is watching; True when a person watches a terminal."""
+    """Set up logs for who is watching; True when a person watches a terminal.
+
+    ``quiet`` silences the terminal (the progress bar, the summary of a run that went well),
+    never a log that was asked for: a ``--log-file`` or ``--log-format json`` keeps every
+    event for whoever reads it later. Only logs nobody asked for (stderr, format by default)
+    are cut to errors, so cron mails nothing when all went well.
+    """
     terminal = sys.stderr.isatty() and log_file is None
     fmt: LogFormat = log_format or ("console" if terminal else "json")
     if verbose:
         level = logging.DEBUG
+    elif log_file is not None or log_format == "json":
+        level = logging.INFO
     elif quiet:
         level = logging.ERROR
-    else:
+    elif terminal and fmt == "console":
         # On a terminal the progress bar and the summary tell the story; warnings still show.
-        level = logging.WARNING if terminal else logging.INFO
+        level = logging.WARNING
+    else:
+        level = logging.INFO
     stream = None
     if log_file is not None:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        stream = log_file.open("a", encoding="utf-8")
-        click.get_current_context().call_on_close(stream.close)
+        try:
+            log_file.parent.mkdir(parents=True, exist_ok=True)
+            handle = log_file.open("a", encoding="utf-8")
+        except OSError as error:
+            fail(OutputError(f"cannot write the log file {log_file}: {error.strerror or error}"))
+        click.get_current_context().call_on_close(handle.close)
+        stream = GuardedFile(handle, str(log_file))
     configure_logging(fmt, level=level, stream=stream)
+    # JSON-only stderr only when asked for: cron's default (JSON, no flag) still gets a
+    # plain line for its mail when a run cannot start.
+    chosen = "file" if log_file else ("json" if log_format == "json" else "console")
+    click.get_current_context().meta["importer.logs_to"] = chosen
     return terminal and not quiet

@@ -16,6 +16,7 @@ import click
 
 from importer.cli._common import (
     config_option,
+    echo,
     fail,
     log_options,
     optional_config_option,
@@ -26,6 +27,7 @@ from importer.config import Settings, load_settings, parse_settings
 from importer.errors import ExitCode, ImporterError
 from importer.log import LogFormat
 from importer.models import Mode
+from importer.normalize.times import machine_zone
 from importer.pipeline import RunOptions, run_import
 from importer.preflight import check_setup, inspect_file, whoami_async
 from importer.report.progress import TerminalProgress
@@ -160,7 +162,7 @@ def inspect(file: Path, config_path: Path | None, rows: int) -> None:
         found = inspect_file(file, settings, rows=rows)
     except ImporterError as error:
         fail(error)
-    click.echo("\n".join(inspection_lines(found)))
+    echo("\n".join(inspection_lines(found)))
     sys.exit(int(ExitCode.BAD_INPUT) if found.problem else 0)
 
 
@@ -178,8 +180,8 @@ def whoami(config_path: Path | None) -> None:
         me = asyncio.run(whoami_async(settings))
     except ImporterError as error:
         fail(error)
-    click.echo(f"login: {me.login}  name: {me.display}  uid: {me.uid}")
-    click.echo(f"organisation: {me.organisation}  tracker: {me.base_url}")
+    echo(f"login: {me.login}  name: {me.display}  uid: {me.uid}")
+    echo(f"organisation: {me.organisation}  tracker: {me.base_url}")
 
 
 @click.command("check-config")
@@ -197,15 +199,21 @@ def check_config(config_path: Path) -> None:
         fail(error)
     checkup = check_setup(settings)
     if checkup.problems:
-        click.echo(f"{config_path}: {len(checkup.problems)} problem(s):", err=True)
+        echo(f"{config_path}: {len(checkup.problems)} problem(s):", err=True)
         for problem in checkup.problems:
-            click.echo(f"  - {problem}", err=True)
+            echo(f"  - {problem}", err=True)
         sys.exit(int(ExitCode.BAD_INPUT))
     credentials = checkup.credentials
     assert credentials is not None
-    click.echo(f"config ok: {config_path}")
-    click.echo(f"journal: {checkup.state_path}  mode: {settings.tracker.mode}")
-    click.echo(
+    echo(f"config ok: {config_path}")
+    echo(f"journal: {checkup.state_path}  mode: {settings.tracker.mode}")
+    echo(
+        f"timezone: {settings.input.timezone}"
+        if settings.input.timezone
+        else "timezone: not set: only files whose every time carries a UTC offset can be "
+        f"booked (this machine's zone is {machine_zone()})"
+    )
+    echo(
         f"tracker: {credentials.base_url}  organisation: {credentials.organisation}"
         f"  auth: {credentials.auth}"
     )

@@ -11,6 +11,7 @@ import click
 
 from importer.cli._common import (
     config_option,
+    echo,
     fail,
     log_options,
     optional_config_option,
@@ -61,24 +62,22 @@ def batches(config_path: Path | None, state_path_option: Path | None, show_runs:
     try:
         found = journal.batches()
         if not found:
-            click.echo(f"journal {path}: no bookings yet")
+            echo(f"journal {path}: no bookings yet")
             return
-        click.echo(f"journal {path}")
+        echo(f"journal {path}")
         for info in found:
             unsure = f"  unsettled: {info.pending}" if info.pending else ""
-            click.echo(
+            echo(
                 f"batch {info.batch!r}  {_where(info.target)}  bookings: {info.rows}"
                 f"  hours: {info.hours:g}  runs: {info.runs}{unsure}"
             )
             runs = journal.runs(info.target, info.batch)
             if len(runs) > show_runs:
-                click.echo(f"  … {len(runs) - show_runs} earlier runs")
+                echo(f"  … {len(runs) - show_runs} earlier runs")
             for run in runs[-show_runs:] if show_runs > 0 else []:
                 code = "running or killed" if run.exit_code is None else f"exit {run.exit_code}"
                 files = ", ".join(Path(f).name for f in json.loads(run.files)) or "-"
-                click.echo(
-                    f"  run {run.id:<5} {run.command:<5} {run.started_at}  {code:<17} {files}"
-                )
+                echo(f"  run {run.id:<5} {run.command:<5} {run.started_at}  {code:<17} {files}")
     finally:
         journal.close()
 

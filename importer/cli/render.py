@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import click
-
+from importer.cli._common import echo
 from importer.preflight import Inspection, describe
 from importer.read.presets import PRESETS
 from importer.report import RunSummary
@@ -58,6 +57,12 @@ def print_summary(summary: RunSummary) -> None:
         lines += summary.sync.get("plan", [])
         if summary.sync.get("a_real_run_would_refuse"):
             lines.append("a real run would refuse: " + summary.sync["a_real_run_would_refuse"])
+    if summary.command in ("run", "sync"):
+        lines.append(
+            f"times read in {summary.timezone} (input.timezone)"
+            if summary.timezone
+            else "times carried their own UTC offsets (input.timezone not set)"
+        )
     if summary.hours_by_author:
         what = "hours to create" if summary.dry_run else "hours created"
         lines += _hours_table(f"{what} by person", summary.hours_by_author)
@@ -74,7 +79,7 @@ def print_summary(summary: RunSummary) -> None:
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
     if summary.failed_rows_path is not None:
         lines.append(f"rows to fix and re-run: {summary.failed_rows_path}")
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def print_undo(summary: RunSummary) -> None:
@@ -99,7 +104,7 @@ def print_undo(summary: RunSummary) -> None:
     if summary.stopped:
         lines.append(f"stopped: {summary.stopped}")
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def print_verify(summary: RunSummary) -> None:
@@ -127,7 +132,7 @@ def print_verify(summary: RunSummary) -> None:
     if summary.stopped:
         lines.append(f"stopped: {summary.stopped}")
     lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
-    click.echo("\n".join(lines))
+    echo("\n".join(lines))
 
 
 def inspection_lines(found: Inspection) -> list[str]:
@@ -146,6 +151,7 @@ def inspection_lines(found: Inspection) -> list[str]:
         lines.append(f"problem: {found.problem}")
     else:
         lines.append(f"preset in use: {found.preset or 'none (columns from the config)'}")
+        lines.append(f"timezone: {found.timezone}")
         lines.append("column map:")
         lines += [f"  {field:<9} <- {column}" for field, column in found.column_map.items()]
         lines.append(f"first {len(found.rows)} rows as they would be sent:")

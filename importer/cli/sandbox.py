@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from importer.cli._common import fail
+from importer.cli._common import echo, fail
 from importer.config import SandboxSection, parse_settings
 from importer.errors import ImporterError
 
@@ -61,7 +61,7 @@ def sandbox(host: str, port: int, **knobs: Any) -> None:
     async def serve() -> None:
         async with running_sandbox(settings, host, port) as running:
             credentials = running.credentials()
-            click.echo(
+            echo(
                 json.dumps(
                     {
                         "base_url": running.base_url,

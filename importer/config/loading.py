@@ -79,6 +79,11 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
         values[name] = _section(name, hints[name], table)
         explicit.update(f"{name}.{key}" for key in table)
     settings = Settings(**values, explicit=frozenset(explicit))
+    if not settings.input.preset and not any(dataclasses.astuple(settings.columns)):
+        # A config that maps no column and names no preset (say, only a timezone) reads
+        # files the way no config does: the preset is guessed from each file's header.
+        guessing = dataclasses.replace(settings.input, preset="auto")
+        settings = dataclasses.replace(settings, input=guessing)
     _check_values(settings)
     return settings
 

@@ -29,7 +29,9 @@ class TrackerSection:
 @dataclasses.dataclass(frozen=True)
 class InputSection:
     preset: str = ""
-    timezone: str = "Europe/Moscow"
+    # Where the export's times were written. Unset is allowed only for files whose every
+    # time carries a UTC offset: guessing would shift a whole month by hours, silently.
+    timezone: str = ""
     dayfirst: bool = True
     default_start_time: str = "09:00"
     duration_unit: Literal["hours", "minutes", "days"] = "hours"
@@ -177,8 +179,14 @@ class Settings:
     config_dir: str = ""  # relative paths in the config are relative to its folder
 
     @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.input.timezone)
+    def zone(self) -> ZoneInfo | None:
+        """The configured ``input.timezone``; ``None`` when unset (times must carry offsets)."""
+        return ZoneInfo(self.input.timezone) if self.input.timezone else None
+
+    @property
+    def shown_zone(self) -> dt.tzinfo:
+        """Where dates are shown and days are counted: the configured zone, else UTC."""
+        return self.zone or dt.UTC
 
     @property
     def default_start_time(self) -> dt.time:

@@ -103,6 +103,7 @@ class Journal:
                 return cls.open(None)  # nothing booked yet; an empty journal, nothing written
             try:
                 db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+                _check_intact(db, path)
                 db.execute("SELECT 1 FROM bookings LIMIT 1")
                 db = _current(db)
             except sqlite3.Error as exc:
@@ -116,6 +117,7 @@ class Journal:
             # NORMAL in WAL mode: a commit survives the process being killed; only a power
             # loss may lose the last commits, and then the Tracker pre-check still catches them.
             db.execute("PRAGMA synchronous=NORMAL")
+            _check_intact(db, path)
             prepare(db)
         except (sqlite3.Error, OSError) as exc:
             raise JournalError(f"{path}: cannot open the journal: {exc}") from None
@@ -151,10 +153,12 @@ class Journal:
 
     def lookup(self, fingerprint: str) -> Entry | None:
         row = self._db.execute(
-            "SELECT state, worklog_id, updated_at FROM bookings WHERE fingerprint = ?",
+            "SELECT b.state, b.worklog_id, b.updated_at, b.run_id, "
+            "r.id IS NOT NULL AND r.finished_at IS NULL "
+            "FROM bookings b LEFT JOIN runs r ON r.id = b.run_id WHERE b.fingerprint = ?",
             (fingerprint,),
         ).fetchone()
-        return Entry(*row) if row else None
+        return Entry(row[0], row[1], row[2], row[3], bool(row[4])) if row else None
 
     def knows(self, target: str) -> bool:
         """Whether any row was ever marked for this Tracker (else every lookup misses)."""
@@ -325,19 +329,36 @@ def exclusive(state: Path | None) -> Iterator[None]:
     if state is None:
         yield
         return
-    state.parent.mkdir(parents=True, exist_ok=True)
     lock = filelock.FileLock(str(state) + ".lock", timeout=0)
     try:
+        state.parent.mkdir(parents=True, exist_ok=True)
         lock.acquire()
     except filelock.Timeout:
         raise StateLocked(
             f"another run is using {state} (lock {lock.lock_file}); wait for it to finish "
             "or pass --state for an independent journal"
         ) from None
+    except OSError as error:  # after Timeout, which is an OSError too
+        raise JournalError(
+            f"{state}: cannot lock the journal ({lock.lock_file}): {error.strerror or error}"
+        ) from None
     try:
         yield
     finally:
         lock.release()
+
+
+def _check_intact(db: sqlite3.Connection, path: Path) -> None:
+    """Refuse a damaged journal before anything is sent (a damaged page would otherwise
+    surface in the middle of a run). ``quick_check`` reads every page once: about a
+    second for a journal of a million bookings."""
+    verdict = str(db.execute("PRAGMA quick_check(1)").fetchone()[0])
+    if verdict != "ok":
+        raise JournalError(
+            f"{path}: the journal is damaged ({verdict}). Keep a copy; `sqlite3 {path} "
+            "'.recover'` may save it. Or move it aside and run again: the pre-check then "
+            "asks Tracker what is already booked"
+        )
 
 
 def _now() -> str:

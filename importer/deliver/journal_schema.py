@@ -113,6 +113,8 @@ class Entry:
     state: str
     worklog_id: str | None
     updated_at: str
+    run_id: int | None = None  # the run that booked it …
+    run_interrupted: bool = False  # … never ended: its report may lack this row's line
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -34,12 +34,19 @@ def known_from_journal(booking: Booking, entry: Entry | None) -> Outcome | None:
             "run --sync again to finish it"
         )
         warning = f"{warning}; {unfinished}" if warning else unfinished
+    note = f"already imported (journal, {entry.updated_at})"
+    if entry.run_interrupted:
+        # That run was killed: its own report may lack this line; this report says it.
+        note = (
+            f"already imported by run {entry.run_id}, which was interrupted before it "
+            f"finished (journal, {entry.updated_at})"
+        )
     return Outcome(
         booking.source,
         Status.ALREADY_IMPORTED,
         booking.worklog,
         worklog_id=entry.worklog_id or "",
-        error=f"already imported (journal, {entry.updated_at})",
+        error=note,
         warning=warning,
     )
 

@@ -50,6 +50,7 @@ class RowState:
     from_earlier_run: bool = False  # the journal says an earlier run was sending this row
     marked: bool = False  # the journal holds this row as 'sending'
     adopted: bool = False
+    posted_here: bool = False  # this run sent a POST for it (what it adopts then is its own)
     posting: bool = False  # the request in flight is the POST itself (not a listing)
     failed_at: int = 0  # when the last unanswered POST ended, in the run's event order
     attempts: int = 0
@@ -175,7 +176,8 @@ class Deliverer:
             booking,
             worklog_id,
             adopted=row.adopted,
-            from_earlier_run=row.from_earlier_run,
+            # Resumed from an earlier run, but this run's own POST created it: created here.
+            from_earlier_run=row.from_earlier_run and not row.posted_here,
             attempts=row.attempts,
         )
 
@@ -223,7 +225,7 @@ class Deliverer:
                 row=booking.source.row,
             )
             row.marked = True
-        row.posting = True  # stays True if the POST raises, so the handler knows its source
+        row.posting = row.posted_here = True  # posting stays True if the POST raises
         with self._gate.posting(booking.worklog.issue):
             try:
                 record = await self._post(booking.worklog, row)

@@ -10,7 +10,7 @@ One place decides it for every request of a run (and for ``worklog-import whoami
 * Tracker is unavailable (exit 4) when no request succeeded for ``give_up_after`` seconds,
   or a row ran out of attempts while nothing else succeeded;
 * the journal cannot be written: stop before anything more is sent;
-* SIGINT/SIGTERM: stop taking rows.
+* SIGHUP/SIGINT/SIGTERM: stop taking rows.
 
 Rows left by a stop are ``pending``; the next run finishes them.
 """

@@ -20,7 +20,7 @@ from importer.models import Cell, Invalid, Mode, Skipped, SourceRow, Worklog
 from importer.normalize.cells import cached, cell_text, is_blank, totals_marker
 from importer.normalize.durations import parse_duration
 from importer.normalize.issues import IssueKeys
-from importer.normalize.people import person_key
+from importer.normalize.people import Authors
 from importer.normalize.sendable import (
     check_cells,
     check_start,
@@ -72,16 +72,24 @@ class Normalizer:
         self.allow_future = options.allow_future
         needs_map = column_map.preset is not None and column_map.preset.issue_map
         self.issue_keys = IssueKeys(settings.issue, issue_map, needs_map=needs_map)
-        self.user_map = {person_key(k): v for k, v in (user_map or {}).items()}
-        self.has_user_map = user_map is not None
-        self.import_mode = Mode(mode) is Mode.IMPORT
+        # The preset's author column may hold part of the name (unless the config chose
+        # the column): the rest is in another one.
+        preset = column_map.preset
+        self.authors = Authors(
+            self.columns.author,
+            rest=preset.author_rest.get(self.columns.author, "")
+            if preset is not None and not settings.columns.author
+            else "",
+            user_map=user_map,
+            import_mode=Mode(mode) is Mode.IMPORT,
+        )
         self.now = now or (lambda: dt.datetime.now(dt.UTC))
         # A month of rows repeats the same few dates, times and durations: parse each once.
         self._parse_day = cached(
             partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
         )
         self._parse_clock = cached(parse_time)
-        self._parse_moment = cached(
+        self.parse_moment = cached(
             partial(
                 parse_datetime,
                 dayfirst=self.dayfirst,
@@ -98,6 +106,14 @@ class Normalizer:
         start = localize(dt.datetime.combine(day, clock), self.zone)
         return start if plausible_start(start) else start.replace(tzinfo=None)
 
+    def _pinned(self, moment: dt.datetime, column: str, value: Cell) -> dt.datetime:
+        """``moment`` in the configured zone; a naive one without a zone names the key."""
+        try:
+            return localize(moment, self.zone)
+        except ValueError as exc:
+            reason = f"column '{column}' value {cell_text(value)!r} {exc}"
+            raise RowInvalid(reason, column, value) from None
+
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
         if row.problem:
@@ -113,7 +129,7 @@ class Normalizer:
                 start=start,
                 duration=self._duration(row, start),
                 comment=self._comment(row),
-                author=self._author(row),
+                author=self.authors.of(row.values),
                 created_at=self._created_at(row),
             )
         except RowInvalid as exc:
@@ -166,14 +182,17 @@ class Normalizer:
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
         if c.start:
-            moment = self._parse(c.start, self._required(row, c.start), self._parse_moment)
-            start = localize(moment, self.zone)
-            check_start(start, c.start, self._cell(row, c.start))
+            value = self._required(row, c.start)
+            start = self._pinned(self._parse(c.start, value, self.parse_moment), c.start, value)
+            check_start(start, c.start, value)
         else:
             day = self._parse(c.date, self._required(row, c.date), self._parse_day)
             clock = self.default_start
             if c.time and not is_blank(time_value := self._cell(row, c.time)):
                 clock = self._parse(c.time, time_value, self._parse_clock)
+            if self.zone is None:
+                value = self._cell(row, c.date)
+                self._pinned(dt.datetime.combine(day, clock), c.date, value)  # refuses it
             start = self._local(day, clock)
             if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
                 check_start(start.replace(tzinfo=self.zone), c.date, self._cell(row, c.date))
@@ -228,31 +247,16 @@ class Normalizer:
         if end <= start.replace(tzinfo=None) and not c.end_date:
             end += dt.timedelta(days=1)  # crossed midnight
         # Elapsed time between two instants, so a DST change inside the span counts right.
-        # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.)
-        return localize(end, self.zone).astimezone(dt.UTC) - start.astimezone(dt.UTC)
-
-    def _author(self, row: SourceRow) -> str:
-        """The row's author; in import mode the Tracker login Tracker will book it for."""
-        column = self.columns.author
-        if not self.import_mode:
-            return self._optional_text(row, column)
-        text = cell_text(self._required(row, column))
-        if not self.has_user_map:
-            return text  # Tracker's answer decides whether this login exists
-        login = self.user_map.get(person_key(text))
-        if login is None:
-            raise RowInvalid(
-                f"column '{column}' value {text!r} is not in the user map (authors.map_file)",
-                column,
-                text,
-            )
-        return login
+        # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.) Without
+        # a configured zone the start carried an offset, and a bare end time shares it.
+        zone = self.zone or start.tzinfo
+        return localize(end, zone).astimezone(dt.UTC) - start.astimezone(dt.UTC)
 
     def _created_at(self, row: SourceRow) -> dt.datetime | None:
         column = self.columns.created_at
         if not column or is_blank(value := row.values.get(column)):
             return None
-        created_at = localize(self._parse(column, value, self._parse_moment), self.zone)
+        created_at = self._pinned(self._parse(column, value, self.parse_moment), column, value)
         check_start(created_at, column, value)
         return created_at
 

@@ -10,10 +10,13 @@ purpose so that a timer that ran across the change books the instant it really m
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import math
+import os
 import re
-from zoneinfo import ZoneInfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from importer.normalize.cells import refuse_foreign_digits
 
@@ -154,8 +157,29 @@ def parse_datetime(
     return dt.datetime.combine(day, clock)
 
 
-def localize(moment: dt.datetime, zone: ZoneInfo) -> dt.datetime:
-    """Pin a naive wall-clock time to ``zone`` (see the module's DST rules); keep aware ones."""
+def localize(moment: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
+    """Pin a naive wall-clock time to ``zone`` (see the module's DST rules); keep aware ones.
+    Without a zone (``input.timezone`` unset) a naive time is refused, never guessed."""
     if moment.tzinfo is not None:
         return moment
+    if zone is None:
+        raise ValueError(f"{NO_ZONE}; set input.timezone to the zone the file's times are in")
     return moment.replace(tzinfo=zone, fold=0)
+
+
+NO_ZONE = "carries no UTC offset and input.timezone is not set"
+
+
+def machine_zone() -> str:
+    """This machine's timezone name, to suggest for ``input.timezone`` (never used on its
+    own: a server's zone is often UTC while the people who export work elsewhere)."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    with contextlib.suppress(OSError):
+        candidates.append(os.readlink("/etc/localtime").partition("zoneinfo/")[2])
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    for name in filter(None, candidates):
+        with contextlib.suppress(ValueError, ZoneInfoNotFoundError):
+            ZoneInfo(name)
+            return name
+    return "UTC"

@@ -6,16 +6,19 @@ missing, an issue map that cannot be read — is found here, before anything is 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from importer.config import Settings, config_path
 from importer.errors import ConfigError, InputError
-from importer.models import Mode
+from importer.models import Cell, Mode, SourceRow
 from importer.normalize import Normalizer
+from importer.normalize.cells import cell_text, is_blank
+from importer.normalize.times import machine_zone
 from importer.read.columns import ColumnMap, check_column_map, header_score, resolve_columns
 from importer.read.maps import load_issue_map, load_user_map
 from importer.read.tables import Table, open_table
@@ -41,8 +44,10 @@ def open_inputs(
     *,
     mode: Mode = Mode.CREATE,
     now: Callable[[], dt.datetime] | None = None,
+    require_zone: bool = True,
 ) -> list[InputFile]:
-    """Open every file; raise ``InputError``/``ConfigError`` for the first that cannot work."""
+    """Open every file; raise ``InputError``/``ConfigError`` for the first that cannot work.
+    ``require_zone=False`` (``inspect``) lets a file that needs ``input.timezone`` open."""
     if not files:
         raise InputError("no input files given")
     check_column_map(settings)
@@ -93,5 +98,55 @@ def open_inputs(
             now=now,
             control_free=table.scan.no_controls,
         )
+        if require_zone:
+            _check_zone(table, normalizer)
         opened.append(InputFile(table, column_map, normalizer))
     return opened
+
+
+def _check_zone(table: Table, normalizer: Normalizer) -> None:
+    """Without ``input.timezone``, a file whose times carry no UTC offset is refused before
+    anything is sent: a guessed zone books a whole month hours off, with no hint."""
+    if (why := zone_needed(table, normalizer)) is not None:
+        raise ConfigError(
+            f"{table.path}: input.timezone is not set, and {why}. Set input.timezone in the "
+            "config to the zone the file's times were written in (this machine's is "
+            f'{machine_zone()!r}), e.g. [input] timezone = "Europe/Moscow"'
+        )
+
+
+def zone_needed(table: Table, normalizer: Normalizer) -> str | None:
+    """Why this file cannot be booked without ``input.timezone`` (its first time without a
+    UTC offset), or ``None``."""
+    if normalizer.zone is not None:
+        return None
+    with contextlib.closing(table.rows()) as rows:
+        found = _first_without_offset(normalizer, rows)
+    if found is None:
+        return None
+    row, column, value = found
+    return f"row {row.row} column '{column}' value {cell_text(value)!r} carries no UTC offset"
+
+
+def _first_without_offset(
+    normalizer: Normalizer, rows: Iterable[SourceRow]
+) -> tuple[SourceRow, str, Cell] | None:
+    """The first row whose time carries no UTC offset (a date column never does), or
+    ``None`` when every one does — only then can the file be booked without a zone."""
+    c = normalizer.columns
+    moments = [name for name in (c.start, c.created_at) if name]
+    for row in rows:
+        if row.problem:
+            continue
+        if not c.start and not is_blank(value := row.values.get(c.date)):
+            return row, c.date, value
+        for column in moments:
+            if is_blank(value := row.values.get(column)):
+                continue
+            try:
+                moment = normalizer.parse_moment(value)
+            except ValueError:
+                continue  # the row is invalid for its own reason
+            if moment.tzinfo is None:
+                return row, column, value
+    return None

@@ -36,7 +36,7 @@ class RunOptions:
     mode: Mode | None = None  # None: the config's tracker.mode
     sandbox: SandboxSettings | None = None  # run against an in-process sandbox
     environ: Mapping[str, str] | None = None
-    handle_signals: bool = False  # SIGINT/SIGTERM stop the run gracefully (the CLI sets it)
+    handle_signals: bool = False  # SIGHUP/INT/TERM stop the run gracefully (the CLI sets it)
     progress: RunProgress | None = None  # a progress bar, for a person at a terminal
     batch: str | None = None  # None: run.batch in the config, else the first file's name
     sync: bool = False  # the files are the truth for their batch: edit and delete to match
@@ -74,12 +74,18 @@ async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
 
 @contextlib.contextmanager
 def signals(stops: RunStop, enabled: bool) -> Iterator[None]:
-    """SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the report."""
+    """SIGHUP/SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the
+    report. SIGHUP is a dropped SSH session or closed terminal: the run must not die half-way
+    through writing, so it ends the way SIGTERM ends it."""
     if not enabled:
         yield
         return
     loop = asyncio.get_running_loop()
-    codes = {signal.SIGINT: ExitCode.INTERRUPTED, signal.SIGTERM: ExitCode.TERMINATED}
+    codes = {
+        signal.SIGHUP: ExitCode.HUNG_UP,
+        signal.SIGINT: ExitCode.INTERRUPTED,
+        signal.SIGTERM: ExitCode.TERMINATED,
+    }
     for signum, code in codes.items():
         loop.add_signal_handler(
             signum, stops.stop, Interrupted(signal.Signals(signum).name, int(code))
@@ -96,8 +102,24 @@ def precheck_on(options: RunOptions) -> bool:
     return configured if options.precheck is None else options.precheck
 
 
+def named(path: Path, tag: str) -> Path:
+    """``out/report.csv`` → ``out/report-TAG.csv``."""
+    return path.with_name(f"{path.stem}-{tag}{path.suffix or '.csv'}")
+
+
+def report_path_for(options: RunOptions, tag: str = "") -> Path:
+    """``--report``, else ``report.path`` (with ``-TAG`` before its extension, e.g. undo's).
+    A dry run's default report is ``-dry-run``: a rehearsal never overwrites the last real
+    run's report (an explicit ``--report`` is written where it says)."""
+    if options.report_path is not None:
+        return options.report_path
+    configured = Path(options.settings.report.path)
+    tags = [t for t in (tag, "dry-run" if options.dry_run else "") if t]
+    return named(configured, "-".join(tags)) if tags else configured
+
+
 def summary_path(options: RunOptions, report_path: Path) -> Path:
     configured = options.settings.report.summary_path
     if configured and options.report_path is None:
-        return Path(configured)
+        return named(Path(configured), "dry-run") if options.dry_run else Path(configured)
     return summary_path_for(report_path)

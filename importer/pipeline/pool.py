@@ -35,6 +35,9 @@ class WorkerPool:
         self._workers: set[asyncio.Task[None]] = set()
         self._handle: Handler | None = None
         self._read_all = False
+        # A bug in handling a row (not a row's failure: those are outcomes) ends the run with
+        # that error once the rows under way settle, instead of leaving a dead worker.
+        self._crashed: BaseException | None = None
 
     async def run(
         self, items: Iterable[Work | Outcome], handle: Handler, *, pooled: Callable[[], bool]
@@ -47,6 +50,8 @@ class WorkerPool:
                 self._spawn()
         try:
             for item in items:
+                if self._crashed is not None:
+                    break
                 if isinstance(item, Outcome):
                     self._sink(item)
                 elif pooled():
@@ -62,6 +67,8 @@ class WorkerPool:
             await self._wind_down()  # rows under way finish and are reported, even so
             raise
         await self._wind_down()
+        if self._crashed is not None:
+            raise self._crashed
 
     def _signal(self) -> None:
         """Waiting reconciliations go ahead once no more rows are coming or can be taken."""
@@ -84,7 +91,11 @@ class WorkerPool:
             if booking is None:
                 self._queue.put_nowait(None)  # pass the end on to the next worker
                 return
-            self._sink(await handle(booking))
+            try:
+                self._sink(await handle(booking))
+            except Exception as error:
+                if self._crashed is None:
+                    self._crashed = error
             self._signal()
 
     async def _wind_down(self) -> None:

@@ -39,12 +39,13 @@ from importer.pipeline.options import (
     RunOptions,
     credentials_for,
     precheck_on,
+    report_path_for,
     signals,
     state_path,
     summary_path,
 )
 from importer.pipeline.pool import WorkerPool
-from importer.pipeline.sink import Sink
+from importer.pipeline.sink import Sink, flushing, make_sink
 from importer.pipeline.syncing import (
     SyncRefused,
     check_valve,
@@ -54,13 +55,7 @@ from importer.pipeline.syncing import (
     plan_lines,
     plan_summary,
 )
-from importer.report import (
-    FailedRowsWriter,
-    ReportWriter,
-    RunSummary,
-    Tally,
-)
-from importer.report.progress import NoProgress
+from importer.report import RunSummary, Tally
 from importer.sync import Step, SyncPlan
 from importer.tracker import RequestStats
 
@@ -93,17 +88,25 @@ def open_sink(
     report_path: Path,
     tally: Tally,
     stats: Callable[[], RequestStats | None],
-    stack: contextlib.ExitStack | contextlib.AsyncExitStack,
+    stops: RunStop,
+    stack: contextlib.AsyncExitStack,
 ) -> Sink:
-    """The report, the failed-rows file and the progress bar, closed with ``stack``."""
-    columns = _union_columns(inputs)
-    report = stack.enter_context(ReportWriter(report_path, columns))
-    failed = stack.enter_context(FailedRowsWriter(report_path, columns))
-    progress = options.progress or NoProgress()
+    """The report, the failed-rows file and the progress bar, closed with ``stack``; an
+    output that cannot be written is refused now, before anything is sent."""
+    sink = make_sink(
+        report_path,
+        _union_columns(inputs),
+        tally,
+        stats,
+        stops.stop,
+        stack,
+        summary_path=summary_path(options, report_path),
+        progress=options.progress,
+    )
     if options.progress is not None:
-        progress.start(sum(i.table.estimated_rows() for i in inputs))
-        stack.callback(progress.stop)
-    return Sink(report, failed, tally, progress, stats)
+        options.progress.start(sum(i.table.estimated_rows() for i in inputs))
+        stack.callback(options.progress.stop)
+    return sink
 
 
 async def _book_or_plan(
@@ -147,7 +150,7 @@ async def run_import_async(
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
     batch = batch_for(options, inputs)
-    report_path = options.report_path or Path(settings.report.path)
+    report_path = report_path_for(options)
     tally = Tally(dry_run=dry_run)
     stops = RunStop()
     delivery: Delivery | None = None
@@ -177,7 +180,7 @@ async def run_import_async(
                     flagged = flag_corrections(rows, journal, target, batch)
                     steps = _until_unreadable(flagged, stops)
                 stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-                sink = open_sink(options, inputs, report_path, tally, stats, stack)
+                sink = open_sink(options, inputs, report_path, tally, stats, stops, stack)
                 pool = WorkerPool(settings.delivery.concurrency, sink)
                 if credentials.token:
                     delivery = await open_delivery(
@@ -207,7 +210,8 @@ async def run_import_async(
                 with signals(stops, options.handle_signals):
                     if delivery is not None and (precheck_on(options) or not dry_run):
                         await identify(delivery.holdings, stops, credentials)
-                    await _book_or_plan(options, steps, journal, target, stops, pool, delivery)
+                    async with flushing(sink):
+                        await _book_or_plan(options, steps, journal, target, stops, pool, delivery)
             summary = RunSummary.of(
                 tally,
                 delivery.client.stats if delivery else None,
@@ -220,6 +224,7 @@ async def run_import_async(
                 sent=stops.sent > 0,
             )
             summary.batch, summary.run_id = batch, journal.run_id
+            summary.timezone = settings.input.timezone
             summary.command = "sync" if options.sync else "run"
             if plan is not None:
                 summary.sync = {**plan_summary(plan), "plan": plan_lines(plan, batch)}

@@ -24,20 +24,14 @@ from importer.pipeline.delivery import Delivery, identify, open_delivery, target
 from importer.pipeline.options import (
     RunOptions,
     credentials_for,
+    report_path_for,
     signals,
     state_path,
 )
 from importer.pipeline.pool import WorkerPool
-from importer.pipeline.sink import Sink
+from importer.pipeline.sink import flushing, make_sink
 from importer.pipeline.syncing import handler
-from importer.report import (
-    FailedRowsWriter,
-    ReportWriter,
-    RunSummary,
-    Tally,
-    summary_path_for,
-)
-from importer.report.progress import NoProgress
+from importer.report import RunSummary, Tally, summary_path_for
 from importer.sync import Delete
 
 
@@ -51,11 +45,9 @@ class UndoOptions:
 
 
 def undo_report_path(options: RunOptions) -> Path:
-    """``--report``, else ``report.path`` with ``-undo`` before its extension."""
-    if options.report_path is not None:
-        return options.report_path
-    configured = Path(options.settings.report.path)
-    return configured.with_name(f"{configured.stem}-undo{configured.suffix or '.csv'}")
+    """``--report``, else ``report.path`` with ``-undo`` (``-undo-dry-run``) before its
+    extension."""
+    return report_path_for(options, "undo")
 
 
 def _what(journal: Journal, options: UndoOptions, target: str) -> tuple[str, list[Booked]]:
@@ -109,10 +101,16 @@ async def undo_async(
                 target = target_of(credentials)
                 batch, bookings = _what(journal, options, target)
                 journal.begin_run("undo", target=target, batch=batch, files=[])
-                report = stack.enter_context(ReportWriter(report_path, []))
-                failed = stack.enter_context(FailedRowsWriter(report_path, []))
                 stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-                sink = Sink(report, failed, tally, NoProgress(), stats)
+                sink = make_sink(
+                    report_path,
+                    [],
+                    tally,
+                    stats,
+                    stops.stop,
+                    stack,
+                    summary_path=summary_path_for(report_path),
+                )
                 pool = WorkerPool(run.settings.delivery.concurrency, sink)
                 if credentials.token and not run.dry_run:
                     modes = {Mode(b.mode) for b in bookings} or {Mode.CREATE}
@@ -141,7 +139,8 @@ async def undo_async(
                     if delivery is not None:
                         await identify(delivery.holdings, stops, credentials)
                         handle = handler(delivery.editor, delivery.deliverer.deliver)
-                        await pool.run(steps, handle, pooled=lambda: stops.reason is None)
+                        async with flushing(sink):
+                            await pool.run(steps, handle, pooled=lambda: stops.reason is None)
                     else:
                         idle = handler(None, _never, run.settings.zone)
                         await pool.run(steps, idle, pooled=lambda: False)

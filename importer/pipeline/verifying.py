@@ -87,7 +87,7 @@ async def verify_async(
         async with contextlib.AsyncExitStack() as stack:
             stack.enter_context(redacting(credentials.token))
             stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-            sink = open_sink(options, inputs, report_path, tally, stats, stack)
+            sink = open_sink(options, inputs, report_path, tally, stats, stops, stack)
             pool = WorkerPool(settings.delivery.concurrency, sink)
             delivery = await open_delivery(
                 credentials,

@@ -15,7 +15,8 @@ from pathlib import Path
 from importer.config import Settings, parse_settings
 from importer.errors import InputError
 from importer.models import Invalid, Skipped, SourceRow, Worklog
-from importer.pipeline.inputs import open_inputs
+from importer.normalize.times import machine_zone
+from importer.pipeline.inputs import open_inputs, zone_needed
 from importer.read.columns import header_score
 from importer.read.presets import FIELDS, check_preset_name, guess_preset
 from importer.read.tables import open_table
@@ -36,6 +37,7 @@ class Inspection:
     column_map: dict[str, str]
     rows: list[tuple[SourceRow, Worklog | Invalid | Skipped]]
     problem: str = ""
+    timezone: str = ""  # the zone times are read in, or why a run needs input.timezone
 
 
 def inspect_file(
@@ -53,7 +55,7 @@ def inspect_file(
     inspection = Inspection(
         path=path,
         kind=table.kind,
-        encoding=table.encoding,
+        encoding=_shown_encoding(path, table.encoding),
         delimiter=table.delimiter,
         header_row=table.header_row,
         header=table.columns,
@@ -63,10 +65,25 @@ def inspect_file(
         rows=[],
     )
     try:
-        [opened] = open_inputs([path], settings, now=now)
+        [opened] = open_inputs([path], settings, now=now, require_zone=False)
     except InputError as exc:
         inspection.problem = str(exc)
         return inspection
+    inspection.timezone = f"{settings.input.timezone} (input.timezone)"
+    if settings.zone is None:
+        why = zone_needed(opened.table, opened.normalizer)
+        if why is None:
+            inspection.timezone = "not set; every time in the file carries its own UTC offset"
+        else:
+            # Show the rows in this machine's zone, and say that a run will not guess it.
+            here = machine_zone()
+            inspection.timezone = (
+                f"NOT SET: {why}, so a run refuses the file until input.timezone is set; "
+                f"the rows below are read in this machine's zone, {here}"
+            )
+            local = dataclasses.replace(settings.input, timezone=here)
+            settings = dataclasses.replace(settings, input=local)
+            [opened] = open_inputs([path], settings, now=now, require_zone=False)
     columns = opened.column_map.columns
     inspection.preset = opened.column_map.preset.name if opened.column_map.preset else ""
     inspection.column_map = {f: getattr(columns, f) for f in FIELDS if getattr(columns, f)}
@@ -76,6 +93,15 @@ def inspect_file(
     finally:
         source.close()
     return inspection
+
+
+def _shown_encoding(path: Path, encoding: str) -> str:
+    """The encoding as a person would name it: UTF-8 is read with ``utf-8-sig`` (which
+    drops a BOM if there is one), but only a file that starts with a BOM has one."""
+    if encoding != "utf-8-sig":
+        return encoding
+    with path.open("rb") as handle:
+        return "utf-8 with BOM" if handle.read(3) == b"\xef\xbb\xbf" else "utf-8"
 
 
 def describe(result: Worklog | Invalid | Skipped) -> str:

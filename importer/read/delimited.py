@@ -264,9 +264,10 @@ def head_records(path: Path, encoding: str, delimiter: str) -> list[list[str]]:
     return [fields for _, fields in islice(records(path, encoding, delimiter, 0), HEADER_SCAN_ROWS)]
 
 
-def check_records(path: Path, encoding: str, delimiter: str, skip: int) -> None:
+def check_records(path: Path, encoding: str, delimiter: str, skip: int) -> int:
     """Read the whole file once, before anything is sent: refuse it now if it cannot be
-    read to the end (a quote that never closes, a huge cell, an I/O error)."""
+    read to the end (a quote that never closes, a huge cell, an I/O error). Returns how
+    many records follow the first ``skip`` (a cell may span lines: records, not lines)."""
     where = [skip]
     first_line = 0  # where the last record began
     with _reading(path, encoding, where), _open(path, encoding) as handle:
@@ -282,6 +283,7 @@ def check_records(path: Path, encoding: str, delimiter: str, skip: int) -> None:
             f"{path}: row {where[0]}: a quote opens there and never closes, so the rest "
             "of the file would be one cell; fix the quoting"
         )
+    return where[0] - skip
 
 
 def _quote_left_open(path: Path, encoding: str, delimiter: str, first_line: int) -> bool:

@@ -31,6 +31,9 @@ class Preset:
     # Headers only this tool writes; "auto" guesses the preset only when one is present, so
     # a hand-made sheet with "Дата" and "Часы" is not taken for a Redmine export.
     signature: Sequence[str] = ()
+    # An author column that holds only part of the name → the column with the rest, joined
+    # with a space (Harvest: "First Name" + "Last Name" → "Oliver Bennett").
+    author_rest: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _preset(
@@ -40,10 +43,12 @@ def _preset(
     signature: Sequence[str],
     options: Mapping[str, object] | None = None,
     issue_map: bool = False,
+    author_rest: Mapping[str, str] | None = None,
     **columns: Sequence[str],
 ) -> Preset:
     assert set(columns) <= set(FIELDS), set(columns) - set(FIELDS)
-    return Preset(name, title, columns, required, options or {}, issue_map, signature)
+    rest = author_rest or {}
+    return Preset(name, title, columns, required, options or {}, issue_map, signature, rest)
 
 
 PRESETS: dict[str, Preset] = {
@@ -89,6 +94,7 @@ PRESETS: dict[str, Preset] = {
             date=["Date", "Spent Date"],
             duration=["Hours"],
             author=["Person", "Employee", "First Name"],
+            author_rest={"First Name": "Last Name"},
         ),
         _preset(
             "tempo",

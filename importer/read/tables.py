@@ -59,11 +59,15 @@ class Table:
     # CSV: what one pass over the bytes ruled out (rows are then not looked at one by one).
     scan: Scan = UNSCANNED
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    _counted: list[int] = field(default_factory=list, repr=False, compare=False)  # by check()
 
     def estimated_rows(self) -> int:
-        """Rows below the header: exact for spreadsheets, lines for CSV (for the ETA)."""
+        """Rows below the header (for the progress bar and the ETA): exact for spreadsheets
+        and for a CSV once :meth:`check` read it (a cell may span lines), else its lines."""
         if self._frame is not None:
             return len(self._frame)
+        if self._counted:
+            return self._counted[0]
         lines, last = 0, b"\n"
         with self.path.open("rb") as handle:
             while block := handle.read(1 << 20):
@@ -76,7 +80,8 @@ class Table:
     def check(self) -> None:
         """Read the whole file once: raise ``InputError`` now for what would stop it part-way."""
         if self.kind == "csv":
-            check_records(self.path, self.encoding, self.delimiter, self.header_row)
+            counted = check_records(self.path, self.encoding, self.delimiter, self.header_row)
+            self._counted[:] = [counted]
 
     def rows(self) -> Generator[SourceRow, None, None]:
         """Stream the rows below the header, in file order."""

@@ -13,7 +13,6 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     TextColumn,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 
@@ -46,18 +45,19 @@ class TerminalProgress:
     """A rich progress bar on stderr; log lines print above it."""
 
     def __init__(self, console: Console | None = None) -> None:
+        # Fits 80 columns with a 6-digit row count: the bar takes what the text leaves
+        # (the elapsed time is in the summary).
         self._progress = Progress(
-            TextColumn("[bold]importing"),
-            BarColumn(),
+            BarColumn(bar_width=None),
             MofNCompleteColumn(),
-            TextColumn("rows  {task.fields[rate]:>6} rows/s"),
+            TextColumn("rows  {task.fields[rate]:>5}/s"),
             TextColumn("retries {task.fields[retries]}  429s {task.fields[limited]}"),
-            TimeElapsedColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             console=console or Console(stderr=True),
             redirect_stdout=False,
             refresh_per_second=4,
+            expand=True,
         )
         self._task = self._progress.add_task("rows", total=None, rate="-", retries=0, limited=0)
 

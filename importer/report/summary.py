@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importer.errors import ExitCode, ImporterError, exit_code_for
+from importer.errors import ExitCode, ImporterError, OutputError, exit_code_for
 from importer.log import get_logger
 from importer.models import Outcome, Status
+from importer.report.files import write_whole
 from importer.tracker import RequestStats
 
 
@@ -71,8 +72,8 @@ class Tally:
 
 
 def write_summary(path: Path, summary: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    """The summary JSON, renamed into place once complete; :class:`OutputError` if not."""
+    write_whole(path, json.dumps(summary, ensure_ascii=False, indent=2) + "\n", "summary")
 
 
 @dataclasses.dataclass
@@ -101,6 +102,7 @@ class RunSummary:
     run_id: int | None = None
     sync: dict[str, Any] | None = None  # --sync: the plan (counts, hours before → after)
     verify: dict[str, Any] | None = None  # verify: hours per person and issue, file vs Tracker
+    timezone: str = ""  # input.timezone the times were read in ("": they carried offsets)
 
     @classmethod
     def of(
@@ -142,7 +144,15 @@ class RunSummary:
     def publish(self, event: str, **fields: Any) -> None:
         """Write the summary JSON and log ``event`` with the counts, exit code and
         ``fields`` — how every run, sync, undo and verify ends."""
-        write_summary(self.summary_path, self.as_json())
+        try:
+            write_summary(self.summary_path, self.as_json())
+        except OutputError as error:
+            # The run is over; say so, and let the exit code say the summary is missing.
+            self.stopped = f"{self.stopped}; {error}" if self.stopped else str(error)
+            if self.exit_code in (ExitCode.OK, ExitCode.ROWS_FAILED):
+                changed = any(self.counts.get(s, 0) for s in ("created", "updated", "deleted"))
+                self.exit_code = exit_code_for(error, sent=changed)
+            get_logger().error("summary_not_written", reason=str(error))
         get_logger().info(event, **self.counts, exit_code=int(self.exit_code), **fields)
 
     def as_json(self) -> dict[str, Any]:

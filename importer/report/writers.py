@@ -1,8 +1,10 @@
 """The per-row report (CSV) and the failed-rows file.
 
-The report is written as outcomes arrive, so even a crashed run leaves the lines it
-finished. It is UTF-8 with a BOM so that Excel shows Cyrillic, and any cell that Excel would
-take for a formula (``=``, ``+``, ``-``, ``@``, tab, CR) is neutralised with a leading ``'``.
+The report is written as outcomes arrive and reaches the disk at least every second (or
+every 200 lines), so even a crashed run leaves the lines it finished. Both files are made
+new beside their path and renamed into place (:mod:`importer.report.files`). They are
+UTF-8 with a BOM so that Excel shows Cyrillic, and any cell that Excel would take for a
+formula (``=``, ``+``, ``-``, ``@``, tab, CR) is neutralised with a leading ``'``.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import operator
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from importer.formats import format_duration
 from importer.models import Cell, Outcome
+from importer.report.files import new_file, problem
 
 REPORT_COLUMNS = (
     "file",
@@ -32,7 +36,8 @@ REPORT_COLUMNS = (
     "previous_comment",
 )
 _FORMULA_STARTS = frozenset("=+-@\t\r")
-_FLUSH_EVERY = 200
+_FLUSH_EVERY = 200  # lines …
+_FLUSH_AFTER = 1.0  # … or seconds, whichever comes first
 
 
 def neutralised(text: str) -> str:
@@ -53,10 +58,10 @@ def cell_text(value: Cell) -> str:
     return str(value)
 
 
-def _open_with_bom(path: Path) -> TextIO:
+def _open_with_bom(path: Path, what: str) -> TextIO:
     """UTF-8 with a BOM, so Excel shows Cyrillic. Written once by hand: the ``utf-8-sig``
     codec would route every row through a Python-level encoder."""
-    handle = path.open("w", encoding="utf-8", newline="", buffering=1 << 16)
+    handle = new_file(path, what)
     handle.write("\ufeff")
     return handle
 
@@ -69,11 +74,15 @@ class ReportWriter:
         self.source_columns = source_columns
         # One C-level lookup for all of a row's cells (a file lacking some column falls back).
         self._cells = operator.itemgetter(*source_columns) if len(source_columns) > 1 else None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle: TextIO = _open_with_bom(path)
+        self._handle: TextIO = _open_with_bom(path, "report")
         self._csv = csv.writer(self._handle)
-        self._csv.writerow([*REPORT_COLUMNS, *source_columns])
         self._unflushed = 0
+        self._flushed_at = time.monotonic()
+        try:
+            self._csv.writerow([*REPORT_COLUMNS, *source_columns])
+            self._handle.flush()
+        except OSError as error:
+            raise problem(path, "report", error) from None
 
     def write(self, outcome: Outcome) -> None:
         worklog = outcome.worklog
@@ -110,14 +119,32 @@ class ReportWriter:
         risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
         safe[0] = risky[0]
         was = format_duration(previous.duration) if previous else ""
-        self._csv.writerow([*safe, risky[1], risky[2], was, *risky[3:]])
+        try:
+            self._csv.writerow([*safe, risky[1], risky[2], was, *risky[3:]])
+        except OSError as error:
+            raise problem(self.path, "report", error) from None
         self._unflushed += 1
-        if self._unflushed >= _FLUSH_EVERY:
+        if self._unflushed >= _FLUSH_EVERY or time.monotonic() - self._flushed_at >= _FLUSH_AFTER:
+            self.flush()
+
+    def flush(self) -> None:
+        """Put the lines written so far on disk (the run also calls this every second)."""
+        if not self._unflushed:
+            return
+        try:
             self._handle.flush()
-            self._unflushed = 0
+        except OSError as error:
+            raise problem(self.path, "report", error) from None
+        self._unflushed = 0
+        self._flushed_at = time.monotonic()
 
     def close(self) -> None:
-        self._handle.close()
+        if self._handle.closed:
+            return
+        try:
+            self._handle.close()
+        except OSError as error:
+            raise problem(self.path, "report", error) from None
 
     def __enter__(self) -> ReportWriter:
         return self
@@ -131,8 +158,14 @@ def failed_rows_path_for(report: Path) -> Path:
     return report.with_name(report.stem + ".failed.csv")
 
 
+# Where a failed row came from, so a fixed and re-run failed-rows file traces back to it. A
+# failed-rows file fed back already has them: they are then kept as read, not added again.
+ORIGIN_COLUMNS = ("source_file", "source_row")
+
+
 class FailedRowsWriter:
-    """The failed and invalid rows in the input's own columns, plus ``error`` at the end.
+    """The failed and invalid rows in the input's own columns, then ``source_file`` and
+    ``source_row`` (where each came from) and ``error`` at the end.
 
     Values are written as read, but a cell Excel would take for a formula gets a leading
     ``'`` like the report's (the file is opened in Excel too); reading it back drops that
@@ -143,26 +176,45 @@ class FailedRowsWriter:
 
     def __init__(self, report: Path, source_columns: list[str]) -> None:
         self.path = failed_rows_path_for(report)
-        self.source_columns = source_columns
+        # A failed-rows file fed back brings its own "error" column: the new reason replaces
+        # it rather than standing beside it.
+        self.source_columns = [c for c in source_columns if c != "error"]
         self.rows = 0
         self._handle: TextIO | None = None
         self._csv: Any = None
-        self.path.unlink(missing_ok=True)
+        self._origin = ORIGIN_COLUMNS if not set(ORIGIN_COLUMNS) <= set(source_columns) else ()
+        try:
+            self.path.unlink(missing_ok=True)  # a link is removed, not what it points to
+        except OSError as error:
+            raise problem(self.path, "failed-rows file", error) from None
 
     def write(self, outcome: Outcome) -> None:
-        if self._handle is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = _open_with_bom(self.path)
-            self._csv = csv.writer(self._handle)
-            self._csv.writerow([*self.source_columns, "error"])
-        values = outcome.source.values
-        cells = [cell_text(values.get(c)) for c in self.source_columns]
-        self._csv.writerow([neutralised(t) for t in (*cells, outcome.error)])
+        try:
+            if self._handle is None:
+                self._handle = _open_with_bom(self.path, "failed-rows file")
+                self._csv = csv.writer(self._handle)
+                self._csv.writerow([*self.source_columns, *self._origin, "error"])
+            values = outcome.source.values
+            cells = [cell_text(values.get(c)) for c in self.source_columns]
+            origin = (outcome.source.file, str(outcome.source.row)) if self._origin else ()
+            self._csv.writerow([neutralised(t) for t in (*cells, *origin, outcome.error)])
+        except OSError as error:
+            raise problem(self.path, "failed-rows file", error) from None
         self.rows += 1
 
-    def close(self) -> None:
+    def flush(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.flush()
+            except OSError as error:
+                raise problem(self.path, "failed-rows file", error) from None
+
+    def close(self) -> None:
+        if self._handle is not None and not self._handle.closed:
+            try:
+                self._handle.close()
+            except OSError as error:
+                raise problem(self.path, "failed-rows file", error) from None
 
     def __enter__(self) -> FailedRowsWriter:
         return self

@@ -164,7 +164,7 @@ def test_check_config_reports_every_problem_at_once(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(
         '[tracker]\nbase_url = "http://tracker.example.com"\nmode = "import"\n'
-        '[issue]\nmap_file = "missing.csv"\n',
+        '[issue]\nmap_file = "missing.csv"\n[columns]\ndate = "Date"\n',
         encoding="utf-8",
     )
     code, _, err = invoke(

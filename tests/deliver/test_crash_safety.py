@@ -20,9 +20,11 @@ from tests.helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, tra
 pytestmark = pytest.mark.slow  # a whole process or more per test
 
 
-def start_import(base_url: str, csv: Path, tmp_path: Path, report: str) -> subprocess.Popen[bytes]:
+def start_import(
+    base_url: str, csv: Path, tmp_path: Path, report: str, config_text: str = CONFIG_TOML
+) -> subprocess.Popen[bytes]:
     config = tmp_path / "config.toml"
-    config.write_text(CONFIG_TOML, encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     env = {**os.environ, **tracker_env(base_url)}
     command = [
         sys.executable, "-m", "importer", "run", str(csv), "-c", str(config),
@@ -101,7 +103,9 @@ def test_sigkill_at_many_moments_still_books_each_row_once(
     assert {line["status"] for line in final} <= {"created", "already_imported"}
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(
+    ("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)]
+)
 def test_a_stop_signal_settles_in_flight_rows_writes_the_report_and_exits(
     signum: int, code: int, write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -122,3 +126,32 @@ def test_a_stop_signal_settles_in_flight_rows_writes_the_report_and_exits(
         assert again.wait(timeout=120) == 0
         stored = stored_bookings(url)
     assert stored == expected_bookings(rows)
+
+
+def test_a_killed_run_leaves_the_lines_it_finished_and_the_next_run_says_what_it_booked(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The report reaches the disk at least every second, not only every 200 lines: a
+    SIGKILL (or the OOM killer) takes at most the last second's lines. The next run's
+    report names the killed run for every row it had booked."""
+    rows = month_rows(400)
+    csv = write_csv(rows)
+    slow = CONFIG_TOML.replace("rate_limit = 2000", "rate_limit = 40")
+    with sandbox_process() as url:
+        process = start_import(url, csv, tmp_path, "killed.csv", slow)
+        assert wait_for(lambda: stored_count(url) >= 20, process)
+        settled = stored_count(url)
+        time.sleep(2.5)  # what was booked by then has been on disk for over a second
+        process.kill()
+        process.wait(timeout=10)
+        booked = stored_count(url)
+        killed = read_report(tmp_path / "killed.csv")
+        again = start_import(url, csv, tmp_path, "again.csv")
+        assert again.wait(timeout=120) == 0
+        stored = stored_bookings(url)
+    assert settled <= len(killed) < 200  # before: nothing but the header until line 200
+    report = read_report(tmp_path / "again.csv")
+    told = [line for line in report if "interrupted before it finished" in line["error"]]
+    assert settled <= len(told) <= booked
+    assert {line["status"] for line in told} == {"already_imported"}
+    assert stored == expected_bookings(rows)  # and nothing twice

@@ -180,6 +180,43 @@ async def test_rows_left_sending_by_a_crash_are_reconciled_before_resending(
     assert summary.exit_code == ExitCode.OK
 
 
+async def test_a_resumed_row_this_run_created_is_reported_created_not_found_from_before(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A row an interrupted run left ``sending``, absent from Tracker: this run POSTs it,
+    the answer is lost, and the worklog it finds is its own — ``created``, counted in this
+    run's hours, not ``already_imported`` "by an earlier run"."""
+    path = write_csv(month_rows(4))
+    worklogs = worklogs_of(path)
+    state = tmp_path / "journal.sqlite"
+    async with running_sandbox(SandboxSettings(p_created_then_drop=1.0)) as sandbox:
+        target = f"{sandbox.base_url}|{DEFAULT_ORG_ID}"
+        journal = Journal.open(state)
+        for n, worklog in enumerate(worklogs[:2]):
+            fp = fingerprint(worklog, mode=Mode.CREATE, target=target, occurrence=1)
+            await journal.mark_sending(
+                fp, worklog, target=target, mode=Mode.CREATE, file=str(path), row=n + 2
+            )
+        await journal.flush()
+        journal.close()
+        await book_by_hand(sandbox, worklogs[0])  # the crashed run's first POST had landed
+        summary = await import_into(
+            sandbox, [path], make_settings(), tmp_path / "r.csv", state=state, precheck=False
+        )
+        per_row = stored_per_row(sandbox.store)
+    report = {line["row"]: line for line in read_report(tmp_path / "r.csv")}
+    assert set(per_row.values()) == {1} and len(per_row) == 4
+    assert [report[r]["status"] for r in ("2", "3", "4", "5")] == [
+        "already_imported",  # booked by the interrupted run
+        "created",  # resumed, and created by this run's POST
+        "created",
+        "created",
+    ]
+    assert report["3"]["error"] == "adopted the worklog an unanswered request had created"
+    assert summary.counts["created"] == 3
+    assert summary.hours_created == sum(w.duration.total_seconds() for w in worklogs[1:]) / 3600
+
+
 async def test_dry_run_leaves_sandbox_and_journal_untouched(
     write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -294,14 +331,21 @@ async def test_failed_rows_file_can_be_fixed_and_fed_back(
         failed_path = tmp_path / "r.failed.csv"
         failed = read_report(failed_path)
         assert first.failed_rows_path == failed_path
-        assert list(failed[0]) == [*HEADER, "error"]
-        assert [(line["Comment"], line["error"]) for line in failed] == [
+        # The input's columns, where each row came from (to trace a fix back), the reason.
+        assert list(failed[0]) == [*HEADER, "source_file", "source_row", "error"]
+        source = str(tmp_path / "timesheet.csv")
+        assert [
+            (line["Comment"], line["source_file"], line["source_row"], line["error"])
+            for line in failed
+        ] == [
             (
                 "bad date",
+                source,
+                "5",
                 "column 'Date' value '31.09.2026': not a date: '31.09.2026' "
                 "(day is out of range for month)",
             ),
-            ("no such issue", "HTTP 404: Задача не существует."),
+            ("no such issue", source, "6", "HTTP 404: Задача не существует."),
         ]
         text = failed_path.read_text(encoding="utf-8-sig")
         fixed = text.replace("31.09.2026", "30.09.2026").replace("GONE-1", "PORT-1")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from click.testing import CliRunner
 
 from importer.cli import main
@@ -52,3 +54,42 @@ def test_inspect_without_a_matching_preset_says_what_to_do() -> None:
     code, out = inspect(str(ROOT / "sample_data" / "timesheet-2026-10.csv"))
     assert code == 2
     assert "problem: " in out and "set input.preset to one of clockify, harvest" in out
+
+
+def test_inspect_calls_utf8_without_a_bom_utf8_and_says_a_run_needs_a_timezone() -> None:
+    """Clockify writes UTF-8 without a BOM; its times carry no offset."""
+    code, out = inspect(str(PRESETS_DIR / "clockify" / "clockify_detailed.csv"), "--rows", "1")
+    assert code == 0
+    assert "encoding: utf-8  delimiter" in out
+    [zone] = [line for line in out.splitlines() if line.startswith("timezone: ")]
+    assert zone.startswith("timezone: NOT SET: row 2 column 'Start Date' value ")
+    assert "a run refuses the file until input.timezone is set" in zone
+
+
+def test_inspect_names_a_file_with_a_bom_so() -> None:
+    code, out = inspect(str(PRESETS_DIR / "toggl" / "toggl_detailed.csv"), "--rows", "1")
+    assert code == 0 and "encoding: utf-8 with BOM  delimiter" in out
+
+
+def test_a_config_that_sets_only_a_timezone_guesses_the_preset_as_no_config_does(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[input]\ntimezone = "Europe/Berlin"\n', encoding="utf-8")
+    toggl = str(PRESETS_DIR / "toggl" / "toggl_detailed.csv")
+    code, out = inspect(toggl, "-c", str(config), "--rows", "1")
+    assert code == 0, out
+    assert "preset in use: toggl" in out
+    assert "timezone: Europe/Berlin (input.timezone)" in out
+    assert "start 2026-10-05T09:14:27.000+0200" in out  # Berlin summer time, not Moscow's
+
+
+def test_the_example_config_copied_as_it_is_guesses_the_preset(tmp_path: Path) -> None:
+    """Its [columns] are placeholders: left in force they would override what a preset
+    finds ("Issue" is no Toggl column) and refuse every Toggl export."""
+    example = (ROOT / "config.example.toml").read_text(encoding="utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text(example.replace('timezone = ""', 'timezone = "Europe/Moscow"'), "utf-8")
+    code, out = inspect(str(PRESETS_DIR / "toggl" / "toggl_detailed.csv"), "-c", str(config))
+    assert code == 0, out
+    assert "preset in use: toggl" in out

@@ -62,3 +62,14 @@ def test_harvest_books_hours_not_hours_rounded() -> None:
         input={"preset": "harvest", "timezone": "Europe/Moscow"},
     )
     assert sent(booked[5])[2] == "PT54M"  # 0,9 h; "Hours Rounded" says 1,0
+
+
+def test_harvest_authors_are_first_and_last_name_not_the_first_name_alone() -> None:
+    """Harvest splits the person in two columns; "Oliver" alone would mix two Olivers' hours
+    in the per-day totals and, in import mode, miss the user map's "Oliver Bennett"."""
+    booked = read_bookings(
+        PRESETS_DIR / "harvest" / "harvest_time_report.csv",
+        input={"preset": "harvest", "timezone": "Europe/Moscow"},
+    )
+    assert booked[2].author == "Oliver Bennett"  # type: ignore[attr-defined]
+    assert booked[3].author == "Priya Shah"  # type: ignore[attr-defined]

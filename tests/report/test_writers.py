@@ -69,3 +69,22 @@ def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
 
 def test_summary_sits_beside_the_report() -> None:
     assert summary_path_for(Path("out/october.csv")) == Path("out/october.summary.json")
+
+
+def test_a_failed_rows_file_fed_back_keeps_where_its_rows_first_came_from(
+    tmp_path: Path,
+) -> None:
+    """Fixed, re-run and failing again: the new failed-rows file still names the first
+    file and row, not the failed-rows file itself."""
+    from importer.report import FailedRowsWriter
+
+    columns = ["Issue", "Hours", "source_file", "source_row", "error"]
+    values = {"Issue": "GONE-1", "Hours": "1", "source_file": "october.csv", "source_row": "17"}
+    row = SourceRow(str(tmp_path / "r.failed.csv"), 2, values, "")
+    with FailedRowsWriter(tmp_path / "r2.csv", columns) as failed:
+        failed.write(Outcome(row, Status.FAILED, None, error="HTTP 404: no such issue"))
+    header = (tmp_path / "r2.failed.csv").read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header == "Issue,Hours,source_file,source_row,error"  # nothing twice
+    [line] = read_report(tmp_path / "r2.failed.csv")
+    assert (line["source_file"], line["source_row"]) == ("october.csv", "17")
+    assert line["error"] == "HTTP 404: no such issue"
