@@ -22,6 +22,9 @@ class Credentials:
     auth: Literal["oauth", "iam"]
     org_id: str = ""
     cloud_org_id: str = ""
+    # What bookings are journaled under instead of ``base_url``: the embedded sandbox listens
+    # on a new port every run, yet a rehearsal's second run must know its first one's rows.
+    name: str = ""
 
     @property
     def organisation(self) -> str:

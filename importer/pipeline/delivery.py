@@ -28,7 +28,7 @@ from importer.tracker import TrackerClient
 def target_of(credentials: Credentials) -> str:
     """Which Tracker organisation a booking lives in: part of every fingerprint."""
     org = credentials.org_id or f"cloud:{credentials.cloud_org_id}"
-    return f"{credentials.base_url}|{org}"
+    return f"{credentials.name or credentials.base_url}|{org}"
 
 
 async def identify(holdings: Holdings, stops: RunStop, credentials: Credentials) -> None:

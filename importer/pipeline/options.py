@@ -43,6 +43,9 @@ class RunOptions:
     allow_mass_delete: bool = False  # --sync may delete more than sync.max_delete_share
 
 
+EMBEDDED_SANDBOX = "embedded-sandbox"  # the target name of `run --sandbox`'s bookings
+
+
 def state_path(options: RunOptions) -> Path | None:
     """Where the journal lives; ``None`` (in memory) for a run against a throw-away sandbox."""
     if options.sandbox is not None and options.state_path is None:
@@ -59,8 +62,13 @@ async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
     if options.sandbox is not None:
         from importer.sandbox import running_sandbox  # only now: it brings aiohttp's server
 
-        async with running_sandbox(options.sandbox) as sandbox:
-            yield sandbox.credentials()
+        # With --state, the rehearsal's Tracker keeps its worklogs beside the journal, and
+        # its bookings are journaled under one name whatever port it listens on: run twice,
+        # the second run books nothing.
+        state = state_path(options)
+        kept = state.with_name(state.name + ".sandbox.json") if state is not None else None
+        async with running_sandbox(options.sandbox, kept=kept, keep=not options.dry_run) as box:
+            yield dataclasses.replace(box.credentials(), name=EMBEDDED_SANDBOX)
         return
     if not options.dry_run:
         yield resolve_credentials(options.settings, options.environ)

@@ -12,10 +12,13 @@ import json
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 from aiohttp import web
 
 from importer.config import Credentials
+from importer.errors import ConfigError
+from importer.report.files import write_whole
 from importer.sandbox._app import create_app
 from importer.sandbox._settings import (
     DEFAULT_ORG_ID,
@@ -28,7 +31,13 @@ from importer.sandbox._settings import (
     SandboxStats,
     busiest_second,
 )
-from importer.sandbox._store import SandboxUser, Store, StoredWorklog
+from importer.sandbox._store import (
+    SandboxUser,
+    Store,
+    StoredWorklog,
+    dump_worklogs,
+    load_worklogs,
+)
 
 __all__ = [
     "DEFAULT_ORG_ID",
@@ -70,10 +79,26 @@ class RunningSandbox:
 
 @contextlib.asynccontextmanager
 async def running_sandbox(
-    settings: SandboxSettings | None = None, host: str = "127.0.0.1", port: int = 0
+    settings: SandboxSettings | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    kept: Path | None = None,
+    keep: bool = True,
 ) -> AsyncIterator[RunningSandbox]:
-    """Serve the sandbox on ``host:port`` (port 0: any free port) until the block ends."""
+    """Serve the sandbox on ``host:port`` (port 0: any free port) until the block ends.
+
+    ``kept``: a JSON file the store is read from (if it exists) and written back to at the
+    end (unless ``keep`` is False: a dry run changes nothing) — a rehearsal's Tracker that
+    remembers its worklogs from one run to the next."""
     app = create_app(settings)
+    if kept is not None and kept.exists():
+        users = {user.login: user for user in (settings or SandboxSettings()).users}
+        try:
+            records = json.loads(kept.read_text(encoding="utf-8"))
+            load_worklogs(app[STORE], records, users)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ConfigError(f"{kept}: cannot read the rehearsal's worklogs: {error}") from None
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -85,6 +110,9 @@ async def running_sandbox(
         yield RunningSandbox(f"http://{host}:{bound_port}", app)
     finally:
         await runner.cleanup()
+        if kept is not None and keep:
+            text = json.dumps(dump_worklogs(app[STORE]), ensure_ascii=False)
+            write_whole(kept, text, "rehearsal's worklogs")
 
 
 @contextlib.contextmanager

@@ -147,6 +147,15 @@ class Store:
             self._by_author.setdefault(key, {})[worklog.id] = worklog
         return worklog
 
+    def put(self, worklog: StoredWorklog) -> None:
+        """A worklog put back from a kept store, with its id (its issue counts as seeded:
+        the kept store holds whatever others had booked); new ids follow the highest."""
+        self._by_issue.setdefault(worklog.issue, {})[worklog.id] = worklog
+        self.worklogs[worklog.id] = worklog
+        for key in _author_keys(worklog.author):
+            self._by_author.setdefault(key, {})[worklog.id] = worklog
+        self._ids = itertools.count(max(self.worklogs) + 1)
+
     def find(self, issue: str, worklog_id: str) -> StoredWorklog | None:
         """The worklog ``worklog_id`` of ``issue``, unless it never was or was deleted."""
         worklog = self.worklogs.get(int(worklog_id)) if worklog_id.isdigit() else None
@@ -175,3 +184,44 @@ class Store:
                 if most is not None and len(found) >= most:
                     break
         return found
+
+
+def dump_worklogs(store: Store) -> list[dict[str, Any]]:
+    """What a rehearsal's store holds, to keep beside its journal (``load_worklogs``)."""
+    return [
+        {
+            "id": w.id,
+            "issue": w.issue,
+            "start": w.start.isoformat(),
+            "seconds": int(w.duration.total_seconds()),
+            "comment": w.comment,
+            "author": w.author.login,
+            "created_at": w.created_at.isoformat(),
+            "version": w.version,
+            "updated_at": w.updated_at.isoformat() if w.updated_at else None,
+            "updated_by": w.updated_by.login if w.updated_by else None,
+        }
+        for w in store.worklogs.values()
+    ]
+
+
+def load_worklogs(
+    store: Store, records: list[dict[str, Any]], users: dict[str, SandboxUser]
+) -> None:
+    """Put back what :func:`dump_worklogs` kept, with the same ids, versions and times."""
+    for r in sorted(records, key=lambda r: int(r["id"])):
+        updated_at = r.get("updated_at")
+        store.put(
+            StoredWorklog(
+                id=int(r["id"]),
+                issue=r["issue"],
+                start=dt.datetime.fromisoformat(r["start"]),
+                duration=dt.timedelta(seconds=int(r["seconds"])),
+                comment=r["comment"],
+                author=users[r["author"]],
+                created_at=dt.datetime.fromisoformat(r["created_at"]),
+                version=int(r["version"]),
+                updated_at=dt.datetime.fromisoformat(updated_at) if updated_at else None,
+                updated_by=users.get(r.get("updated_by") or ""),
+            )
+        )

@@ -148,3 +148,25 @@ def test_a_reader_that_goes_away_is_not_exit_1(
         err = process.stderr.read().decode()
         assert process.wait(timeout=120) == 0, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_a_rehearsal_with_a_state_remembers_what_it_booked(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`run --sandbox --state FILE` twice: the embedded Tracker keeps its worklogs beside the
+    journal, and its bookings are journaled under one name whatever port it listened on."""
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG_TOML, encoding="utf-8")
+    state = tmp_path / "rehearsal.sqlite"
+    path = str(write_csv(month_rows(6)))
+    base = ["run", path, "-c", str(config), "--sandbox", "--state", str(state)]
+    first = CliRunner().invoke(main, [*base, "--report", str(tmp_path / "r1.csv")])
+    assert first.exit_code == 0, first.output
+    kept = tmp_path / "rehearsal.sqlite.sandbox.json"
+    assert len(json.loads(kept.read_text(encoding="utf-8"))) == 6
+    plan = CliRunner().invoke(main, [*base, "--dry-run", "--report", str(tmp_path / "p.csv")])
+    assert plan.exit_code == 0 and "to create: 0  already imported: 6" in plan.output
+    second = CliRunner().invoke(main, [*base, "--report", str(tmp_path / "r2.csv")])
+    assert second.exit_code == 0, second.output
+    assert "created: 0  already imported: 6" in second.output
+    assert len(json.loads(kept.read_text(encoding="utf-8"))) == 6  # nothing booked twice

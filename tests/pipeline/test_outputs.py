@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+import filelock
 import pytest
 from click.testing import CliRunner
 
@@ -257,3 +258,49 @@ def test_the_output_error_is_exported_and_names_path_and_problem(tmp_path: Path)
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(OutputError, match=r"cannot write the report .*/file/r\.csv: "):
         ReportWriter(blocker / "r.csv", [])
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Any:
+    """A 64 KiB tmpfs, where this machine lets the tests mount one (root in a container)."""
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        check=False,
+    )
+    if made.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here; the injected ENOSPC test covers this")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+async def test_a_real_full_disk_under_the_report_stops_the_run_cleanly(
+    small_disk: Path, write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = [[*row[:4], row[4] + " " + "x" * 200, row[5]] for row in month_rows(600)[1:]]
+    state = tmp_path / "journal.sqlite"
+    async with running_sandbox() as sandbox:
+        summary = await asyncio.wait_for(
+            import_into(
+                sandbox,
+                [write_csv([month_rows(0)[0], *rows])],
+                make_settings(),
+                small_disk / "r.csv",
+                state=state,
+            ),
+            timeout=60,
+        )
+        booked = stored(sandbox)
+        journaled = created_in_journal(state)
+    assert summary.exit_code == ExitCode.STOPPED_PART_WAY
+    assert "No space left on device" in summary.stopped
+    assert set(booked.values()) == {1} and journaled == sum(booked.values()) > 0
+    lock = filelock.FileLock(str(state) + ".lock", timeout=0)
+    lock.acquire()  # released: the next cron run is not locked out
+    lock.release()

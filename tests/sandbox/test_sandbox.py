@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -213,3 +214,25 @@ def test_the_shapes_differ_at_a_window_edge() -> None:
         verdicts[shape] = [bool(_over_the_limit(state, settings, t)) for t in times]
     assert verdicts["fixed"] == [False] * 6
     assert verdicts["sliding"] == [False, False, False, True, True, True]
+
+
+async def test_a_kept_store_comes_back_with_its_ids_versions_and_authors(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from importer.sandbox import TEAM, running_sandbox
+
+    kept = tmp_path / "store.json"
+    start = dt.datetime(2026, 10, 1, 6, tzinfo=dt.UTC)
+    async with running_sandbox(kept=kept) as sandbox:
+        first = sandbox.store.add("PORT-1", start, dt.timedelta(hours=1), "a", TEAM[0])
+        second = sandbox.store.add("PORT-2", start, dt.timedelta(hours=2), "b", TEAM[1])
+        second.change(TEAM[0], comment="b, edited")
+        sandbox.store.delete(first)
+        version = second.version
+    async with running_sandbox(kept=kept) as again:
+        [back] = again.store.worklogs.values()
+        fresh = again.store.add("PORT-2", start, dt.timedelta(hours=3), "c", TEAM[1])
+    assert (back.id, back.issue, back.comment, back.version) == (2, "PORT-2", "b, edited", version)
+    assert back.author == TEAM[1] and back.updated_by == TEAM[0]
+    assert back.duration == dt.timedelta(hours=2) and back.start == start
+    assert fresh.id == 3  # new ids follow the kept ones
