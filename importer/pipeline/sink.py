@@ -26,7 +26,9 @@ FLUSH_EVERY = 1.0  # seconds: finished report lines reach the disk at least this
 
 PROBLEMS_KEPT = 10
 # Not a row to fix in the file, but something a person should look at in Tracker.
-_LOOK_AT = (Status.CONFLICT, Status.MISSING, Status.DIFFERENT, Status.EXTRA)
+_LOOK_AT = frozenset({Status.CONFLICT, Status.MISSING, Status.DIFFERENT, Status.EXTRA})
+_TO_FIX = frozenset({Status.FAILED, Status.INVALID})  # these go to the failed-rows file too
+_NOTED = _TO_FIX | _LOOK_AT  # the summary lists the first of these
 
 
 class Sink:
@@ -88,14 +90,14 @@ class Sink:
         if self.broken is None:
             try:
                 self.report.write(outcome)
-                if outcome.status in (Status.FAILED, Status.INVALID):
+                if outcome.status in _TO_FIX:
                     self.failed.write(outcome)
             except OutputError as error:
                 self._break(error)
         self.tally.add(outcome)
         self.progress.advance(outcome, self.stats())
         source = outcome.source
-        if outcome.status in (Status.FAILED, Status.INVALID, *_LOOK_AT):
+        if outcome.status in _NOTED:
             if self.row_warnings:
                 self.log.warning(
                     "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
@@ -108,10 +110,7 @@ class Sink:
                 worklog_id=outcome.worklog_id or None,
                 note=outcome.error or None,
             )
-        if (
-            outcome.status in (Status.FAILED, Status.INVALID, *_LOOK_AT)
-            and len(self.problems) < PROBLEMS_KEPT
-        ):
+        if outcome.status in _NOTED and len(self.problems) < PROBLEMS_KEPT:
             self.problems.append(
                 {
                     "file": source.file,
