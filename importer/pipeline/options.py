@@ -41,6 +41,7 @@ class RunOptions:
     batch: str | None = None  # None: run.batch in the config, else the first file's name
     sync: bool = False  # the files are the truth for their batch: edit and delete to match
     allow_mass_delete: bool = False  # --sync may delete more than sync.max_delete_share
+    cancel: asyncio.Event | None = None  # set: the run stops as on SIGTERM (a service's cancel)
 
 
 EMBEDDED_SANDBOX = "embedded-sandbox"  # the target name of `run --sandbox`'s bookings
@@ -80,14 +81,34 @@ async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
         yield Credentials(options.settings.tracker.base_url, "", "oauth")
 
 
+async def _stop_when(cancel: asyncio.Event, stops: RunStop) -> None:
+    await cancel.wait()
+    stops.stop(Interrupted("cancel", int(ExitCode.TERMINATED)))
+
+
 @contextlib.contextmanager
-def signals(stops: RunStop, enabled: bool) -> Iterator[None]:
+def signals(stops: RunStop, enabled: bool, cancel: asyncio.Event | None = None) -> Iterator[None]:
     """SIGHUP/SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the
     report. SIGHUP is a dropped SSH session or closed terminal: the run must not die half-way
     through writing, so it ends the way SIGTERM ends it."""
-    if not enabled:
-        yield
-        return
+    watcher = (
+        asyncio.get_running_loop().create_task(_stop_when(cancel, stops))
+        if cancel is not None
+        else None
+    )
+    try:
+        if not enabled:
+            yield
+            return
+        with _handled(stops):
+            yield
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+
+
+@contextlib.contextmanager
+def _handled(stops: RunStop) -> Iterator[None]:
     loop = asyncio.get_running_loop()
     codes = {
         signal.SIGHUP: ExitCode.HUNG_UP,

@@ -207,7 +207,7 @@ async def run_import_async(
                     run_id=journal.run_id,
                     sync=options.sync,
                 )
-                with signals(stops, options.handle_signals):
+                with signals(stops, options.handle_signals, options.cancel):
                     if delivery is not None and (precheck_on(options) or not dry_run):
                         await identify(delivery.holdings, stops, credentials)
                     async with flushing(sink):

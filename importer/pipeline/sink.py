@@ -19,7 +19,7 @@ from importer.log import get_logger, log_file_failure
 from importer.models import Outcome, Status
 from importer.report import FailedRowsWriter, ReportWriter, Tally
 from importer.report.files import check_writable
-from importer.report.progress import NoProgress, RunProgress
+from importer.report.progress import NoProgress, RunProgress, TerminalProgress
 from importer.tracker import RequestStats
 
 FLUSH_EVERY = 1.0  # seconds: finished report lines reach the disk at least this often
@@ -53,7 +53,7 @@ class Sink:
         self.per_row = self.log.is_enabled_for(logging.DEBUG)
         # A person watching the bar sees the rows to fix in the summary; a warning above the
         # bar would show each of them twice. Logs for later readers keep every row event.
-        self.row_warnings = isinstance(progress, NoProgress)
+        self.row_warnings = not isinstance(progress, TerminalProgress)
         self.broken: OutputError | None = None
         self._on_broken = on_broken
 

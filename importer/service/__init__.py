@@ -1,0 +1,116 @@
+"""``worklog-import serve``: imports as jobs behind an HTTP API, one at a time.
+
+The people who hold the monthly files upload them; the service imports each as ``run``
+would (same journal, lock, batches, sync, report files) and shows what happened to every
+row. Jobs live in SQLite beside the journal (``JOURNAL.service/jobs.sqlite``, their files and
+reports in ``JOURNAL.service/jobs/``): a restart resumes queued jobs, and a job the service
+was killed in is run again, its rows reconciled as after any crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import signal
+from collections.abc import Mapping
+from pathlib import Path
+
+from aiohttp import web
+
+from importer.config import Settings
+from importer.errors import ConfigError
+from importer.log import get_logger, redacting
+from importer.service.api import create_service_app
+from importer.service.jobs import Job, JobStore
+from importer.service.runner import JobProgress, Runner
+
+__all__ = [
+    "Job",
+    "JobProgress",
+    "JobStore",
+    "Runner",
+    "create_service_app",
+    "parse_listen",
+    "serve",
+    "service_folder",
+]
+
+log = get_logger()
+TOKEN_ENV = "WORKLOG_IMPORT_API_TOKEN"
+SHUTDOWN_WAIT = 60.0  # seconds the running job gets to settle its rows on SIGTERM
+
+
+def parse_listen(listen: str, token: str) -> tuple[str, int]:
+    """``HOST:PORT``; anything but loopback needs an API token."""
+    host, _, port_text = listen.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ConfigError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:8765") from None
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not token:
+        raise ConfigError(
+            f"--listen {listen}: listening beyond this machine needs an API token; set "
+            f"{TOKEN_ENV} (clients then send 'Authorization: Bearer <token>')"
+        )
+    return host, port
+
+
+def service_folder(state: Path) -> Path:
+    return state.with_name(state.name + ".service")
+
+
+async def serve(
+    settings: Settings,
+    state: Path,
+    listen: str,
+    *,
+    environ: Mapping[str, str],
+    token: str = "",
+    ready: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; the running job then stops as a run does, and resumes on
+    the next start."""
+    host, port = parse_listen(listen, token)
+    folder = service_folder(state)
+    store = JobStore(folder / "jobs.sqlite")
+    runner = Runner(settings, store, state, environ)
+    app = create_service_app(runner, folder / "jobs", token)
+    web_runner = web.AppRunner(app, access_log=None)
+    await web_runner.setup()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(signum, stop.set)
+    secrets = [token, environ.get(settings.tracker.token_env, "")]
+    with redacting(*secrets):
+        try:
+            site = web.TCPSite(web_runner, host, port)
+            await site.start()
+            log.info("service_started", listen=f"{host}:{port}", jobs=str(folder))
+            worker = asyncio.create_task(runner.serve())
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            log.info("service_stopping")
+            runner.shut_down()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_settled(runner), SHUTDOWN_WAIT)
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
+            await web_runner.cleanup()
+            store.close()
+
+
+async def _settled(runner: Runner) -> None:
+    while runner.current is not None:
+        await asyncio.sleep(0.05)

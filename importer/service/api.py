@@ -1,0 +1,249 @@
+"""The service's HTTP API (JSON), on aiohttp like the sandbox.
+
+``POST /api/jobs`` takes files (multipart, field ``file``, one or more) and options (fields
+``dry_run``, ``batch``, ``sync``, ``mode``, ``allow_mass_delete``) and answers ``202`` with the
+job; ``GET /api/jobs`` lists recent jobs; ``GET /api/jobs/{id}`` shows one with its progress;
+``GET /api/jobs/{id}/report.csv``, ``failed.csv``, ``summary.json`` download its files;
+``POST /api/jobs/{id}/cancel`` stops it; ``GET /api/health``; ``GET /metrics`` (Prometheus).
+
+Security: with an API token (``WORKLOG_IMPORT_API_TOKEN``) every request but the health
+check must send ``Authorization: Bearer <token>`` (compared in constant time); a service
+listening beyond loopback refuses to start without one. A header, not a cookie, so no
+other site can make a browser send it (no CSRF). Uploads are limited in size and count,
+only timesheet types are taken, and files are stored under generated names. The Tracker
+token is never part of any answer.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.multipart import BodyPartReader
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from importer.config import check_batch_name
+from importer.errors import ConfigError
+from importer.models import Mode
+from importer.service.jobs import JobStore
+from importer.service.runner import Runner
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the whole request
+MAX_FILES = 10
+ACCEPTED = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
+RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
+STORE: web.AppKey[JobStore] = web.AppKey("store", JobStore)
+JOBS_DIR: web.AppKey[Path] = web.AppKey("jobs_dir", Path)
+TOKEN: web.AppKey[str] = web.AppKey("token", str)
+_FLAGS = ("dry_run", "sync", "allow_mass_delete")
+
+
+def _refuse(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
+    token = request.app[TOKEN]
+    if token and request.path != "/api/health":
+        sent = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+            return _refuse(401, "send the API token as 'Authorization: Bearer <token>'")
+    response: web.StreamResponse = await handler(request)
+    return response
+
+
+def _batch_from(name: str) -> str:
+    """A batch name from an uploaded file's name (its stem, made safe)."""
+    stem = re.sub(r"[^\w.-]+", "-", Path(name).stem, flags=re.UNICODE).strip("-.") or "upload"
+    return stem[:100]
+
+
+async def create_job(request: web.Request) -> web.Response:
+    """``POST /api/jobs``: store the uploaded files and queue the job."""
+    if not request.content_type.startswith("multipart/"):
+        return _refuse(415, "send the files as multipart/form-data, field 'file'")
+    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
+        return _refuse(413, f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+    folder = request.app[JOBS_DIR] / f"upload-{secrets.token_hex(8)}"
+    (folder / "files").mkdir(parents=True)
+    try:
+        return await _store_upload(request, folder)
+    except _Refused as refused:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _refuse(refused.status, str(refused))
+
+
+class _Refused(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _store_upload(request: web.Request, folder: Path) -> web.Response:
+    store, runner = request.app[STORE], request.app[RUNNER]
+    received = 0
+    names: list[str] = []
+    files: list[str] = []
+    options: dict[str, Any] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.name is None:
+            continue
+        if part.name == "file":
+            name = Path(part.filename or "").name
+            suffix = Path(name).suffix.lower()
+            if suffix not in ACCEPTED:
+                kinds = ", ".join(sorted(ACCEPTED))
+                raise _Refused(415, f"{name or 'a file'}: not a timesheet file (use {kinds})")
+            if len(files) >= MAX_FILES:
+                raise _Refused(413, f"at most {MAX_FILES} files per job")
+            stored = folder / "files" / f"{len(files) + 1}{suffix}"
+            with stored.open("wb") as handle:
+                while chunk := await part.read_chunk():
+                    received += len(chunk)
+                    if received > MAX_UPLOAD_BYTES:
+                        limit = MAX_UPLOAD_BYTES // 2**20
+                        raise _Refused(413, f"the upload is larger than {limit} MiB")
+                    handle.write(chunk)
+            names.append(name)
+            files.append(str(stored))
+        elif part.name in (*_FLAGS, "batch", "mode"):
+            options[part.name] = (await part.text()).strip()
+    if not files:
+        raise _Refused(400, "no file: send one or more in the multipart field 'file'")
+    for flag in _FLAGS:
+        options[flag] = str(options.get(flag, "")).lower() in ("1", "true", "yes", "on")
+    try:
+        options["batch"] = check_batch_name(options.get("batch") or _batch_from(names[0]))
+        if options.get("mode"):
+            options["mode"] = Mode(options["mode"]).value
+    except (ConfigError, ValueError) as error:
+        raise _Refused(400, str(error)) from None
+    job = store.add(names, files, options, str(folder))
+    runner.wakeup.set()
+    return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
+
+
+def _job_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound(text="no such job") from None
+
+
+def _shown(request: web.Request, job_id: int) -> dict[str, Any] | None:
+    job = request.app[STORE].get(job_id)
+    if job is None:
+        return None
+    shown = job.as_json()
+    current = request.app[RUNNER].current
+    if current is not None and current.job.id == job_id:
+        shown["progress"] = current.progress.as_json()
+    return shown
+
+
+async def list_jobs(request: web.Request) -> web.Response:
+    jobs = request.app[STORE].recent()
+    return web.json_response({"jobs": [_shown(request, job.id) for job in jobs]})
+
+
+async def get_job(request: web.Request) -> web.Response:
+    shown = _shown(request, _job_id(request))
+    if shown is None:
+        return _refuse(404, "no such job")
+    return web.json_response(shown)
+
+
+_DOWNLOADS = {
+    "report.csv": "report.csv",
+    "failed.csv": "report.failed.csv",
+    "summary.json": "report.summary.json",
+}
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    job = request.app[STORE].get(_job_id(request))
+    name = request.match_info["name"]
+    if job is None or name not in _DOWNLOADS:
+        return _refuse(404, "no such job or file")
+    path = Path(job.folder) / _DOWNLOADS[name]
+    if not path.is_file():
+        return _refuse(404, f"job {job.id} has no {name} (yet)")
+    return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+async def cancel_job(request: web.Request) -> web.Response:
+    job_id = _job_id(request)
+    if request.app[STORE].get(job_id) is None:
+        return _refuse(404, "no such job")
+    if not request.app[RUNNER].cancel(job_id):
+        return _refuse(409, "the job has already ended")
+    return web.json_response(_shown(request, job_id), status=202)
+
+
+async def health(request: web.Request) -> web.Response:
+    runner = request.app[RUNNER]
+    states = request.app[STORE].count_by_state()
+    running = runner.current.job.id if runner.current is not None else None
+    return web.json_response({"ok": True, "running": running, "queued": states.get("queued", 0)})
+
+
+class _Collector:
+    """Jobs by state, rows by status, requests and the current job's pace."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    def collect(self) -> Any:
+        runner, store = self.app[RUNNER], self.app[STORE]
+        jobs = GaugeMetricFamily("worklog_import_jobs", "Jobs by state", labels=["state"])
+        for state in ("queued", "running", "finished", "cancelled", "failed"):
+            jobs.add_metric([state], store.count_by_state().get(state, 0))
+        yield jobs
+        rows = GaugeMetricFamily(
+            "worklog_import_rows", "Rows of this service's jobs by status", labels=["status"]
+        )
+        counts = runner.finished_rows.copy()
+        progress = runner.current.progress if runner.current is not None else None
+        if progress is not None:
+            counts.update(progress.counts)
+        for status, n in sorted(counts.items()):
+            rows.add_metric([status], n)
+        yield rows
+        pace = progress.as_json() if progress is not None else {}
+        for name, key, text in (
+            ("worklog_import_rows_per_second", "rows_per_second", "The running job's pace"),
+            ("worklog_import_requests", "requests", "The running job's requests"),
+            ("worklog_import_retries", "retries", "The running job's retries"),
+            ("worklog_import_responses_429", "responses_429", "The running job's 429s"),
+        ):
+            gauge = GaugeMetricFamily(name, text)
+            gauge.add_metric([], float(pace.get(key) or 0))  # type: ignore[arg-type]
+            yield gauge
+
+
+async def metrics(request: web.Request) -> web.Response:
+    registry = CollectorRegistry()
+    registry.register(_Collector(request.app))
+    return web.Response(body=generate_latest(registry), content_type="text/plain")
+
+
+def create_service_app(runner: Runner, jobs_dir: Path, token: str = "") -> web.Application:
+    """The API over ``runner``'s store; the caller runs ``runner.serve()`` beside it."""
+    app = web.Application(middlewares=[_authorised], client_max_size=MAX_UPLOAD_BYTES)
+    app[RUNNER], app[STORE], app[JOBS_DIR], app[TOKEN] = runner, runner.store, jobs_dir, token
+    app.router.add_post("/api/jobs", create_job)
+    app.router.add_get("/api/jobs", list_jobs)
+    app.router.add_get("/api/jobs/{id}", get_job)
+    app.router.add_get("/api/jobs/{id}/{name}", download)
+    app.router.add_post("/api/jobs/{id}/cancel", cancel_job)
+    app.router.add_get("/api/health", health)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,149 @@
+"""The service's jobs, kept in SQLite beside the journal, so a restart resumes them.
+
+A job is one import as ``run`` would do it: its uploaded files (stored under generated
+names in the job's folder), its options, its state, and how it ended. States:
+
+* ``queued`` — waiting for its turn (one job at a time per Tracker organisation);
+* ``running`` — being imported; found so at start-up, it was interrupted (the service was
+  killed): it is queued again, and its rows are reconciled as after any crash;
+* ``finished`` — the run ended; ``exit_code`` says how, as it would to cron;
+* ``cancelled`` — stopped on request (queued: never started; running: stopped as SIGTERM
+  stops a run, its report written);
+* ``failed`` — the run could not start (a bad file, a bad option): ``stopped`` says why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from importer.errors import JournalError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    state       TEXT NOT NULL,
+    names       TEXT NOT NULL,
+    files       TEXT NOT NULL,
+    options     TEXT NOT NULL,
+    folder      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    started_at  TEXT,
+    finished_at TEXT,
+    exit_code   INTEGER,
+    stopped     TEXT NOT NULL DEFAULT '',
+    counts      TEXT NOT NULL DEFAULT '{}',
+    note        TEXT NOT NULL DEFAULT ''
+)"""
+_FIELDS = (
+    "id, state, names, files, options, folder, created_at, started_at, finished_at, "
+    "exit_code, stopped, counts, note"
+)
+ENDED = frozenset({"finished", "cancelled", "failed"})
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclasses.dataclass
+class Job:
+    id: int
+    state: str
+    names: list[str]  # the files' names as uploaded (shown, never used as paths)
+    files: list[str]  # where they are stored
+    options: dict[str, Any]  # dry_run, batch, sync, mode, allow_mass_delete
+    folder: str  # the job's folder: its files, report, failed rows, summary
+    created_at: str
+    started_at: str | None = None
+    finished_at: str | None = None
+    exit_code: int | None = None
+    stopped: str = ""
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    note: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        del data["files"], data["folder"]  # server paths are no one's business
+        return data
+
+
+class JobStore:
+    """The jobs table; every change is committed at once (jobs are few, changes rare)."""
+
+    def __init__(self, path: Path) -> None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute(_SCHEMA)
+        except (sqlite3.Error, OSError) as error:
+            raise JournalError(f"{path}: cannot open the service's jobs: {error}") from None
+        self.path = path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def _job(self, row: tuple[Any, ...]) -> Job:
+        values = list(row)
+        for index in (2, 3, 4, 11):
+            values[index] = json.loads(values[index])
+        return Job(*values)
+
+    def add(self, names: list[str], files: list[str], options: dict[str, Any], folder: str) -> Job:
+        cursor = self._db.execute(
+            "INSERT INTO jobs (state, names, files, options, folder, created_at) "
+            "VALUES ('queued', ?, ?, ?, ?, ?)",
+            (json.dumps(names), json.dumps(files), json.dumps(options), folder, _now()),
+        )
+        job = self.get(int(cursor.lastrowid or 0))
+        assert job is not None
+        return job
+
+    def get(self, job_id: int) -> Job | None:
+        row = self._db.execute(f"SELECT {_FIELDS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return self._job(row) if row else None
+
+    def recent(self, limit: int = 50) -> list[Job]:
+        rows = self._db.execute(f"SELECT {_FIELDS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
+        return [self._job(r) for r in rows]
+
+    def count_by_state(self) -> dict[str, int]:
+        rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")
+        return {str(state): int(n) for state, n in rows}
+
+    def next_queued(self) -> Job | None:
+        row = self._db.execute(
+            f"SELECT {_FIELDS} FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
+        ).fetchone()
+        return self._job(row) if row else None
+
+    def resume_interrupted(self) -> list[int]:
+        """Jobs found ``running`` at start-up were interrupted: queue them again."""
+        ids = [int(r[0]) for r in self._db.execute("SELECT id FROM jobs WHERE state = 'running'")]
+        self._db.execute(
+            "UPDATE jobs SET state = 'queued', note = 'interrupted by a restart of the "
+            "service; its rows are checked in the journal and Tracker first' "
+            "WHERE state = 'running'"
+        )
+        return ids
+
+    def set_state(self, job_id: int, state: str, *, note: str | None = None) -> None:
+        started = _now() if state == "running" else None
+        self._db.execute(
+            "UPDATE jobs SET state = ?, started_at = COALESCE(?, started_at), "
+            "note = COALESCE(?, note) WHERE id = ?",
+            (state, started, note, job_id),
+        )
+
+    def finish(
+        self, job_id: int, state: str, exit_code: int, stopped: str, counts: dict[str, int]
+    ) -> None:
+        self._db.execute(
+            "UPDATE jobs SET state = ?, exit_code = ?, stopped = ?, counts = ?, "
+            "finished_at = ? WHERE id = ?",
+            (state, exit_code, stopped, json.dumps(counts), _now(), job_id),
+        )
