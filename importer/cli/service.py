@@ -30,11 +30,18 @@ from importer.pipeline.options import state_path
     type=click.Path(path_type=Path),
     help="The journal (as for run); the jobs are kept beside it in JOURNAL.service/.",
 )
+@click.option(
+    "--inbox",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A folder to watch: a timesheet dropped into it becomes a job (INBOX/sync/: --sync, "
+    "INBOX/dry-run/: --dry-run); it then moves to INBOX/done/ or INBOX/failed/ with its report.",
+)
 @log_options
 def serve(
     config_path: Path,
     listen: str,
     state: Path | None,
+    inbox: Path | None,
     quiet: bool,
     verbose: bool,
     log_format: LogFormat | None,
@@ -45,7 +52,7 @@ def serve(
     \b
     Example:
       export TRACKER_TOKEN=... TRACKER_ORG_ID=...
-      worklog-import serve -c config.toml --listen 127.0.0.1:8765
+      worklog-import serve -c config.toml --listen 127.0.0.1:8765 --inbox /srv/inbox
       curl -F file=@october.xlsx -F batch=2026-10 http://127.0.0.1:8765/api/jobs
     """
 
@@ -58,6 +65,7 @@ def serve(
         journal = state_path(RunOptions(files=[], settings=settings, state_path=state))
         assert journal is not None  # only a sandbox run keeps its journal in memory
         token = os.environ.get(TOKEN_ENV, "")
-        asyncio.run(serving(settings, journal, listen, environ=dict(os.environ), token=token))
+        environ = dict(os.environ)
+        asyncio.run(serving(settings, journal, listen, environ=environ, token=token, inbox=inbox))
     except ImporterError as error:
         fail(error)

@@ -22,10 +22,13 @@ from importer.config import Settings
 from importer.errors import ConfigError
 from importer.log import get_logger, redacting
 from importer.service.api import create_service_app
+from importer.service.inbox import Inbox
 from importer.service.jobs import Job, JobStore
 from importer.service.runner import JobProgress, Runner
 
 __all__ = [
+    "TOKEN_ENV",
+    "Inbox",
     "Job",
     "JobProgress",
     "JobStore",
@@ -39,6 +42,7 @@ __all__ = [
 log = get_logger()
 TOKEN_ENV = "WORKLOG_IMPORT_API_TOKEN"
 SHUTDOWN_WAIT = 60.0  # seconds the running job gets to settle its rows on SIGTERM
+INBOX_EVERY = 1.0  # seconds between looks into the inbox
 
 
 def parse_listen(listen: str, token: str) -> tuple[str, int]:
@@ -72,6 +76,7 @@ async def serve(
     *,
     environ: Mapping[str, str],
     token: str = "",
+    inbox: Path | None = None,
     ready: asyncio.Event | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; the running job then stops as a run does, and resumes on
@@ -94,6 +99,7 @@ async def serve(
             await site.start()
             log.info("service_started", listen=f"{host}:{port}", jobs=str(folder))
             worker = asyncio.create_task(runner.serve())
+            watcher = asyncio.create_task(_watch(inbox, runner, folder / "jobs")) if inbox else None
             if ready is not None:
                 ready.set()
             await stop.wait()
@@ -101,14 +107,27 @@ async def serve(
             runner.shut_down()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(_settled(runner), SHUTDOWN_WAIT)
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+            for task in (worker, watcher):
+                if task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
             await web_runner.cleanup()
             store.close()
+
+
+async def _watch(folder: Path, runner: Runner, jobs_dir: Path) -> None:
+    """Look into the inbox every second; file away the jobs it started when they end."""
+    inbox = Inbox(folder, runner.store, jobs_dir)
+    runner.on_end.append(inbox.file_away)
+    loop = asyncio.get_running_loop()
+    while True:
+        if inbox.scan(loop.time()):
+            runner.wakeup.set()
+        await asyncio.sleep(INBOX_EVERY)
 
 
 async def _settled(runner: Runner) -> None:

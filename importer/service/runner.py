@@ -11,7 +11,7 @@ import asyncio
 import collections
 import dataclasses
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from importer.config import Settings
@@ -92,6 +92,7 @@ class Runner:
         self.wakeup = asyncio.Event()
         self.stopping = False
         self.current: Running | None = None
+        self.on_end: list[Callable[[Job], object]] = []  # told of every job that ended
         self.finished_rows: collections.Counter[str] = collections.Counter()
 
     async def serve(self) -> None:
@@ -116,7 +117,14 @@ class Runner:
             self.current.cancel.set()
         else:
             self.store.finish(job_id, "cancelled", int(ExitCode.TERMINATED), "cancelled", {})
+            self._ended(job_id)
         return True
+
+    def _ended(self, job_id: int) -> None:
+        job = self.store.get(job_id)
+        for tell in self.on_end:
+            if job is not None:
+                tell(job)
 
     def shut_down(self) -> None:
         """The service stops: the running job stops as on SIGTERM and resumes on start."""
@@ -159,6 +167,7 @@ class Runner:
         except ImporterError as error:
             self.store.finish(job.id, "failed", int(exit_code_for(error)), str(error), {})
             log.warning("job_failed", job=job.id, reason=str(error))
+            self._ended(job.id)
             return True
         finally:
             self.current = None
@@ -170,4 +179,5 @@ class Runner:
         self.store.finish(job.id, state, int(summary.exit_code), summary.stopped, counts)
         self.finished_rows.update(summary.counts)
         log.info("job_finished", job=job.id, state=state, exit_code=int(summary.exit_code))
+        self._ended(job.id)
         return True

@@ -96,10 +96,15 @@ def test_the_readme_crontab_lines_work_when_pasted() -> None:
 def test_the_readme_systemd_units_have_no_inline_comments_and_verify(tmp_path: Path) -> None:
     """systemd takes ``Key=value  # note`` as part of the value; ``systemd-analyze verify``
     (when this machine has it) checks the rest."""
-    [block] = _blocks("ini")
-    parts = re.split(r"^# /etc/systemd/system/(\S+)\n", block, flags=re.M)
-    units = dict(zip(parts[1::2], parts[2::2], strict=True))
-    assert set(units) == {"worklog-import.service", "worklog-import.timer"}
+    units: dict[str, str] = {}
+    for block in _blocks("ini"):
+        parts = re.split(r"^# /etc/systemd/system/(\S+)\n", block, flags=re.M)
+        units.update(zip(parts[1::2], parts[2::2], strict=True))
+    assert set(units) == {
+        "worklog-import.service",
+        "worklog-import.timer",
+        "worklog-import-service.service",
+    }
     for name, text in units.items():
         for line in text.splitlines():
             if "=" in line and not line.lstrip().startswith(("#", ";")):
