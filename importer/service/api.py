@@ -20,6 +20,7 @@ import hmac
 import re
 import secrets
 import shutil
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def _refuse(status: int, message: str) -> web.Response:
 @web.middleware
 async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
     token = request.app[TOKEN]
-    if token and request.path != "/api/health":
+    if token and request.path not in ("/", "/api/health"):  # the page asks for the token
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
             return _refuse(401, "send the API token as 'Authorization: Bearer <token>'")
@@ -188,6 +189,29 @@ async def cancel_job(request: web.Request) -> web.Response:
     return web.json_response(_shown(request, job_id), status=202)
 
 
+async def start_job(request: web.Request) -> web.Response:
+    """``POST /api/jobs/{id}/start``: book what a finished dry run planned — a new job with
+    the same files and options, for real."""
+    store, runner = request.app[STORE], request.app[RUNNER]
+    planned = store.get(_job_id(request))
+    if planned is None:
+        return _refuse(404, "no such job")
+    if not planned.options.get("dry_run") or planned.state != "finished":
+        return _refuse(409, "only a finished dry run can be started")
+    folder = request.app[JOBS_DIR] / f"start-{secrets.token_hex(8)}"
+    folder.mkdir(parents=True)
+    options = {**planned.options, "dry_run": False}
+    job = store.add(planned.names, planned.files, options, str(folder))
+    runner.wakeup.set()
+    return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
+
+
+async def page(request: web.Request) -> web.Response:
+    """The web page: upload, the plan, start, progress, downloads, recent jobs."""
+    text = resources.files("importer.service").joinpath("page.html").read_text("utf-8")
+    return web.Response(text=text, content_type="text/html", charset="utf-8")
+
+
 async def health(request: web.Request) -> web.Response:
     runner = request.app[RUNNER]
     states = request.app[STORE].count_by_state()
@@ -244,6 +268,8 @@ def create_service_app(runner: Runner, jobs_dir: Path, token: str = "") -> web.A
     app.router.add_get("/api/jobs/{id}", get_job)
     app.router.add_get("/api/jobs/{id}/{name}", download)
     app.router.add_post("/api/jobs/{id}/cancel", cancel_job)
+    app.router.add_post("/api/jobs/{id}/start", start_job)
+    app.router.add_get("/", page)
     app.router.add_get("/api/health", health)
     app.router.add_get("/metrics", metrics)
     return app

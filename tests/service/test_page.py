@@ -1,0 +1,113 @@
+"""The web page in a real browser (Debian's headless Chromium through Selenium): upload a
+file, see the plan, start it, watch it end, download the report."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from importer.sandbox import sandbox_process
+from importer.service import JobStore, Runner, create_service_app
+from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
+
+pytestmark = pytest.mark.slow  # a browser and a sandbox process
+
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def browser(downloads: Path) -> Any:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
+                 "--window-size=1100,1300"):  # fmt: skip
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
+    )
+    return webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
+
+
+def steps(base: str, upload: Path, downloads: Path, screenshot: Path) -> dict[str, str]:
+    """What a person does on the page; returns what they saw."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser(downloads)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(base + "/")
+        driver.find_element(By.ID, "files").send_keys(str(upload))
+        driver.find_element(By.ID, "batch").send_keys("2026-10")
+        driver.find_element(By.ID, "check").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "plan")))
+        plan = driver.find_element(By.ID, "plan").text
+        driver.find_element(By.ID, "start").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "download-report-csv")))
+        finished = driver.find_element(By.ID, "progress").text
+        driver.find_element(By.ID, "download-report-csv").click()
+        for _ in range(200):
+            if (downloads / "report.csv").exists():
+                break
+            time.sleep(0.05)
+        wait.until(lambda d: "report.csv" in d.find_element(By.ID, "jobs").text)
+        driver.save_screenshot(str(screenshot))
+        return {"plan": plan, "finished": finished, "jobs": driver.find_element(By.ID, "jobs").text}
+    finally:
+        driver.quit()
+
+
+@pytest.mark.skipif(
+    (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"),
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; in CI it runs)",
+)
+async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = [*month_rows(30), ["BAD", "01.10.2026", "09:00", "1", "broken", "a"]]
+    upload = write_csv(rows, "october.csv")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    store = JobStore(tmp_path / "service" / "jobs.sqlite")
+    with sandbox_process("--latency", "0.01") as url:
+        runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
+        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        worker = asyncio.create_task(runner.serve())
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            base = str(server.make_url("")).rstrip("/")
+            seen = await asyncio.to_thread(
+                steps, base, upload, downloads, tmp_path / "finished.png"
+            )
+        finally:
+            await server.close()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        booked = len(sandbox_get(url, "/_sandbox/worklogs"))
+    store.close()
+    assert "будет загружено · to book" in seen["plan"] and "30" in seen["plan"]
+    assert "holds no issue key" in seen["plan"]  # the invalid row, with its reason
+    assert "Часы по людям · hours by person" in seen["plan"]
+    assert "завершено · finished" in seen["finished"] and "код · exit 1" in seen["finished"]
+    assert "создано · created" in seen["finished"]
+    report = (downloads / "report.csv").read_text(encoding="utf-8-sig")
+    assert report.startswith("file,row,status") and report.count("\ncreated") == 0
+    assert sum(",created," in line for line in report.splitlines()) == 30 == booked
+    assert "(план · plan)" in seen["jobs"]  # the dry run is listed beside the real run
+    if target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT"):
+        shutil.copyfile(tmp_path / "finished.png", target)
