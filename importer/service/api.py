@@ -9,9 +9,10 @@ job; ``GET /api/jobs`` lists recent jobs; ``GET /api/jobs/{id}`` shows one with 
 Security: with an API token (``WORKLOG_IMPORT_API_TOKEN``) every request but the health
 check must send ``Authorization: Bearer <token>`` (compared in constant time); a service
 listening beyond loopback refuses to start without one. A header, not a cookie, so no
-other site can make a browser send it (no CSRF). Uploads are limited in size and count,
-only timesheet types are taken, and files are stored under generated names. The Tracker
-token is never part of any answer.
+other site can make a browser send it; and a POST whose ``Origin`` is another site is
+refused, so even a token-less loopback service cannot be driven by a page the user visits.
+Uploads are limited in size and count, only timesheet types are taken, and files are stored
+under generated names. The Tracker token is never part of any answer.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.multipart import BodyPartReader
@@ -49,9 +51,36 @@ def _refuse(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
+def _cross_site(request: web.Request) -> bool:
+    """A browser's request made by another site's page: its ``Origin`` is not this server.
+
+    Without a token, any web page the user has open could otherwise make the browser POST
+    a timesheet to the loopback service (a multipart form needs no preflight) and book it.
+    curl and scripts send no ``Origin``; this service's own page sends its own."""
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return urlsplit(origin).netloc != request.host
+    return request.headers.get("Sec-Fetch-Site") == "cross-site"
+
+
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _loopback_host(request: web.Request) -> bool:
+    """Whether the request names this machine: a token-less service answers nothing else, so
+    a page whose own domain is made to point at 127.0.0.1 (DNS rebinding) gets nowhere."""
+    return (urlsplit(f"//{request.host}").hostname or "") in LOOPBACK_NAMES
+
+
 @web.middleware
 async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
+    if _cross_site(request):
+        return _refuse(403, "a request from another site's page is refused")
     token = request.app[TOKEN]
+    if not token and not _loopback_host(request):
+        return _refuse(403, "without an API token the service answers only as 127.0.0.1")
     if token and request.path not in ("/", "/api/health"):  # the page asks for the token
         sent = request.headers.get("Authorization", "")
         if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):

@@ -90,6 +90,7 @@ class Runner:
         self.state = state
         self.environ = environ
         self.wakeup = asyncio.Event()
+        self.locked_retry = LOCKED_RETRY
         self.stopping = False
         self.current: Running | None = None
         self.on_end: list[Callable[[Job], object]] = []  # told of every job that ended
@@ -106,7 +107,7 @@ class Runner:
                 await self.wakeup.wait()
                 continue
             if not await self.run(job):
-                await asyncio.sleep(LOCKED_RETRY)
+                await asyncio.sleep(self.locked_retry)
 
     def cancel(self, job_id: int) -> bool:
         """Stop a job: a queued one never starts, a running one stops as on SIGTERM."""

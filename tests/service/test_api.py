@@ -242,3 +242,39 @@ async def test_metrics_parse_as_prometheus_text(
     assert jobs["finished"] == 1 and jobs["queued"] == 0
     assert rows["created"] == 5
     assert "worklog_import_rows_per_second" in families
+
+
+async def test_another_site_s_page_cannot_make_the_browser_book_a_file(
+    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str
+) -> None:
+    """A multipart POST needs no CORS preflight: without these checks any page the user has
+    open could upload a timesheet to the token-less loopback service and book it."""
+    path = write_csv(month_rows(2))
+    async with service(tmp_path, sandbox_url) as (client, _):
+        forged = await upload(client, path, {"Origin": "https://evil.example"})
+        fetched = await upload(client, path, {"Sec-Fetch-Site": "cross-site"})
+        rebound = await upload(client, path, {"Host": "evil.example:8765"})  # DNS rebinding
+        own = await upload(client, path, {"Origin": str(client.make_url("")).rstrip("/")})
+        jobs = (await (await client.get("/api/jobs")).json())["jobs"]
+    assert (forged.status, fetched.status, rebound.status) == (403, 403, 403)
+    assert own.status == 202 and len(jobs) == 1
+
+
+async def test_a_job_waits_while_a_run_from_cron_holds_the_journal(
+    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str
+) -> None:
+    import filelock
+
+    lock = filelock.FileLock(str(tmp_path / "journal.sqlite") + ".lock", timeout=0)
+    lock.acquire()  # as `run` from cron holds it
+    async with service(tmp_path, sandbox_url) as (client, runner):
+        runner.locked_retry = 0.05
+        job_id = (await (await upload(client, write_csv(month_rows(3)))).json())["id"]
+        while (
+            "waiting" not in (job := await (await client.get(f"/api/jobs/{job_id}")).json())["note"]
+        ):
+            await asyncio.sleep(0.02)
+        assert job["state"] == "queued" and "another run is using" in job["note"]
+        lock.release()
+        ended = await until_ended(client, job_id)
+    assert ended["state"] == "finished" and ended["exit_code"] == 0 and ended["note"] == ""
