@@ -141,19 +141,19 @@ class Store:
             created_at=created_at or dt.datetime.now(dt.UTC),
         )
         worklog.version = int(worklog.created_at.timestamp() * 1000)
-        self.worklogs[worklog.id] = worklog
-        self._by_issue[issue][worklog.id] = worklog
-        for key in _author_keys(author):
-            self._by_author.setdefault(key, {})[worklog.id] = worklog
+        self._index(worklog)
         return worklog
+
+    def _index(self, worklog: StoredWorklog) -> None:
+        self.worklogs[worklog.id] = worklog
+        self._by_issue.setdefault(worklog.issue, {})[worklog.id] = worklog
+        for key in _author_keys(worklog.author):
+            self._by_author.setdefault(key, {})[worklog.id] = worklog
 
     def put(self, worklog: StoredWorklog) -> None:
         """A worklog put back from a kept store, with its id (its issue counts as seeded:
         the kept store holds whatever others had booked); new ids follow the highest."""
-        self._by_issue.setdefault(worklog.issue, {})[worklog.id] = worklog
-        self.worklogs[worklog.id] = worklog
-        for key in _author_keys(worklog.author):
-            self._by_author.setdefault(key, {})[worklog.id] = worklog
+        self._index(worklog)
         self._ids = itertools.count(max(self.worklogs) + 1)
 
     def find(self, issue: str, worklog_id: str) -> StoredWorklog | None:
