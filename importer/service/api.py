@@ -18,7 +18,6 @@ under generated names. The Tracker token is never part of any answer.
 from __future__ import annotations
 
 import hmac
-import re
 import secrets
 import shutil
 from importlib import resources
@@ -34,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from importer.config import check_batch_name
 from importer.errors import ConfigError
 from importer.models import Mode
-from importer.service.jobs import JobStore
+from importer.service.jobs import JobStore, batch_from_name
 from importer.service.runner import Runner
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the whole request
@@ -87,12 +86,6 @@ async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
             return _refuse(401, "send the API token as 'Authorization: Bearer <token>'")
     response: web.StreamResponse = await handler(request)
     return response
-
-
-def _batch_from(name: str) -> str:
-    """A batch name from an uploaded file's name (its stem, made safe)."""
-    stem = re.sub(r"[^\w.-]+", "-", Path(name).stem, flags=re.UNICODE).strip("-.") or "upload"
-    return stem[:100]
 
 
 async def create_job(request: web.Request) -> web.Response:
@@ -151,7 +144,7 @@ async def _store_upload(request: web.Request, folder: Path) -> web.Response:
     for flag in _FLAGS:
         options[flag] = str(options.get(flag, "")).lower() in ("1", "true", "yes", "on")
     try:
-        options["batch"] = check_batch_name(options.get("batch") or _batch_from(names[0]))
+        options["batch"] = check_batch_name(options.get("batch") or batch_from_name(names[0]))
         if options.get("mode"):
             options["mode"] = Mode(options["mode"]).value
     except (ConfigError, ValueError) as error:
@@ -257,8 +250,9 @@ class _Collector:
     def collect(self) -> Any:
         runner, store = self.app[RUNNER], self.app[STORE]
         jobs = GaugeMetricFamily("worklog_import_jobs", "Jobs by state", labels=["state"])
+        counted = store.count_by_state()
         for state in ("queued", "running", "finished", "cancelled", "failed"):
-            jobs.add_metric([state], store.count_by_state().get(state, 0))
+            jobs.add_metric([state], counted.get(state, 0))
         yield jobs
         rows = GaugeMetricFamily(
             "worklog_import_rows", "Rows of this service's jobs by status", labels=["status"]

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from importer.log import get_logger
-from importer.service.jobs import Job, JobStore
+from importer.service.jobs import Job, JobStore, batch_from_name
 
 log = get_logger()
 STABLE_FOR = 3.0  # seconds a file's size and time must hold still before it is taken
@@ -33,11 +33,6 @@ FOLDERS: dict[str, dict[str, Any]] = {  # where a file is dropped → how it is 
     "dry-run": {"dry_run": True},
 }
 _WRITING = re.compile(r"^(\.|~\$)|\.(tmp|part|crdownload|partial|swp)$", re.IGNORECASE)
-
-
-def _batch(name: str) -> str:
-    stem = re.sub(r"[^\w.-]+", "-", Path(name).stem).strip("-.") or "inbox"
-    return stem[:100]
 
 
 @dataclasses.dataclass
@@ -98,7 +93,7 @@ class Inbox:
         stored = folder / "files" / f"1{path.suffix.lower()}"
         shutil.move(path, stored)
         relative = str(path.relative_to(self.folder))
-        job_options = {**options, "batch": _batch(path.name), "inbox": relative}
+        job_options = {**options, "batch": batch_from_name(path.name), "inbox": relative}
         job = self.store.add([path.name], [str(stored)], job_options, str(folder))
         log.info("inbox_taken", job=job.id, file=relative)
         return job

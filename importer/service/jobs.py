@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,12 @@ _FIELDS = (
     "exit_code, stopped, counts, note"
 )
 ENDED = frozenset({"finished", "cancelled", "failed"})
+
+
+def batch_from_name(name: str) -> str:
+    """A job's default batch: its (first) file's name without the extension, made safe."""
+    stem = re.sub(r"[^\w.-]+", "-", Path(name).stem).strip("-.") or "upload"
+    return stem[:100]
 
 
 def _now() -> str:

@@ -39,6 +39,19 @@ def worklogs_of(path: Path) -> list[Worklog]:
     return [w for w in results if isinstance(w, Worklog)]
 
 
+async def left_sending(state: Path, worklogs: list[Worklog], target: str, path: Path) -> None:
+    """The journal of a run that crashed after marking these rows (sheet rows 2, 3, …)
+    ``sending``."""
+    journal = Journal.open(state)
+    for n, worklog in enumerate(worklogs):
+        fp = fingerprint(worklog, mode=Mode.CREATE, target=target, occurrence=1)
+        await journal.mark_sending(
+            fp, worklog, target=target, mode=Mode.CREATE, file=str(path), row=n + 2
+        )
+    await journal.flush()
+    journal.close()
+
+
 async def book_by_hand(sandbox: object, worklog: Worklog) -> None:
     """A person books the row in Tracker themselves (as the token's owner)."""
     store = sandbox.store  # type: ignore[attr-defined]
@@ -151,14 +164,7 @@ async def test_rows_left_sending_by_a_crash_are_reconciled_before_resending(
     state = tmp_path / "journal.sqlite"
     async with running_sandbox() as sandbox:
         target = f"{sandbox.base_url}|{DEFAULT_ORG_ID}"
-        journal = Journal.open(state)
-        for n, worklog in enumerate(worklogs[:4]):
-            fp = fingerprint(worklog, mode=Mode.CREATE, target=target, occurrence=1)
-            await journal.mark_sending(
-                fp, worklog, target=target, mode=Mode.CREATE, file=str(path), row=n + 2
-            )
-        await journal.flush()
-        journal.close()
+        await left_sending(state, worklogs[:4], target, path)
         # The crashed run's first two POSTs had reached Tracker, the next two had not.
         for worklog in worklogs[:2]:
             await book_by_hand(sandbox, worklog)
@@ -191,14 +197,7 @@ async def test_a_resumed_row_this_run_created_is_reported_created_not_found_from
     state = tmp_path / "journal.sqlite"
     async with running_sandbox(SandboxSettings(p_created_then_drop=1.0)) as sandbox:
         target = f"{sandbox.base_url}|{DEFAULT_ORG_ID}"
-        journal = Journal.open(state)
-        for n, worklog in enumerate(worklogs[:2]):
-            fp = fingerprint(worklog, mode=Mode.CREATE, target=target, occurrence=1)
-            await journal.mark_sending(
-                fp, worklog, target=target, mode=Mode.CREATE, file=str(path), row=n + 2
-            )
-        await journal.flush()
-        journal.close()
+        await left_sending(state, worklogs[:2], target, path)
         await book_by_hand(sandbox, worklogs[0])  # the crashed run's first POST had landed
         summary = await import_into(
             sandbox, [path], make_settings(), tmp_path / "r.csv", state=state, precheck=False
