@@ -39,6 +39,8 @@ class Status(enum.StrEnum):
     SKIPPED = "skipped"
     FAILED = "failed"
     PENDING = "pending"
+    # a plain run: the row corrects an earlier booking of its batch; not booked beside it
+    NEEDS_SYNC = "needs_sync"
     # --sync and undo: what happened to an earlier booking
     UPDATED = "updated"  # its worklog was edited to the corrected row
     DELETED = "deleted"  # its worklog was deleted (the row is no longer in the file / undone)

@@ -24,7 +24,7 @@ from importer.cli._common import (
 )
 from importer.cli.render import inspection_lines, print_summary
 from importer.config import Settings, load_settings, parse_settings
-from importer.errors import ExitCode, ImporterError
+from importer.errors import ConfigError, ExitCode, ImporterError
 from importer.log import LogFormat
 from importer.models import Mode
 from importer.normalize.times import machine_zone
@@ -87,6 +87,12 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Let --sync delete more of the batch than sync.max_delete_share.",
 )
+@click.option(
+    "--book-beside",
+    is_flag=True,
+    help="Without --sync, book a row that corrects an earlier booking of its batch beside it "
+    "(both worklogs stay in Tracker). By default such a row is not booked (needs_sync).",
+)
 @log_options
 def run(
     files: tuple[Path, ...],
@@ -100,6 +106,7 @@ def run(
     batch: str | None,
     sync: bool,
     allow_mass_delete: bool,
+    book_beside: bool,
     quiet: bool,
     verbose: bool,
     log_format: LogFormat | None,
@@ -130,7 +137,13 @@ def run(
             batch=batch,
             sync=sync,
             allow_mass_delete=allow_mass_delete,
+            book_beside=book_beside,
         )
+        if book_beside and sync:
+            raise ConfigError(
+                "--book-beside and --sync exclude each other: --sync edits the "
+                "earlier booking, --book-beside keeps it and books the row too"
+            )
         summary = run_import(options)
     except ImporterError as error:
         fail(error)

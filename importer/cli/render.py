@@ -32,14 +32,16 @@ def print_summary(summary: RunSummary) -> None:
             f"rows: {sum(c.values())}"
             + ("" if summary.sync is not None else f"  to create: {c['pending']}")
             + f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
-            f"  skipped: {c['skipped']}",
+            f"  skipped: {c['skipped']}"
+            + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),
         ]
     else:
         lines = [
             f"rows: {sum(c.values())}  created: {c['created']}"
             f"  already imported: {c['already_imported']}"
             f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
-            f"  pending: {c['pending']}",
+            f"  pending: {c['pending']}"
+            + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),
             f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
             f"  retries: {summary.retries}  429s: {summary.responses_429}"
             f"  elapsed: {summary.elapsed_seconds:.1f} s",
@@ -52,6 +54,19 @@ def print_summary(summary: RunSummary) -> None:
             f"{summary.corrections_booked} rows were booked beside an earlier booking of the "
             "same row, which is still in Tracker (see the report's warning column); "
             "run with --sync to replace them"
+        )
+    if c.get("needs_sync"):
+        lines.append(
+            f"{c['needs_sync']} rows correct earlier bookings of batch {summary.batch!r}"
+            + (": a run" if summary.dry_run else " and were not booked")
+            + " without --sync would leave both worklogs in Tracker; run with --sync to replace "
+            "them (see the plan with --sync --dry-run), or --book-beside to keep both"
+        )
+    if summary.removed_from_files:
+        lines.append(
+            f"{summary.removed_from_files} earlier bookings of batch {summary.batch!r} have no "
+            "row in these files; a run without --sync leaves them in Tracker "
+            "(see them with --sync --dry-run)"
         )
     if summary.sync is not None and summary.dry_run:
         lines += summary.sync.get("plan", [])
@@ -69,7 +84,7 @@ def print_summary(summary: RunSummary) -> None:
         lines += _hours_table(f"{what} by issue", summary.hours_by_issue)
     if summary.problems:
         shown = len(summary.problems)
-        trouble = c["failed"] + c["invalid"] + c.get("conflict", 0)
+        trouble = c["failed"] + c["invalid"] + c.get("conflict", 0) + c.get("needs_sync", 0)
         lines.append(
             f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
         )

@@ -41,6 +41,7 @@ class RunOptions:
     batch: str | None = None  # None: run.batch in the config, else the first file's name
     sync: bool = False  # the files are the truth for their batch: edit and delete to match
     allow_mass_delete: bool = False  # --sync may delete more than sync.max_delete_share
+    book_beside: bool = False  # without --sync, book a corrected row beside its earlier booking
     cancel: asyncio.Event | None = None  # set: the run stops as on SIGTERM (a service's cancel)
 
 

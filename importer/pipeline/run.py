@@ -14,7 +14,6 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from importer.clock import Clock
 from importer.config import DeliverySection, check_batch_name
@@ -49,18 +48,14 @@ from importer.pipeline.sink import Sink, flushing, make_sink
 from importer.pipeline.syncing import (
     SyncRefused,
     check_valve,
-    flag_corrections,
     handler,
     make_plan,
     plan_lines,
     plan_summary,
 )
 from importer.report import RunSummary, Tally
-from importer.sync import Step, SyncPlan
+from importer.sync import CorrectionGuard, Step, SyncPlan
 from importer.tracker import RequestStats
-
-if TYPE_CHECKING:
-    pass
 
 
 def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
@@ -155,6 +150,7 @@ async def run_import_async(
     stops = RunStop()
     delivery: Delivery | None = None
     plan: SyncPlan | None = None
+    guard: CorrectionGuard | None = None
     state = state_path(options)
     with exclusive(None if dry_run else state):
         journal = Journal.open(state, readonly=dry_run)
@@ -177,8 +173,13 @@ async def run_import_async(
                     refusal = _valve(options, plan, batch)
                     steps = plan.steps
                 else:
-                    flagged = flag_corrections(rows, journal, target, batch)
-                    steps = _until_unreadable(flagged, stops)
+                    guard = CorrectionGuard(
+                        journal.batch_bookings(target, batch),
+                        journal.recall(target),
+                        book_beside=options.book_beside,
+                        zone=settings.zone,
+                    )
+                    steps = guard.rows(_until_unreadable(rows, stops))
                 stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
                 sink = open_sink(options, inputs, report_path, tally, stats, stops, stack)
                 pool = WorkerPool(settings.delivery.concurrency, sink)
@@ -230,6 +231,8 @@ async def run_import_async(
                 summary.sync = {**plan_summary(plan), "plan": plan_lines(plan, batch)}
                 if refusal:
                     summary.sync["a_real_run_would_refuse"] = refusal
+            if guard is not None and guard.earlier and guard.read_all and stops.reason is None:
+                summary.removed_from_files = guard.removed
             journal.end_run(int(summary.exit_code))
         except ImporterError as error:
             journal.end_run(int(exit_code_for(error)))
@@ -237,7 +240,10 @@ async def run_import_async(
         finally:
             journal.close()
     summary.publish(
-        "run_finished", hours_created=summary.hours_created, stopped=summary.stopped or None
+        "run_finished",
+        hours_created=summary.hours_created,
+        stopped=summary.stopped or None,
+        removed_from_files=summary.removed_from_files,
     )
     return summary
 

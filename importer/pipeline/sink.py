@@ -26,7 +26,9 @@ FLUSH_EVERY = 1.0  # seconds: finished report lines reach the disk at least this
 
 PROBLEMS_KEPT = 10
 # Not a row to fix in the file, but something a person should look at in Tracker.
-_LOOK_AT = frozenset({Status.CONFLICT, Status.MISSING, Status.DIFFERENT, Status.EXTRA})
+_LOOK_AT = frozenset(
+    {Status.CONFLICT, Status.MISSING, Status.DIFFERENT, Status.EXTRA, Status.NEEDS_SYNC}
+)
 _TO_FIX = frozenset({Status.FAILED, Status.INVALID})  # these go to the failed-rows file too
 _NOTED = _TO_FIX | _LOOK_AT  # the summary lists the first of these
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from importer.deliver import Journal
-from importer.deliver.journal_schema import Booked
 from importer.errors import InputError
 from importer.formats import format_duration
 from importer.models import Booking, Outcome, Status
@@ -31,36 +29,6 @@ def make_plan(
 ) -> SyncPlan:
     """Read every row (so an unreadable file refuses before anything is sent) and pair."""
     return plan_sync(list(items), journal.batch_bookings(target, batch), journal.recall(target))
-
-
-CORRECTION_HINT = "run with --sync to replace it"
-
-
-def flag_corrections(
-    rows: Iterable[Booking | Outcome], journal: Journal, target: str, batch: str
-) -> Iterator[Booking | Outcome]:
-    """Without ``--sync``: a new row that books the same issue, start and author as an earlier
-    booking of its batch, with another duration or comment, is booked (the additive default)
-    but warned about — the earlier worklog is still in Tracker."""
-    earlier = {e.fingerprint: e for e in journal.batch_bookings(target, batch)}
-    if not earlier:
-        yield from rows
-        return
-    by_key: dict[tuple[str, str, str], Booked] = {}
-    for e in earlier.values():
-        by_key.setdefault(e.key, e)
-    for row in rows:
-        if isinstance(row, Booking) and row.fingerprint not in earlier:
-            w = row.worklog
-            match = by_key.get((w.issue, w.start.astimezone(dt.UTC).isoformat(), w.author))
-            if match is not None:
-                note = (
-                    f"an earlier booking of this row, worklog {match.worklog_id or '?'}, "
-                    f"{match.seconds / 3600:g} h, is still in Tracker; {CORRECTION_HINT}"
-                )
-                warning = f"{row.warning}; {note}" if row.warning else note
-                row = dataclasses.replace(row, warning=warning)
-        yield row
 
 
 def _row(step: Step) -> str:

@@ -61,11 +61,15 @@ class Tally:
         return {key: round(seconds / 3600, 4) for key, seconds in totals}
 
     def in_trouble(self) -> bool:
-        """Whether a row needs a person (invalid, failed, conflict) or another run (pending)."""
+        """Whether a row needs a person (invalid, failed, conflict), another run (pending)
+        or a sync (needs_sync)."""
         c = self.counts
         pending = 0 if self.dry_run else c[Status.PENDING]
         differ = c[Status.MISSING] + c[Status.DIFFERENT] + c[Status.EXTRA]
-        return bool(c[Status.INVALID] + c[Status.FAILED] + c[Status.CONFLICT] + pending + differ)
+        held = c[Status.NEEDS_SYNC]  # a correction not booked: the batch needs --sync
+        return bool(
+            c[Status.INVALID] + c[Status.FAILED] + c[Status.CONFLICT] + pending + differ + held
+        )
 
     def elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -97,6 +101,8 @@ class RunSummary:
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK
     corrections_booked: int = 0  # rows booked beside an earlier version of themselves
+    # a plain run: earlier bookings of the batch with no row in the files (left in Tracker)
+    removed_from_files: int | None = None
     command: str = "run"  # run, sync or undo
     batch: str = ""
     run_id: int | None = None

@@ -61,7 +61,9 @@ def earlier_source(earlier: Booked) -> SourceRow:
     return SourceRow(earlier.source_file, earlier.source_row, {})
 
 
-def _key(worklog: Worklog) -> tuple[str, str, str]:
+def correction_key(worklog: Worklog) -> tuple[str, str, str]:
+    """What a corrected row keeps of its earlier booking (``Booked.key``): issue, start
+    instant and author."""
     return (worklog.issue, worklog.start.astimezone(dt.UTC).isoformat(), worklog.author)
 
 
@@ -124,10 +126,10 @@ def plan_sync(
     left_by_key: dict[tuple[str, str, str], list[Booked]] = defaultdict(list)
     for e in leftovers:
         left_by_key[e.key].append(e)
-    new_keys = Counter(_key(b.worklog) for b in new_rows)
+    new_keys = Counter(correction_key(b.worklog) for b in new_rows)
     corrections: dict[str, Booked] = {}
     for booking in new_rows:
-        key = _key(booking.worklog)
+        key = correction_key(booking.worklog)
         candidates = left_by_key.get(key, [])
         if new_keys[key] == 1 and len(candidates) == 1:
             corrections[booking.fingerprint] = candidates[0]

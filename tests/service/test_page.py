@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestServer
 
+from importer.formats import parse_business_iso
 from importer.sandbox import sandbox_process
 from importer.service import JobStore, Runner, create_service_app
 from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
@@ -111,3 +112,77 @@ async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
     assert "(план · plan)" in seen["jobs"]  # the dry run is listed beside the real run
     if target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT"):
         shutil.copyfile(tmp_path / "finished.png", target)
+
+
+def correction_steps(base: str, upload: Path) -> dict[str, str]:
+    """A corrected month through the page: the plan finds corrections and offers the sync."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser(upload.parent)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(base + "/")
+        driver.find_element(By.ID, "files").send_keys(str(upload))
+        driver.find_element(By.ID, "batch").send_keys("2026-10")
+        driver.find_element(By.ID, "check").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "plan-sync")))
+        plain = driver.find_element(By.ID, "plan").text
+        driver.find_element(By.ID, "resync").click()
+        wait.until(lambda d: "2026-10" in d.find_element(By.ID, "plan-job").text and
+                   not d.find_element(By.ID, "plan-sync").is_displayed() and
+                   d.find_element(By.ID, "plan").is_displayed())  # fmt: skip
+        synced = driver.find_element(By.ID, "plan").text
+        driver.find_element(By.ID, "start").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "download-report-csv")))
+        return {
+            "plain": plain,
+            "synced": synced,
+            "finished": driver.find_element(By.ID, "progress").text,
+        }
+    finally:
+        driver.quit()
+
+
+@pytest.mark.skipif(
+    (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"),
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; in CI it runs)",
+)
+async def test_a_corrected_month_on_the_page_is_offered_the_sync_and_ends_equal_to_the_file(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = month_rows(4)
+    store = JobStore(tmp_path / "service" / "jobs.sqlite")
+    with sandbox_process("--latency", "0.01") as url:
+        runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
+        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        first = store.add(["october.csv"], [str(write_csv(rows, "first.csv"))],
+                          {"batch": "2026-10"}, str(tmp_path / "first"))  # fmt: skip
+        await runner.run(first)
+        assert len(sandbox_get(url, "/_sandbox/worklogs")) == 4
+        corrected = [r[:] for r in rows]
+        corrected[1][3] = "6"  # row 2's hours corrected
+        upload = write_csv(corrected, "october.csv")
+        worker = asyncio.create_task(runner.serve())
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        try:
+            base = str(server.make_url("")).rstrip("/")
+            seen = await asyncio.to_thread(correction_steps, base, upload)
+        finally:
+            await server.close()
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        held = sorted(
+            parse_business_iso(w["duration"]).total_seconds() / 3600
+            for w in sandbox_get(url, "/_sandbox/worklogs")
+        )
+    store.close()
+    assert "исправляет прежнюю запись · needs sync" in seen["plain"]
+    assert "1 rows correct earlier bookings of the batch" in seen["plain"]
+    assert "needs sync" not in seen["synced"]
+    assert "код · exit 0" in seen["finished"] and "исправлено · updated" in seen["finished"]
+    expected = sorted(float(r[3].replace(",", ".")) for r in corrected[1:])
+    assert held == expected  # one worklog per row, row 2 at its corrected hours

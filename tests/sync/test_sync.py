@@ -148,17 +148,25 @@ async def test_the_corrected_month_synced_is_exactly_the_file(
     assert again.requests == 1  # who am I: no write, no read of any worklog
 
 
-async def test_without_sync_a_correction_is_booked_beside_the_old_one(
+async def test_without_sync_a_correction_is_held_back_unless_booked_beside(
     tracker: str, tmp_path: Path, write_csv: Callable[..., Path]
 ) -> None:
     rename = unique_issues("ADD-")
     run = Importer(tracker, tmp_path)
     await run(write_csv(rename(FIRST), name="october.csv"))
     summary, report = await run(write_csv(rename(CORRECTED), name="october.csv"))
+    assert summary.exit_code == ExitCode.ROWS_FAILED
+    assert statuses(report) == {"already_imported": 2, "needs_sync": 2, "created": 1}
+    assert summary.removed_from_files == 1  # row 6 (STORY-3's docs) is gone, left in Tracker
+    assert len(holdings(tracker, ["ADD-1", "ADD-2", "ADD-3", "ADD-4"])) == 6
+
+    summary, report = await run(write_csv(rename(CORRECTED), name="october.csv"), book_beside=True)
     corrections = [line for line in report if "--sync" in line["warning"]]
-    assert [line["row"] for line in corrections] == ["2", "4"]
+    assert sorted(line["row"] for line in corrections) == ["2", "4"]
     assert "an earlier booking of this row, worklog" in corrections[0]["warning"]
-    assert summary.corrections_booked == 2
+    assert summary.corrections_booked == 2 and summary.exit_code == ExitCode.OK
+    listed = [call(tracker, "GET", f"/v2/issues/ADD-{n}/worklog") for n in (1, 2, 3, 4)]
+    assert sum(len(records) for records in listed) == 8  # both versions of rows 2 and 4
 
 
 async def test_a_worklog_edited_in_tracker_is_a_conflict_and_left_alone(
