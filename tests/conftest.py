@@ -34,6 +34,13 @@ def _private_state(
 
 
 @pytest.fixture(autouse=True)
+def _private_cwd(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests run in a temp working directory: a run's default report (``worklog-report.csv``)
+    lands there, never in the checkout."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture(autouse=True)
 def _console_logging() -> None:
     """Every test starts with the default log setup, whatever the previous one chose."""
     from importer.log import configure_logging
