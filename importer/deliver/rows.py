@@ -258,14 +258,14 @@ class Deliverer:
         fresh = not row.parked and not row.from_earlier_run
         self.stops.sent += 1
         if self._import_allowed:
-            return await self.calls.patiently(self._send(worklog, row), fresh=fresh)
+            return await self.calls.patiently(self._send(worklog, row, fresh), fresh=fresh)
         async with self._first_import:
             self.stops.check()
-            record = await self.calls.patiently(self._send(worklog, row), fresh=fresh)
+            record = await self.calls.patiently(self._send(worklog, row, fresh), fresh=fresh)
             self._import_allowed = True
             return record
 
-    async def _send(self, worklog: Worklog, row: RowState) -> Record:
+    async def _send(self, worklog: Worklog, row: RowState, fresh: bool) -> Record:
         client = self.calls.client
         sent = SentAt(self.calls.clock.monotonic(), time.time())  # until the pacer lets it go
         payload: dict[str, Any] = worklog.payload()
@@ -273,7 +273,7 @@ class Deliverer:
             if self.mode is Mode.IMPORT:
                 payload["createdBy"] = worklog.author
                 payload["createdAt"] = format_tracker_start(worklog.created_at or worklog.start)
-                return await client.import_worklog(worklog.issue, payload, sent)
-            return await client.create_worklog(worklog.issue, payload, sent)
+                return await client.import_worklog(worklog.issue, payload, sent, fresh=fresh)
+            return await client.create_worklog(worklog.issue, payload, sent, fresh=fresh)
         finally:
             row.sent_at, row.sent_wall = sent.monotonic, sent.wall

@@ -198,12 +198,13 @@ class TrackerClient:
         body: Any = None,
         params: Mapping[str, str] | None = None,
         sent: SentAt | None = None,
+        fresh: bool = False,
     ) -> Any:
         # A write whose answer is lost may have been applied: POST (but a search), PATCH, DELETE.
         changes_state = method in ("PATCH", "DELETE") or (
             method == "POST" and "_search" not in path
         )
-        ticket = await self.pacer.wait_turn()
+        ticket = await self.pacer.wait_turn(fresh=fresh)
         if sent is not None:
             sent.mark(self.clock.monotonic())
         self.stats.requests += 1
@@ -280,22 +281,37 @@ class TrackerClient:
         return record
 
     async def create_worklog(
-        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None
+        self,
+        issue: str,
+        payload: Mapping[str, str],
+        sent: SentAt | None = None,
+        *,
+        fresh: bool = False,
     ) -> Record:
-        """``POST /v2/issues/<key>/worklog``; ``sent`` is told when it leaves the pacer."""
+        """``POST /v2/issues/<key>/worklog``; ``sent`` is told when it leaves the pacer;
+        ``fresh``: a row's first POST, which lets requests of rows under way go first."""
         record = await self._request(
-            "POST", f"/v2/issues/{issue}/worklog", body=dict(payload), sent=sent
+            "POST", f"/v2/issues/{issue}/worklog", body=dict(payload), sent=sent, fresh=fresh
         )
         if not isinstance(record, dict) or "id" not in record:
             raise OutcomeUnknown("Tracker answered the POST without a worklog id")
         return record
 
     async def import_worklog(
-        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None
+        self,
+        issue: str,
+        payload: Mapping[str, str],
+        sent: SentAt | None = None,
+        *,
+        fresh: bool = False,
     ) -> Record:
         """``POST /v3/issues/<key>/worklogs/_import`` (administrators; keeps the author)."""
         answer = await self._request(
-            "POST", f"/v3/issues/{issue}/worklogs/_import", body=dict(payload), sent=sent
+            "POST",
+            f"/v3/issues/{issue}/worklogs/_import",
+            body=dict(payload),
+            sent=sent,
+            fresh=fresh,
         )
         record = answer[0] if isinstance(answer, list) and answer else answer
         if not isinstance(record, dict) or "id" not in record:

@@ -1,16 +1,28 @@
-"""Pacing: never more than the rate in any one-second window; slow down when Tracker says so.
+"""Pacing: requests evenly spaced at the rate, never more than the rate in any one-second
+window; slow down when Tracker says so.
 
-Tracker limits requests per second. A leaky bucket (aiolimiter) cannot match that exactly: a
-bucket of R lets 2R through in the first second, and a bucket of 1 spaces each request from
-the previous one's release, so every late wake-up is lost for good (about 8 % at 200/s).
-This keeps a log of the last R send times instead — what a per-second limit counts — and
-sends the (k+R)-th request one second (plus a small margin for network jitter) after the k-th.
-Send times are when each request really went on the wire (:class:`Ticket`), not when the
-pacer let it go: a busy event loop may write a request tens of milliseconds later.
+Tracker limits requests per second and does not document how it counts (a token bucket, a
+calendar second, a sliding second). What passes all of them is an even pace: request n is
+due at t0 + n·interval (a virtual schedule, as GCRA keeps it). A wake-up that comes late is
+caught up by the next requests within ``CATCH_UP`` rather than lost for good; an idle pacer
+saves up no burst. On top, a log of the last R *real* send times (:class:`Ticket`: when each
+request went on the wire, not when the pacer let it go — a busy event loop may write it tens
+of milliseconds later) holds the (k+R)-th request until one second (plus a margin for network
+jitter) after the k-th, so no window of real sends ever holds more than R.
+
+Measured on this machine (issue 22): the window log alone released each second's R at its
+start, about 100 requests within 200 ms and then nothing for 800 ms — a strict sliding
+second refused 2–3 % of them. aiolimiter was tried first and dropped: a bucket of 1 spaces
+each request from the previous one's *release*, so every late wake-up is lost (0.924 of a
+200/s limit), and a bucket of R lets 2R through in the first second (see
+``docs/benchmarks.md`` for the measurements).
+
+Requests wait in one queue served by one timer: rows already under way (retries, reads,
+edits) before rows sending their first POST, FIFO within each, so a retried write never
+waits behind a queue of fresh rows.
 
 429s are read two ways. A sporadic one (a busy Tracker node) only delays its own request,
-which waits for ``Retry-After``; if they keep coming at the configured rate (a gateway
-counting a strict sliding second sees arrivals jitter across its edges), the ceiling is
+which waits for ``Retry-After``; if they keep coming at the configured rate, the ceiling is
 trimmed a percent at a time, to at most 2 % below the configured rate, and given back a
 percent per 30 quiet seconds. When they are systemic — at least a fifth of the last five
 seconds' answers, i.e. the run is over the limit — every request pauses for
@@ -27,12 +39,18 @@ exponentially.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import heapq
+import itertools
 import math
 
 from importer.clock import Clock
 
-JITTER_MARGIN = 0.010  # seconds; arrivals at Tracker wobble by about this much
+JITTER_MARGIN = 0.010  # seconds per window; arrivals at Tracker wobble by about this much
+# How far behind its schedule the pacer may fall and still catch up (late wake-ups): the
+# next requests then leave back to back until it is on time again.
+CATCH_UP = 0.010
 EVIDENCE_WINDOW = 5.0  # seconds of answers that judge whether 429s are systemic:
 SYSTEMIC_COUNT = 3  # at least this many 429s …
 SYSTEMIC_SHARE = 0.20  # … making at least this share of the window's answers …
@@ -90,6 +108,11 @@ class Pacer:
         self.trim = 1.0  # the ceiling, as a share of the configured rate
         self._sporadic: collections.deque[float] = collections.deque()
         self._last_trim = self._last_429 = -math.inf
+        self._due = -math.inf  # when the next request is due on the even schedule
+        # Waiting requests: (0 under way | 1 fresh, arrival, future), served by one timer.
+        self._queue: list[tuple[int, int, asyncio.Future[Ticket]]] = []
+        self._arrivals = itertools.count()
+        self._timer: asyncio.Task[None] | None = None
         self._set_rate(rate_per_second)
 
     def _set_rate(self, rate: float) -> None:
@@ -97,6 +120,7 @@ class Pacer:
         self.rate = rate
         self.burst = max(1, math.floor(rate))
         self.span = self.burst / rate + self._margin
+        self.interval = self.span / self.burst  # the even schedule fills the window exactly
         self._sent = collections.deque(self._sent, maxlen=self.burst)
 
     def cool_down(self, seconds: float) -> None:
@@ -170,16 +194,46 @@ class Pacer:
             if self.rate > self.configured * self.trim:
                 self._set_rate(self.configured * self.trim)
 
-    async def wait_turn(self) -> Ticket:
+    async def wait_turn(self, *, fresh: bool = False) -> Ticket:
         """Wait until one more request fits; the caller sends it right away and marks the
-        ticket :meth:`Ticket.sent` when it is on the wire."""
+        ticket :meth:`Ticket.sent` when it is on the wire. ``fresh``: a row's first POST,
+        which lets requests of rows under way go first."""
+        now = self._clock.monotonic()
+        if not self._queue and self._ready_at(now) <= now:
+            return self._release(now)
+        future: asyncio.Future[Ticket] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._queue, (int(fresh), next(self._arrivals), future))
+        if self._timer is None or self._timer.done():
+            self._timer = asyncio.ensure_future(self._serve())
+        return await future
+
+    def _ready_at(self, now: float) -> float:
+        """When the next request may leave: its place on the even schedule, the window of
+        real send times, and any pause."""
+        ready = max(self._resume_at, self._due)
+        if len(self._sent) == self.burst:
+            ready = max(ready, self._sent[0].at + self.span)
+        return ready
+
+    def _release(self, now: float) -> Ticket:
+        # Late by at most CATCH_UP: the schedule stays where it was, so the next requests
+        # make up for it; later than that, the pacer was idle, and the schedule starts anew.
+        base = self._due if now - self._due <= CATCH_UP else now
+        self._due = base + self.interval
+        ticket = Ticket(self._clock, now)
+        self._sent.append(ticket)
+        return ticket
+
+    async def _serve(self) -> None:
+        """The one timer: hands each turn to the first waiting request, in order."""
         while True:
+            while self._queue and self._queue[0][2].done():
+                heapq.heappop(self._queue)  # its caller was cancelled while it waited
+            if not self._queue:
+                return
             now = self._clock.monotonic()
-            ready = self._resume_at
-            if len(self._sent) == self.burst:
-                ready = max(ready, self._sent[0].at + self.span)
-            if ready <= now:
-                ticket = Ticket(self._clock, now)
-                self._sent.append(ticket)
-                return ticket
-            await self._clock.sleep(ready - now)
+            ready = self._ready_at(now)
+            if ready > now:
+                await self._clock.sleep(ready - now)
+                continue  # a pause or a new rate may have come meanwhile: look again
+            heapq.heappop(self._queue)[2].set_result(self._release(now))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
+import itertools
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -113,8 +114,8 @@ async def test_configured_rate_at_the_server_limit_never_draws_a_429(
     sent: list[float] = []  # the client's own send log: when each request left
     wait_turn = Pacer.wait_turn
 
-    async def recording(pacer: Pacer) -> Ticket:
-        ticket = await wait_turn(pacer)
+    async def recording(pacer: Pacer, **how: bool) -> Ticket:
+        ticket = await wait_turn(pacer, **how)
         sent.append(time.monotonic())
         return ticket
 
@@ -278,7 +279,12 @@ async def test_systemic_429s_pause_everyone_and_log_a_rate_limited_event() -> No
     assert len(refused) == 27 and client.stats.responses_429 == 27
     paused = [e for e in logs if e["event"] == "rate_limited"]
     assert paused and paused[0]["pause_seconds"] == 1.0
-    assert client.pacer.rate == pytest.approx(800)  # cut by a fifth, once per pause
+    assert paused[0]["rate"] == 800.0  # cut by a fifth
+    # Requests still waiting were held for the pause, then refused again: at most one cut
+    # per pause, each by a fifth.
+    rates = [e["rate"] for e in paused]
+    assert all(b == a or abs(b - a * 0.8) < 0.2 for a, b in itertools.pairwise(rates))
+    assert client.pacer.rate == pytest.approx(rates[-1], abs=0.05)
 
 
 class GatedClock(FakeClock):
@@ -352,10 +358,12 @@ async def test_unanswered_rows_of_an_issue_share_reconciliation_listings(
         listings += 1  # a reconciliation search (create mode) instead of a listing
         return await search(self, *window, **paging)
 
-    async def counted_create(self: TrackerClient, issue: str, payload: Any, *sent: Any) -> Record:
+    async def counted_create(
+        self: TrackerClient, issue: str, payload: Any, *sent: Any, **how: Any
+    ) -> Record:
         nonlocal unanswered
         try:
-            return await create(self, issue, payload, *sent)
+            return await create(self, issue, payload, *sent, **how)
         except OutcomeUnknown:
             unanswered += 1
             raise

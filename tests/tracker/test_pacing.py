@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+
 import pytest
 
 from importer.clock import FakeClock
 from importer.config import DeliverySection
 from importer.deliver.retry import retry_policy
 from importer.errors import Retryable
-from importer.tracker.pacing import Pacer
+from importer.tracker.pacing import CATCH_UP, Pacer
 
 
-async def test_never_more_than_the_rate_in_any_second() -> None:
+class LateClock(FakeClock):
+    """A fake clock whose every sleep wakes ``late`` seconds after it was due, as a busy
+    event loop does."""
+
+    def __init__(self, late: float) -> None:
+        super().__init__()
+        self.late = late
+
+    async def sleep(self, seconds: float) -> None:
+        await super().sleep(seconds + self.late)
+
+
+async def released(pacer: Pacer, clock: FakeClock, count: int, **how: bool) -> list[float]:
+    """``count`` requests waiting at once; when each was let go, in order."""
+    times: list[float] = []
+
+    async def one() -> None:
+        times.append((await pacer.wait_turn(**how)).at)
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    return times
+
+
+async def test_requests_leave_evenly_spaced_never_more_than_the_rate_in_any_second() -> None:
     clock = FakeClock()
     pacer = Pacer(5, clock, margin=0.0)
     sent = []
@@ -20,7 +46,85 @@ async def test_never_more_than_the_rate_in_any_second() -> None:
         sent.append(clock.monotonic())
     windows = [sum(1 for t in sent if start <= t < start + 1) for start in sent]
     assert max(windows) == 5
-    assert sent[-1] == pytest.approx(4.0)  # 23 requests at 5/s: the 21st-23rd in second 4
+    assert sent == pytest.approx([n * 0.2 for n in range(23)])  # one every 200 ms, no burst
+
+
+async def test_many_waiting_requests_are_let_go_one_interval_apart() -> None:
+    clock = FakeClock()
+    times = await released(Pacer(10, clock, margin=0.0), clock, 40)
+    assert times == pytest.approx([n * 0.1 for n in range(40)])
+
+
+async def test_late_wake_ups_are_caught_up_not_lost() -> None:
+    clock = LateClock(late=0.004)  # every sleep 4 ms late (less than CATCH_UP)
+    times = await released(Pacer(100, clock, margin=0.0), clock, 500)
+    # The schedule holds: 500 requests at 100/s take 4.99 s, plus a late wake-up or two per
+    # second (the window of real send times counts from a late release a second before),
+    # where a pacer spacing each request from the previous release would take 6.99 s.
+    assert 4.99 < times[-1] <= 4.99 + 5 * 2 * 0.004 + 0.004 + 1e-9
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.0 and max(gaps) <= 0.01 + 1e-9  # never a burst, never a stall
+    windows = [sum(1 for t in times if start <= t < start + 1) for start in times]
+    assert max(windows) <= 100
+
+
+async def test_an_idle_pacer_saves_up_no_burst() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, margin=0.0)
+    await pacer.wait_turn()
+    clock.now += 5.0  # idle for five seconds
+    times = await released(pacer, clock, 5)
+    assert times == pytest.approx([5.0, 5.1, 5.2, 5.3, 5.4])
+    assert CATCH_UP < 0.1  # the idle time was far past what may be caught up
+
+
+async def test_requests_of_rows_under_way_go_before_fresh_rows() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, margin=0.0)
+    await pacer.wait_turn()  # the schedule is busy: the next turn is 100 ms away
+    order: list[str] = []
+
+    async def one(name: str, fresh: bool) -> None:
+        await pacer.wait_turn(fresh=fresh)
+        order.append(name)
+
+    fresh = [asyncio.ensure_future(one(f"fresh {n}", True)) for n in range(3)]
+    await asyncio.sleep(0)
+    retry = asyncio.ensure_future(one("retry", False))
+    await asyncio.gather(*fresh, retry)
+    assert order == ["retry", "fresh 0", "fresh 1", "fresh 2"]
+
+
+async def test_a_cancelled_waiter_gives_its_turn_to_the_next() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, margin=0.0)
+    await pacer.wait_turn()
+    gone = asyncio.ensure_future(pacer.wait_turn())
+    await asyncio.sleep(0)
+    gone.cancel()
+    await pacer.wait_turn()
+    assert clock.monotonic() == pytest.approx(0.1)  # the cancelled request took no turn
+
+
+async def test_after_a_pause_requests_resume_evenly_not_all_at_once() -> None:
+    clock = FakeClock()
+    pacer = Pacer(10, clock, margin=0.0)
+    await pacer.wait_turn()
+    pacer.cool_down(2.0)
+    times = await released(pacer, clock, 4)
+    assert times == pytest.approx([2.0, 2.1, 2.2, 2.3])
+
+
+async def test_a_late_real_send_holds_the_window_of_real_send_times() -> None:
+    clock = FakeClock()
+    pacer = Pacer(5, clock, margin=0.0)
+    first = await pacer.wait_turn()
+    clock.now = 0.15
+    first.sent()  # the event loop wrote it 150 ms after the pacer let it go
+    for _ in range(4):
+        await pacer.wait_turn()  # 0.2, 0.4, 0.6, 0.8 on the schedule
+    await pacer.wait_turn()  # the 6th: due at 1.0, but the 1st really left at 0.15
+    assert clock.monotonic() == pytest.approx(1.15)
 
 
 async def test_a_fractional_rate_spaces_single_requests() -> None:
