@@ -1,11 +1,13 @@
 """P6: big issues — what the requests that are not worklog writes cost, whatever issues hold.
 
 2,000 rows over 20 issues, each issue already holding N worklogs other people booked long
-ago; 3 % of POSTs are stored and then lose their answer. Paced at a configured rate. Counts
-the requests by route (from the sandbox), the overhead share (requests that are not worklog
-POSTs, per POST), the wall time and when the first POST went out.
+ago; 3 % of POSTs are stored and then lose their answer. Paced at a configured rate, with
+the stock commit horizon (60 s) unless told otherwise. Counts the requests by route (from
+the sandbox), the overhead share (requests that are not worklog POSTs, per POST), the wall
+time, when the first POST left the client, and how often the sandbox stores each row.
 
-    .venv/bin/python bench/big_issues.py [--rows 2000] [--others 10000] [--rate 1000] [--drop 0.03]
+    .venv/bin/python bench/big_issues.py [--rows 2000] [--others 10000] [--rate 1000]
+                                         [--drop 0.03] [--horizon 60] [--no-precheck]
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from importer.config import parse_settings
+from observe import departures, stored_rows
+
+from importer.config import DeliverySection, parse_settings
 from importer.log import configure_logging
 from importer.pipeline import RunOptions, run_import
 from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
-from importer.tracker import TrackerClient
 
 POST = "POST /v2/issues/{key}/worklog"
 
@@ -43,44 +46,39 @@ def rows_file(folder: Path, count: int) -> Path:
 
 
 def once(
-    rows: int, others: int, rate: float, precheck: bool, folder: Path, drop: float = 0.03
+    rows: int,
+    others: int,
+    rate: float,
+    precheck: bool,
+    folder: Path,
+    drop: float = 0.03,
+    horizon: float = DeliverySection.commit_horizon,
 ) -> dict[str, Any]:
     settings = parse_settings({
         "columns": {"issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
                     "comment": "Comment"},
         "input": {"max_day_hours": 100000, "timezone": "Europe/Moscow"},
-        # The sandbox stores a write before it drops the answer: a short horizon is safe.
-        "delivery": {"rate_limit": rate, "concurrency": 64, "commit_horizon": 2.0,
+        "delivery": {"rate_limit": rate, "concurrency": 64, "commit_horizon": horizon,
                      "precheck": precheck},
     })  # fmt: skip
-    first_post: list[float] = []
-    original = TrackerClient.create_worklog
-
-    async def timed(self: TrackerClient, issue: str, payload: Any, *sent: Any) -> Any:
-        if not first_post:
-            first_post.append(time.perf_counter())
-        return await original(self, issue, payload, *sent)
-
-    TrackerClient.create_worklog = timed  # type: ignore[method-assign]
     flags = ("--others-per-issue", str(others), "--p-created-then-drop", str(drop), "--seed", "6")
-    try:
-        with sandbox_process(*flags) as url:
-            env = {"TRACKER_TOKEN": DEFAULT_TOKEN, "TRACKER_ORG_ID": DEFAULT_ORG_ID,
-                   "TRACKER_BASE_URL": url}  # fmt: skip
-            started = time.perf_counter()
-            summary = run_import(RunOptions(
-                [rows_file(folder, rows)], settings, report_path=folder / "report.csv",
-                state_path=folder / f"j{time.monotonic_ns()}.sqlite", environ=env))  # fmt: skip
-            wall = time.perf_counter() - started
-            with urllib.request.urlopen(f"{url}/_sandbox/stats") as answer:
-                stats = json.load(answer)
-    finally:
-        TrackerClient.create_worklog = original  # type: ignore[method-assign]
+    with sandbox_process(*flags) as url, departures() as left:
+        env = {"TRACKER_TOKEN": DEFAULT_TOKEN, "TRACKER_ORG_ID": DEFAULT_ORG_ID,
+               "TRACKER_BASE_URL": url}  # fmt: skip
+        started = time.monotonic()
+        summary = run_import(RunOptions(
+            [rows_file(folder, rows)], settings, report_path=folder / "report.csv",
+            state_path=folder / f"j{time.monotonic_ns()}.sqlite", environ=env))  # fmt: skip
+        wall = time.monotonic() - started
+        with urllib.request.urlopen(f"{url}/_sandbox/stats") as answer:
+            stats = json.load(answer)
+        stored = stored_rows(url)
     routes = stats["routes"]
     posts = routes.get(POST, 0)
     return {
         "others_per_issue": others,
         "rate": rate,
+        "commit_horizon": horizon,
         "precheck": precheck,
         "created": summary.counts["created"],
         "exit_code": int(summary.exit_code),
@@ -90,7 +88,8 @@ def once(
         "dropped": stats["faults"].get("created_then_drop", 0),
         "dropped_share": drop,
         "wall_seconds": round(wall, 2),
-        "first_post_after_s": round(first_post[0] - started, 2) if first_post else None,
+        "first_post_after_s": left.first_post_after(started),
+        "stored": stored,
     }
 
 
@@ -100,12 +99,15 @@ def main() -> None:
     parser.add_argument("--others", type=int, default=10000)
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--drop", type=float, default=0.03, help="share of answers dropped")
+    parser.add_argument("--horizon", type=float, default=DeliverySection.commit_horizon,
+                        help="delivery.commit_horizon, seconds")  # fmt: skip
     parser.add_argument("--no-precheck", action="store_true")
     args = parser.parse_args()
     level = int(os.environ.get("LOGLEVEL", "40"))  # 20: see the searches and waits
     configure_logging("json", level=level, stream=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
-        found = once(args.rows, args.others, args.rate, not args.no_precheck, Path(tmp), args.drop)
+        found = once(args.rows, args.others, args.rate, not args.no_precheck, Path(tmp),
+                     args.drop, args.horizon)  # fmt: skip
     print(json.dumps(found, indent=1))
 
 

@@ -25,12 +25,20 @@ def test_the_benchmark_runner_runs_every_scenario_at_small_size() -> None:
     assert result.returncode == 0, result.stderr
     results = json.loads(result.stdout)
     assert set(results) == {"P1", "P2", "P3", "P5", "P6", "P7"}
-    assert [run["created"] for run in results["P6"]] == [60, 60, 60]
-    assert results["P6"][1]["dropped"] == 0 and results["P6"][1]["overhead"] <= 0.05
-    assert set(results["P7"]) == {"bucket", "fixed", "sliding"}
-    assert all(run["created"] == 60 for run in results["P7"].values())
-    assert results["P1"]["at_limit"]["created"] == 60
-    assert results["P1"]["at_limit"]["served_429"] == 0
-    assert results["P1"]["at_limit"]["busiest_second_sent"] <= results["P1"]["limit"]
-    assert results["P5"]["faults"]["created"] == 60
+    at_limit, p5 = results["P1"]["at_limit"], results["P5"]
+    assert at_limit["created"] == 60 and at_limit["served_429"] == 0
+    assert at_limit["busiest_second_sent"] <= results["P1"]["limit"]
+    assert at_limit["first_post_after_s"] is not None
+    assert p5["faults"]["stored"] == {"once": 60, "more_than_once": 0}
+    assert p5["of_floor"] >= 1 and p5["faults"]["first_post_after_s"] is not None
+    assert [pair["rate"] for pair in results["P6"]] == [1000, 200]
+    for pair in results["P6"]:
+        for run in (pair["faults"], pair["clean"]):
+            assert run["created"] == 60 and run["stored"] == {"once": 60, "more_than_once": 0}
+        assert pair["clean"]["dropped"] == 0 and pair["clean"]["overhead"] <= 0.05
+    assert list(results["P7"]) == ["bucket", "small-bucket", "fixed", "sliding"]
+    for run in results["P7"].values():
+        control = run["control"]
+        assert run["created"] == 60 and control["requests"] == run["requests"]
+        assert control["created"] + control["served_429"] == control["requests"]
     assert results["P2"]["ours"]["created"] == 30 and results["P3"]["ours"]["created"] == 60

@@ -139,6 +139,10 @@ def _check_values(settings: Settings) -> None:
             f"sandbox.limiter must be one of {', '.join(limiters)}, "
             f"got {settings.sandbox.limiter!r}"
         )
+    if settings.sandbox.bucket_size < 0:
+        raise ConfigError(
+            f"sandbox.bucket_size must be 0 or more, got {settings.sandbox.bucket_size!r}"
+        )
     for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
         p = getattr(settings.sandbox, key)
         if not 0 <= p <= 1:

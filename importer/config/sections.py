@@ -130,9 +130,16 @@ class SandboxSection:
     limiter: str = dataclasses.field(
         default="bucket",
         metadata={
-            "help": "How rate_limit counts: 'bucket' (a token bucket of rate_limit tokens), "
-            "'fixed' (each calendar second), 'sliding' (any one second of arrivals).",
+            "help": "How rate_limit counts: 'bucket' (a token bucket refilled at rate_limit "
+            "a second), 'fixed' (each calendar second), 'sliding' (any one second of arrivals).",
             "choices": ("bucket", "fixed", "sliding"),
+        },
+    )
+    bucket_size: int = dataclasses.field(
+        default=0,
+        metadata={
+            "help": "Tokens the 'bucket' limiter holds (0: rate_limit). A gateway's small "
+            "bucket refuses bursts that a bucket of rate_limit lets through."
         },
     )
     p_500: float = _knob(0.0, "Probability of a 500.")

@@ -1,8 +1,9 @@
 """Middleware that authenticates, paces and breaks requests the way a busy Tracker would.
 
-Latency, a server-side rate limit (a token bucket of R tokens refilled at R per second,
-answering 429 with ``Retry-After``), random 429/500/503, and for worklog POSTs "created,
-then 500" and "created, then connection dropped". The endpoint handlers stay plain.
+Latency, a server-side rate limit (a token bucket of R tokens, or ``bucket_size``, refilled
+at R per second, answering 429 with ``Retry-After``), random 429/500/503, and for worklog
+POSTs "created, then 500" and "created, then connection dropped". The endpoint handlers
+stay plain.
 """
 
 from __future__ import annotations
@@ -131,7 +132,9 @@ def _over_the_limit(state: list[Any], settings: SandboxSettings, now: float) -> 
 
     * ``bucket``: a token bucket of R tokens refilled at R per second. The long-run rate
       never exceeds R, while the few milliseconds by which this busy process stamps
-      arrivals late or early are not held against a well-paced client;
+      arrivals late or early are not held against a well-paced client. With
+      ``bucket_size`` tokens instead of R, a gateway's small bucket: it refuses bursts
+      that a bucket of R lets through;
     * ``fixed``: at most R requests in each calendar second;
     * ``sliding``: at most R requests in any one second of arrival times — the strictest:
       every millisecond of jitter in arrivals counts.
@@ -159,8 +162,9 @@ def _over_the_limit(state: list[Any], settings: SandboxSettings, now: float) -> 
             return 1
         arrivals.append(now)
         return 0
-    tokens, last = state[0] if state else (rate, now)
-    tokens = min(rate, tokens + (now - last) * rate)
+    capacity = settings.bucket_size or rate
+    tokens, last = state[0] if state else (capacity, now)
+    tokens = min(capacity, tokens + (now - last) * rate)
     if tokens < 1:
         state[:] = [(tokens, now)]
         return max(1, math.ceil((1 - tokens) / rate))

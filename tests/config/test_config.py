@@ -37,6 +37,8 @@ def test_unknown_section_is_named() -> None:
         ("input", "timezone", "Moscow", r"input\.timezone 'Moscow' is not an IANA timezone"),
         ("input", "default_start_time", "9am", r"input\.default_start_time must be hh:mm"),
         ("sandbox", "p_503", 1.5, r"sandbox\.p_503 must be between 0 and 1"),
+        ("sandbox", "bucket_size", -1, r"sandbox\.bucket_size must be 0 or more, got -1"),
+        ("sandbox", "bucket_size", 2.5, r"sandbox\.bucket_size must be int, got 2\.5"),
     ],
 )
 def test_wrong_values_are_named(section: str, key: str, value: object, message: str) -> None:

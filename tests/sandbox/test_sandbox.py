@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,42 @@ async def test_server_rate_limit_answers_429_with_retry_after(aiohttp_client: An
     stats = await (await client.get("/_sandbox/stats")).json()
     assert stats["served_429"] == 3
     assert stats["requests"] == 6
+
+
+async def test_a_small_bucket_refuses_a_burst_that_the_default_bucket_takes(
+    aiohttp_client: Any,
+) -> None:
+    """10 requests at once against 100/s: a bucket of 2 lets about 2 through (a token comes
+    back every 10 ms, so a slow machine may let a few more), a bucket of 100 all 10."""
+    refused = {}
+    for bucket_size in (2, 0):
+        client = await _client(aiohttp_client, rate_limit=100, bucket_size=bucket_size)
+        burst = [client.get("/v2/myself", headers=AUTH) for _ in range(10)]
+        statuses = [answer.status for answer in await asyncio.gather(*burst)]
+        stats = await (await client.get("/_sandbox/stats")).json()
+        assert stats["served_429"] == statuses.count(429)
+        refused[bucket_size] = stats["served_429"]
+    assert 5 <= refused[2] <= 8
+    assert refused[0] == 0
+
+
+def test_the_bucket_holds_bucket_size_tokens() -> None:
+    from importer.sandbox._faults import _over_the_limit
+
+    for bucket_size, let_through in ((2, 2), (0, 10)):
+        settings = SandboxSettings(rate_limit=100, bucket_size=bucket_size)
+        state: list[object] = []
+        verdicts = [_over_the_limit(state, settings, 0.0) for _ in range(10)]
+        assert verdicts.count(0) == let_through
+
+
+async def test_the_store_can_be_read_for_one_author(aiohttp_client: Any) -> None:
+    client = await _client(aiohttp_client, others_per_issue=3)
+    await client.post("/v2/issues/PORT-1/worklog", json=GOOD, headers=AUTH)
+    everything = await (await client.get("/_sandbox/worklogs")).json()
+    robots = await (await client.get("/_sandbox/worklogs?login=robot-importer")).json()
+    assert len(everything) == 4
+    assert [(w["login"], w["comment"]) for w in robots] == [("robot-importer", "SSO")]
 
 
 async def test_created_then_500_stores_the_worklog(aiohttp_client: Any) -> None:
