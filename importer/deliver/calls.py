@@ -89,8 +89,9 @@ class Calls:
         return result
 
     async def fetch(self, what: str, request: Callable[[], Awaitable[_T]]) -> _T:
-        """A read, retried on its own (safe to repeat) within the run's patience and stops."""
-        return await self.first_then_retrying(lambda: self.patiently(request()), what)
+        """A read, retried on its own (safe to repeat: its first retry goes at once) within the
+        run's patience and stops."""
+        return await self.first_then_retrying(lambda: self.patiently(request()), what, read=True)
 
     async def pages(self, what: str, read: Callable[[PageFetch], Awaitable[_T]]) -> _T:
         """A paged read whose every page is retried on its own (see :meth:`fetch`): a page
@@ -102,6 +103,8 @@ class Calls:
         attempt: Callable[[], Awaitable[_T]],
         what: str,
         on_retry: Callable[[], None] | None = None,
+        *,
+        read: bool = False,
     ) -> _T:
         """The first attempt runs plainly; tenacity takes over only once it failed.
 
@@ -113,7 +116,7 @@ class Calls:
             return await attempt()
         except Retryable as exc:
             first: Retryable | None = exc
-        async for trying in self._retrying(what, on_retry):
+        async for trying in self._retrying(what, on_retry, read):
             with trying:
                 if first is not None:
                     failed, first = first, None
@@ -121,7 +124,9 @@ class Calls:
                 return await attempt()
         raise AssertionError("unreachable: tenacity either returns or raises")
 
-    def _retrying(self, what: str, on_retry: Callable[[], None] | None) -> AsyncRetrying:
+    def _retrying(
+        self, what: str, on_retry: Callable[[], None] | None, read: bool
+    ) -> AsyncRetrying:
         def count_retry(state: RetryCallState) -> None:
             if on_retry is not None:
                 on_retry()
@@ -140,4 +145,5 @@ class Calls:
             sleep=self.sleep,
             before_sleep=count_retry,
             steady=self.client.pacer.steady,
+            read=read,
         )

@@ -118,6 +118,13 @@ class Holdings:
         """An answered POST bounds how Tracker's clock differs from ours (for searches)."""
         self.searches.clock.observe(record, sent, received)
 
+    def searchable(self, window: tuple[float, float] | None) -> bool:
+        """Whether a reconciliation of a POST sent and settled in ``window`` is a search
+        (cheap, whatever the issue holds) rather than a listing of the issue."""
+        return self.searches.usable and (
+            self.mode is Mode.IMPORT or (window is not None and self.searches.ready())
+        )
+
     async def reconcile(
         self,
         worklog: Worklog,
@@ -139,10 +146,7 @@ class Holdings:
             log.info("waiting_for_commit_horizon", issue=worklog.issue, seconds=round(wait, 1))
             await self._calls.sleep(wait)
             self._calls.stops.check()
-        searching = self.searches.usable and (
-            self.mode is Mode.IMPORT or (window is not None and self.searches.ready())
-        )
-        if searching:
+        if self.searchable(window):
             try:
                 if self.mode is Mode.IMPORT:
                     found = await self.searches.created_at(

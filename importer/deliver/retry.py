@@ -3,8 +3,10 @@
 Retry what :func:`importer.tracker.client.error_for_status` calls
 :class:`~importer.errors.Retryable` (429, 5xx, network trouble, timeouts), at most
 ``max_attempts`` times, waiting an exponentially growing, jittered time while Tracker is in
-trouble and the first step of it while failures are sporadic — but never less than
-Tracker's ``Retry-After``.
+trouble and a short step while failures are sporadic — but never less than Tracker's
+``Retry-After``. A read (a lookup, a search, a listing page) is asked again at once the
+first time: repeating it costs one request, never a duplicate, and a run's first POST waits
+for its pre-check read (P5: a 503 to the pre-check held the whole run for a second).
 ``sleep`` is injected so that tests never wait on the wall clock.
 """
 
@@ -25,6 +27,9 @@ from tenacity.wait import wait_base
 from importer.config import DeliverySection
 from importer.errors import Retryable
 
+STEADY_STEP = 0.1  # seconds: the most a retry waits while most answers succeed
+READ_STEP = 0.05  # seconds: the most a read's first retry waits
+
 
 class wait_retry_after(wait_base):
     """Back off exponentially, but never less than the server's ``Retry-After``."""
@@ -41,13 +46,22 @@ class wait_retry_after(wait_base):
 
 
 class wait_by_health(wait_base):
-    """The first step while Tracker is ``steady`` (sporadic failures), else ``escalating``."""
+    """The first step while Tracker is ``steady`` (sporadic failures), else ``escalating``;
+    ``at_once`` attempts (a read's first) wait the first step whatever Tracker's health."""
 
-    def __init__(self, first: wait_base, escalating: wait_base, steady: Callable[[], bool]):
+    def __init__(
+        self,
+        first: wait_base,
+        escalating: wait_base,
+        steady: Callable[[], bool],
+        at_once: int = 0,
+    ):
         self.first, self.escalating, self.steady = first, escalating, steady
+        self.at_once = at_once
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        return float((self.first if self.steady() else self.escalating)(retry_state))
+        quick = retry_state.attempt_number <= self.at_once or self.steady()
+        return float((self.first if quick else self.escalating)(retry_state))
 
 
 def retry_policy(
@@ -56,13 +70,15 @@ def retry_policy(
     sleep: Callable[[float], Awaitable[None]],
     before_sleep: Callable[[RetryCallState], None] | None = None,
     steady: Callable[[], bool] = lambda: False,
+    read: bool = False,
 ) -> AsyncRetrying:
     """A fresh retrying loop for one request (or one row's attempts).
 
     ``steady`` says whether Tracker's recent answers mostly succeed (see
-    :meth:`importer.tracker.pacing.Pacer.steady`); by default every retry backs off exponentially.
+    :meth:`importer.tracker.pacing.Pacer.steady`); by default every retry backs off
+    exponentially. ``read``: the request is a read, safe to repeat at once.
     """
-    first = min(policy.backoff_initial, policy.backoff_max)
+    first = min(policy.backoff_initial, policy.backoff_max, READ_STEP if read else STEADY_STEP)
     return AsyncRetrying(
         retry=retry_if_exception_type(Retryable),
         stop=stop_after_attempt(policy.max_attempts),
@@ -75,6 +91,7 @@ def retry_policy(
                     jitter=policy.backoff_initial,
                 ),
                 steady,
+                at_once=1 if read else 0,
             )
         ),
         sleep=sleep,

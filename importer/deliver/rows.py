@@ -16,7 +16,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Awaitable
 from typing import Any
 
 from importer.deliver import outcomes
@@ -250,9 +249,21 @@ class Deliverer:
         self.stops.booked += 1
         return record
 
-    def _reconcile(self, worklog: Worklog, row: RowState) -> Awaitable[Record | None]:
+    async def _reconcile(self, worklog: Worklog, row: RowState) -> Record | None:
+        """What an unanswered POST created, if anything. A write Tracker stored is found by
+        the first read after the POST ended and settled at once; only one not found waits
+        for its commit horizon, after which a read can prove it absent (a lost answer cost a
+        minute per run when every row waited for the horizon first)."""
+        holdings, failed_at = self.holdings, row.failed_at
         window = (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None
-        return self.holdings.reconcile(worklog, row.failed_at, row.decisive_after, window)
+        now = self.calls.clock.monotonic()
+        if row.decisive_after > now and row.sent_wall is not None:
+            so_far = (row.sent_wall, time.time())
+            if holdings.searchable(so_far):  # a listing of a big issue is no quick look
+                found = await holdings.reconcile(worklog, failed_at, now, so_far)
+                if found is not None:
+                    return found
+        return await holdings.reconcile(worklog, failed_at, row.decisive_after, window)
 
     async def _post(self, worklog: Worklog, row: RowState) -> Record:
         fresh = not row.parked and not row.from_earlier_run

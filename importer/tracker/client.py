@@ -281,41 +281,26 @@ class TrackerClient:
         return record
 
     async def create_worklog(
-        self,
-        issue: str,
-        payload: Mapping[str, str],
-        sent: SentAt | None = None,
-        *,
-        fresh: bool = False,
+        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None, **how: bool
     ) -> Record:
         """``POST /v2/issues/<key>/worklog``; ``sent`` is told when it leaves the pacer;
-        ``fresh``: a row's first POST, which lets requests of rows under way go first."""
-        record = await self._request(
-            "POST", f"/v2/issues/{issue}/worklog", body=dict(payload), sent=sent, fresh=fresh
-        )
-        if not isinstance(record, dict) or "id" not in record:
-            raise OutcomeUnknown("Tracker answered the POST without a worklog id")
-        return record
+        ``fresh=True``: a row's first POST, which lets requests of rows under way go first."""
+        return await self._write_worklog(f"/v2/issues/{issue}/worklog", payload, sent, **how)
 
     async def import_worklog(
-        self,
-        issue: str,
-        payload: Mapping[str, str],
-        sent: SentAt | None = None,
-        *,
-        fresh: bool = False,
+        self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None, **how: bool
     ) -> Record:
         """``POST /v3/issues/<key>/worklogs/_import`` (administrators; keeps the author)."""
-        answer = await self._request(
-            "POST",
-            f"/v3/issues/{issue}/worklogs/_import",
-            body=dict(payload),
-            sent=sent,
-            fresh=fresh,
-        )
-        record = answer[0] if isinstance(answer, list) and answer else answer
+        path = f"/v3/issues/{issue}/worklogs/_import"
+        return await self._write_worklog(path, payload, sent, **how)
+
+    async def _write_worklog(
+        self, path: str, payload: Mapping[str, str], sent: SentAt | None, fresh: bool = False
+    ) -> Record:
+        answer = await self._request("POST", path, body=dict(payload), sent=sent, fresh=fresh)
+        record = answer[0] if isinstance(answer, list) and answer else answer  # _import: a list
         if not isinstance(record, dict) or "id" not in record:
-            raise OutcomeUnknown("Tracker answered the import without a worklog id")
+            raise OutcomeUnknown(f"Tracker answered POST {path} without a worklog id")
         return record
 
     async def update_worklog(

@@ -110,3 +110,35 @@ async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the
     report = {line["row"]: line for line in read_report(tmp_path / "report.csv")}
     assert report["2"]["status"] == "already_imported"
     assert "interrupted" in report["2"]["error"]
+
+
+async def test_a_stored_write_whose_answer_was_lost_is_settled_at_once_not_after_the_horizon(
+    tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    """With a real Tracker's 60 s horizon: the first read after a dropped answer finds the
+    stored worklog and settles the row; nothing waits for the horizon, nothing is doubled."""
+    from structlog.testing import capture_logs
+
+    rows = month_rows(60)
+    settings = make_settings(delivery={"commit_horizon": 60.0, "rate_limit": 200})
+    with sandbox_process("--p-created-then-drop", "0.1", "--seed", "3") as url:
+        with capture_logs() as logs:
+            summary = await run_import_async(
+                RunOptions(
+                    files=[write_csv(rows)],
+                    settings=settings,
+                    report_path=tmp_path / "report.csv",
+                    state_path=tmp_path / "journal.sqlite",
+                    environ=tracker_env(url),
+                )
+            )
+        stored = collections.Counter(
+            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
+        )
+        dropped = sandbox_get(url, "/_sandbox/stats")["faults"].get("created_then_drop", 0)
+    assert summary.exit_code == 0, (summary.stopped, summary.problems)
+    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    report = read_report(tmp_path / "report.csv")
+    adopted = [line for line in report if "adopted" in line["error"]]
+    assert dropped >= 3 and len(adopted) == dropped  # every lost answer found in Tracker
+    assert not [e for e in logs if e["event"] == "waiting_for_commit_horizon"]
