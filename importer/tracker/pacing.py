@@ -24,15 +24,19 @@ waits behind a queue of fresh rows.
 429s are read two ways. A sporadic one (a busy Tracker node) only delays its own request,
 which waits for ``Retry-After``; if they keep coming at the configured rate, the ceiling is
 trimmed a percent at a time, to at most 2 % below the configured rate, and given back a
-percent per 30 quiet seconds. When they are systemic — at least a fifth of the last five
-seconds' answers, i.e. the run is over the limit — every request pauses for
-``Retry-After`` and the rate drops by a fifth; five seconds after the last systemic episode
-it climbs back, a twentieth of the configured rate at a time (additive increase,
-multiplicative decrease). Sporadic 429s do not hold the recovery back: they come at any rate.
+percent per 30 quiet seconds. Each step is a trial: when five seconds later 429s still make
+at least half the share of answers they made before it, they do not follow the pace (a
+Tracker shedding load at random), so the whole trim is given back and none is tried for a
+minute — P5's random 5 % of 429s had kept every run 2 % below the limit. When they are
+systemic — at least a fifth of the last five seconds' answers, i.e. the run is over the
+limit — every request pauses for ``Retry-After`` and the rate drops by a fifth; five
+seconds after the last systemic episode it climbs back, a twentieth of the configured rate
+at a time (additive increase, multiplicative decrease). Sporadic 429s do not hold the
+recovery back: they come at any rate.
 
 The same five seconds of answers say how Tracker is doing (:meth:`Pacer.steady`): a failure
 while most answers succeed is sporadic (a busy node, a random 503), and waiting longer with
-every attempt would only stretch the run's tail, so its retry waits the first backoff step.
+every attempt would only stretch the run's tail, so its retry waits a short step.
 When failures are the majority (or nothing succeeded lately), retries back off
 exponentially.
 """
@@ -69,6 +73,8 @@ TRIM_FLOOR = 0.98
 TRIM_EVIDENCE = 2  # sporadic 429s within TRIM_WINDOW seconds
 TRIM_WINDOW = 10.0
 TRIM_QUIET = 30.0  # seconds without any 429 before a step is given back
+TRIM_HELPS = 0.5  # a step must at least halve the share of 429s to be kept
+TRIM_HOLD = 60.0  # seconds without trials after a step that did not help
 
 
 class Ticket:
@@ -108,6 +114,8 @@ class Pacer:
         self.trim = 1.0  # the ceiling, as a share of the configured rate
         self._sporadic: collections.deque[float] = collections.deque()
         self._last_trim = self._last_429 = -math.inf
+        self._trial: tuple[float, float] | None = None  # a step's (verdict due, share before)
+        self._no_trim_until = -math.inf
         self._due = -math.inf  # when the next request is due on the even schedule
         # Waiting requests: (0 under way | 1 fresh, arrival, future), served by one timer.
         self._queue: list[tuple[int, int, asyncio.Future[Ticket]]] = []
@@ -163,6 +171,7 @@ class Pacer:
                 self._set_rate(max(MIN_RATE, self.rate * DECREASE))
                 self._last_change = now
             return True
+        self._judge_trim(now)
         ceiling = self.configured * self.trim
         if self.trim < 1.0 and now - max(self._last_429, self._last_trim) >= TRIM_QUIET:
             self.trim = min(1.0, self.trim + TRIM_STEP)
@@ -181,18 +190,39 @@ class Pacer:
         self._sporadic.append(now)
         while self._sporadic and now - self._sporadic[0] >= TRIM_WINDOW:
             self._sporadic.popleft()
+        self._judge_trim(now)
         # Spread over a second at least: a burst of them is the start of a systemic episode.
         if (
             len(self._sporadic) >= TRIM_EVIDENCE
             and now - self._sporadic[0] >= 1.0
             and now - self._last_trim >= 1.0
             and self.trim > TRIM_FLOOR
+            and self._trial is None
+            and now >= self._no_trim_until
         ):
             self.trim = max(TRIM_FLOOR, self.trim - TRIM_STEP)
             self._last_trim = now
             self._sporadic.clear()
+            self._trial = (now + EVIDENCE_WINDOW, self._share_429())
             if self.rate > self.configured * self.trim:
                 self._set_rate(self.configured * self.trim)
+
+    def _share_429(self) -> float:
+        return self._refused / len(self._answers) if self._answers else 0.0
+
+    def _judge_trim(self, now: float) -> None:
+        """A trim step's verdict, once the evidence window holds only answers after it."""
+        if self._trial is None or now < self._trial[0]:
+            return
+        _, before = self._trial
+        self._trial = None
+        if self._share_429() < before * TRIM_HELPS:
+            return  # fewer 429s at the slower pace: they were ours, keep it
+        ceiling = self.configured * self.trim
+        self.trim = 1.0
+        self._no_trim_until = now + TRIM_HOLD
+        if self.rate >= ceiling:  # not below the old ceiling for a systemic episode
+            self._set_rate(self.configured)
 
     async def wait_turn(self, *, fresh: bool = False) -> Ticket:
         """Wait until one more request fits; the caller sends it right away and marks the

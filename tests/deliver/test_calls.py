@@ -134,3 +134,26 @@ async def test_a_failed_page_of_a_long_listing_is_asked_again_alone(
     assert len(records) == 1200
     assert len(asked) == 5  # pages 1, 2, 3 (refused), 3 again, and the empty one
     assert asked[2] == asked[3] != "first"
+
+
+async def test_a_failed_read_is_asked_again_at_once_even_before_any_answer_succeeded(
+    client: TrackerClient,
+) -> None:
+    """The run's first read (whoami, the pre-check) has no evidence that Tracker is well: a
+    503 to it must not hold the run's first POST for a backoff of half a second or more."""
+    clock = client.clock
+    assert isinstance(clock, FakeClock)
+    calls = Calls(client, DeliverySection(backoff_initial=0.5), RunStop())
+    answers = iter([Retryable("HTTP 503", 503), Retryable("HTTP 503", 503), None])
+
+    async def read() -> str:
+        error = next(answers)
+        if error is not None:
+            raise error
+        return "found"
+
+    assert await calls.fetch("pre-check", read) == "found"
+    first, second = clock.slept
+    assert first <= 0.05  # at once
+    assert second >= 0.5  # then by Tracker's health: two failures, no success yet
+    assert not client.pacer.steady()

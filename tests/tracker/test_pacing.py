@@ -143,7 +143,8 @@ def test_a_sporadic_429_delays_only_its_own_request() -> None:
         for n in range(100):
             assert pacer.answered(n % 20 == 0, 1.0) is False
     assert pacer._resume_at == 0.0  # nobody else waited
-    assert pacer.rate == pytest.approx(98)  # the ceiling trimmed 2 %, and no further
+    # A trim step was tried and given back: the 429s came as often at the slower pace.
+    assert pacer.rate == 100 and pacer.trim == 1.0
 
 
 async def test_systemic_429s_pause_everyone_and_cut_the_rate_then_it_recovers() -> None:
@@ -180,37 +181,67 @@ def test_sporadic_429s_do_not_hold_back_the_recovery() -> None:
         clock.now = float(second * 2)
         for n in range(40):
             pacer.answered(n % 20 == 0, 1.0)
-    # Back up to the ceiling, which the sporadic 429s trimmed a little (never more than 2 %).
-    assert pacer.trim == pytest.approx(0.98)
-    assert pacer.rate == pytest.approx(98)
+    # Back up to the configured rate: a trim tried against the random 429s did not help.
+    assert pacer.trim == 1.0
+    assert pacer.rate == pytest.approx(100)
 
 
-def test_sporadic_429s_that_keep_coming_trim_the_ceiling_until_they_stop() -> None:
+def test_sporadic_429s_that_keep_coming_trim_the_ceiling_while_trimming_helps() -> None:
     clock = FakeClock()
     pacer = Pacer(200, clock)
 
     def second_of_answers(at: float, refused: int) -> None:
-        clock.now = at
         for n in range(200):
+            clock.now = at + n / 200
             assert pacer.answered(n < refused, 1.0) is False  # sporadic, never systemic
 
     second_of_answers(0.0, 1)
     assert pacer.rate == 200  # one sporadic 429 is no evidence
     second_of_answers(1.5, 1)
-    assert pacer.rate == pytest.approx(198)  # two, a second apart: a step down
-    for second in range(2, 20):
-        second_of_answers(float(second), 1)
+    assert pacer.rate == pytest.approx(198)  # two, a second apart: a step down, on trial
+    for second in range(3, 8):  # the slower pace draws no 429: the step is kept
+        second_of_answers(float(second), 0)
+    assert pacer.rate == pytest.approx(198)
+    for second in range(8, 30):  # they come back at the new pace: another step, kept too
+        second_of_answers(float(second), 1 if second < 10 else 0)
     assert pacer.rate == pytest.approx(196)  # never below 98 % of the configured rate
-    for second in range(20, 49):  # quiet
-        clock.now = float(second)
-        pacer.answered(False)
-    assert pacer.rate == pytest.approx(196)  # not yet 30 quiet seconds
-    clock.now = 50.0
+    for second in range(30, 40):
+        second_of_answers(float(second), 1 if second < 32 else 0)
+    assert pacer.rate == pytest.approx(196)
+    clock.now = 62.0  # 30 quiet seconds: a step given back
     pacer.answered(False)
-    assert pacer.rate == pytest.approx(198)  # a step given back
-    clock.now = 81.0
+    assert pacer.rate == pytest.approx(198)
+    clock.now = 93.0
     pacer.answered(False)
     assert pacer.rate == 200 and pacer.trim == 1.0
+
+
+def test_a_trim_that_does_not_reduce_the_429s_is_given_back_and_not_tried_for_a_minute() -> None:
+    clock = FakeClock()
+    pacer = Pacer(200, clock)
+
+    rates: list[float] = []
+
+    def second_of_answers(at: float) -> None:
+        for n in range(200):
+            clock.now = at + n / 200
+            pacer.answered(n % 50 == 0, 1.0)  # 2 % refused, whatever the pace
+            rates.append(pacer.rate)
+
+    second_of_answers(0.0)
+    second_of_answers(1.0)
+    assert pacer.rate == pytest.approx(198)  # a step down, on trial
+    for second in range(2, 8):
+        second_of_answers(float(second))
+    assert pacer.rate == 200 and pacer.trim == 1.0  # as many 429s: not ours, given back
+    rates.clear()
+    for second in range(8, 60):
+        second_of_answers(float(second))
+    assert set(rates) == {200}  # no trial for a minute
+    rates.clear()
+    for second in range(60, 75):
+        second_of_answers(float(second))
+    assert min(rates) == pytest.approx(198) and rates[-1] == 200  # then one more trial
 
 
 def test_a_handful_of_answers_is_not_evidence_unless_most_are_refused() -> None:
