@@ -29,7 +29,8 @@ from observe import departures, stored_rows
 from importer.config import DeliverySection, parse_settings
 from importer.log import configure_logging
 from importer.pipeline import RunOptions, run_import
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.testing import sandbox_process
 
 POST = "POST /v2/issues/{key}/worklog"
 

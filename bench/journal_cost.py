@@ -18,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from importer.deliver import Journal, fingerprint
+from importer.deliver import fingerprint
+from importer.journal import Journal
 from importer.models import Mode, Worklog
 
 TARGET = "https://api.tracker.yandex.net|42"

@@ -23,7 +23,8 @@ import aiohttp
 from aiolimiter import AsyncLimiter
 
 from importer.clock import SystemClock
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.testing import sandbox_process
 from importer.tracker.pacing import Pacer
 
 SENDERS = 128

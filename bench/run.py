@@ -42,7 +42,8 @@ from observe import departures, stored_rows
 from importer.config import DeliverySection, parse_settings
 from importer.log import configure_logging
 from importer.pipeline import RunOptions, run_import
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, busiest_second, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, busiest_second
+from importer.testing import sandbox_process
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

@@ -25,7 +25,8 @@ from typing import Any
 from importer.config import parse_settings
 from importer.log import configure_logging
 from importer.pipeline import RunOptions, run_import
-from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, DEFAULT_TOKEN
+from importer.testing import sandbox_process
 
 COLUMNS = {"issue": "Issue", "date": "Date", "time": "Start", "duration": "Hours",
            "comment": "Comment", "author": "Author"}  # fmt: skip

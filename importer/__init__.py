@@ -26,18 +26,29 @@ from importer.errors import (
     RowInvalid,
     SearchTooWide,
     StateLocked,
+    SyncRefused,
     TrackerUnavailable,
 )
 from importer.formats import format_duration, parse_business_iso
 from importer.models import Invalid, Mode, Outcome, Skipped, SourceRow, Status, Worklog
 from importer.normalize import Normalizer
 from importer.normalize.durations import parse_duration
-from importer.pipeline import RunOptions, run_import, run_import_async
+from importer.pipeline import (
+    BatchHistory,
+    RunOptions,
+    UndoOptions,
+    list_batches,
+    run_import,
+    run_import_async,
+    undo,
+    verify,
+)
 from importer.read import Table, open_table
 from importer.report import RunSummary
 
 __all__ = [
     "AuthError",
+    "BatchHistory",
     "ConfigError",
     "Credentials",
     "DeliveryError",
@@ -63,10 +74,13 @@ __all__ = [
     "SourceRow",
     "StateLocked",
     "Status",
+    "SyncRefused",
     "Table",
     "TrackerUnavailable",
+    "UndoOptions",
     "Worklog",
     "format_duration",
+    "list_batches",
     "load_settings",
     "open_table",
     "parse_business_iso",
@@ -75,4 +89,6 @@ __all__ = [
     "resolve_credentials",
     "run_import",
     "run_import_async",
+    "undo",
+    "verify",
 ]

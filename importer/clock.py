@@ -1,4 +1,5 @@
-"""Time as the delivery pool sees it, injectable so tests never wait on the wall clock."""
+"""Time as the delivery pool sees it, injectable so tests never wait on the wall clock
+(:class:`importer.testing.FakeClock`)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,13 @@ from typing import Protocol
 
 
 class Clock(Protocol):
-    def monotonic(self) -> float: ...
+    def monotonic(self) -> float:
+        """Seconds on a clock that never steps: pacing, horizons, backoff."""
+        ...
+
+    def wall(self) -> float:
+        """Seconds since the epoch: what Tracker's ``createdAt`` is compared with."""
+        ...
 
     async def sleep(self, seconds: float) -> None: ...
 
@@ -19,21 +26,8 @@ class SystemClock:
     def monotonic(self) -> float:
         return time.monotonic()
 
+    def wall(self) -> float:
+        return time.time()
+
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
-
-
-class FakeClock:
-    """A clock that moves only when someone sleeps on it: sleeping is instant."""
-
-    def __init__(self, start: float = 0.0) -> None:
-        self.now = start
-        self.slept: list[float] = []
-
-    def monotonic(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += max(0.0, seconds)
-        await asyncio.sleep(0)

@@ -4,10 +4,11 @@
 
     ImporterError
     ├── ConfigError            bad config or flags            → exit 2
-    ├── InputError             unreadable file / no header    → exit 2
+    ├── InputError             unreadable file / no header    → exit 2 (6 once sent)
+    │   └── SyncRefused        a --sync would delete too much → exit 2
     ├── StateLocked            another run holds the journal  → exit 5
-    ├── JournalError           the journal cannot be written  → exit 2
-    ├── OutputError            a report, failed-rows file,    → exit 2
+    ├── JournalError           the journal cannot be written  → exit 2 (6 once sent)
+    ├── OutputError            a report, failed-rows file,    → exit 2 (6 once sent)
     │                          summary or log cannot be written
     ├── RowInvalid             one row; reported, not sent
     ├── Interrupted            SIGHUP / SIGINT / SIGTERM      → exit 129 / 130 / 143
@@ -15,9 +16,13 @@
         ├── Retryable          429, 5xx, network, timeout
         │   └── OutcomeUnknown the request may have been applied (timeout,
         │                      dropped connection, 5xx after sending)
+        ├── SearchTooWide      a search answer cannot be read whole: ask narrower
         ├── Rejected           other 4xx; the row fails
         ├── AuthError          401 / systemic 403             → exit 3
         └── TrackerUnavailable gave up                        → exit 4
+
+Exit 6 (stopped part-way): an input, the journal or an output failed after worklogs were
+sent, so "nothing was sent" (2) would be a lie.
 
 Only :mod:`importer.tracker.client` translates aiohttp's exceptions into this tree, and
 :func:`exit_code_for` is the one place an error (or a run's end) becomes an exit code.
@@ -53,6 +58,15 @@ class ConfigError(ImporterError):
 
 class InputError(ImporterError):
     """An input file cannot be read at all (missing, unreadable, no header)."""
+
+
+class SyncRefused(InputError):
+    """The sync would delete too much of its batch (a truncated export?): nothing was sent.
+    ``plan`` is the :class:`~importer.sync.SyncPlan` it refused."""
+
+    def __init__(self, message: str, plan: object) -> None:
+        super().__init__(message)
+        self.plan = plan
 
 
 class StateLocked(ImporterError):

@@ -101,6 +101,12 @@ def format_business_duration(duration: dt.timedelta) -> str:
     return "P" + date_part + ("T" + time_part if time_part else "")
 
 
+def utc_instant(moment: dt.datetime) -> str:
+    """A start as the journal keeps it and bookings are compared by: the instant in UTC,
+    ISO 8601 (``2026-10-01T06:00:00+00:00``). Fingerprints hash it: never change it."""
+    return moment.astimezone(dt.UTC).isoformat()
+
+
 def format_tracker_start(moment: dt.datetime) -> str:
     """``YYYY-MM-DDThh:mm:ss.sss±hhmm``, the only form Tracker's ``start`` accepts."""
     if moment.tzinfo is None:

@@ -128,3 +128,13 @@ class Outcome:
     error: str = ""
     warning: str = ""
     previous: Worklog | None = None  # what the worklog held before this run edited/deleted it
+
+
+@dataclasses.dataclass
+class RequestStats:
+    """What a run asked of Tracker: requests, retries and 429s (the client counts, the
+    summary and the progress bar read)."""
+
+    requests: int = 0
+    responses_429: int = 0
+    retries: int = 0

@@ -10,6 +10,7 @@ import importer
 PACKAGE = Path(importer.__file__).parent
 MOST_MODULE_LINES = 400
 MOST_CLASS_LINES = 250
+MOST_FUNCTION_LINES = 60
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -32,6 +33,10 @@ def test_modules_and_classes_stay_small() -> None:
                 size = (node.end_lineno or node.lineno) - node.lineno + 1
                 if size > MOST_CLASS_LINES:
                     too_big.append(f"{name}.{node.name}: {size} lines")
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                size = (node.end_lineno or node.lineno) - node.lineno + 1
+                if size > MOST_FUNCTION_LINES:
+                    too_big.append(f"{name}.{node.name}(): {size} lines")
     assert too_big == []
 
 
@@ -71,3 +76,36 @@ def test_no_module_imports_itself_through_others() -> None:
         if name not in state:
             visit(name, [name])
     assert cycles == []
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _drawn_house() -> dict[str, set[str]]:
+    """The package drawing in docs/architecture.md: ``a → b, c`` (a imports b and c)."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    block = text.split("```house\n", 1)[1].split("```", 1)[0]
+    drawn = {}
+    for line in block.strip().splitlines():
+        source, _, targets = line.partition("→")
+        drawn[source.strip()] = {t.strip() for t in targets.split(",") if t.strip()}
+    return drawn
+
+
+def test_the_house_drawn_in_the_architecture_document_is_the_real_one() -> None:
+    """Every arrow drawn is an import, and every import between packages is drawn
+    (module-level imports; the lazy ones inside functions are deliberate and not drawn)."""
+    trees = _modules()
+    real: dict[str, set[str]] = {}
+    for name, tree in trees.items():
+        source = _package(name)
+        if source in ("", "__main__"):
+            continue
+        targets = {_package(t) for t in _imports(tree, set(trees))} - {source, ""}
+        real.setdefault(source, set()).update(targets)
+    drawn = _drawn_house()
+    assert {k: sorted(v) for k, v in real.items() if v} == {
+        k: sorted(v) for k, v in drawn.items() if v
+    }

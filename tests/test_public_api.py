@@ -37,6 +37,7 @@ def test_the_public_api_is_what_users_rely_on() -> None:
         "Status", "Table", "TrackerUnavailable", "Worklog", "format_duration",
         "load_settings", "open_table", "parse_business_iso", "parse_duration",
         "parse_settings", "resolve_credentials", "run_import", "run_import_async",
+        "BatchHistory", "UndoOptions", "list_batches", "undo", "verify",
     }  # fmt: skip
 
 

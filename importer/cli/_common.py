@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import functools
 import io
 import logging
 import os
 import sys
+import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from importer.errors import ImporterError, OutputError, exit_code_for
+from importer.config import Settings
+from importer.errors import ExitCode, ImporterError, OutputError, exit_code_for
 from importer.log import GuardedFile, LogFormat, configure_logging, get_logger
+from importer.report import RunSummary
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -56,6 +64,58 @@ def fail(error: ImporterError) -> NoReturn:
     sys.exit(code)
 
 
+def conclude(
+    call: Callable[[], RunSummary], *, quiet: bool, show: Callable[[RunSummary], None]
+) -> NoReturn:
+    """Every command that books, edits or checks ends here: the library call, its summary
+    printed (not under ``--quiet`` when all went well), its exit code; an error that stopped
+    it, one line and that error's exit code (:func:`fail`)."""
+    try:
+        summary = call()
+    except ImporterError as error:
+        fail(error)
+    if not (quiet and summary.exit_code == ExitCode.OK):
+        show(summary)
+    sys.exit(int(summary.exit_code))
+
+
+def state_option(help: str = "") -> Callable[[_F], _F]:
+    """``--state PATH``: the journal."""
+    return click.option(
+        "--state",
+        "state_path",
+        type=click.Path(path_type=Path),
+        help=help
+        or "The journal (default: state.path in the config, else "
+        "~/.local/state/worklog-import/journal.sqlite).",
+    )
+
+
+def report_option(help: str) -> Callable[[_F], _F]:
+    """``--report PATH``: the per-row report (a summary and failed rows beside it)."""
+    return click.option("--report", "report_path", type=click.Path(path_type=Path), help=help)
+
+
+def sandbox_option(command: _F) -> _F:
+    """``--sandbox``: the embedded Tracker instead of the real one (with ``--state``, the
+    rehearsal's worklogs are kept beside the journal, so run, verify and undo see them)."""
+    return click.option(
+        "--sandbox",
+        is_flag=True,
+        help="Work against the embedded sandbox Tracker instead of the real one "
+        "(with --state, the one a rehearsal kept beside its journal).",
+    )(command)
+
+
+def sandbox_settings(settings: Settings, wanted: bool) -> SandboxSettings | None:
+    """The sandbox's knobs from the config's ``[sandbox]``, when ``--sandbox`` was given."""
+    if not wanted:
+        return None
+    from importer.sandbox import SandboxSettings  # only now: it brings aiohttp's server
+
+    return SandboxSettings(**dataclasses.asdict(settings.sandbox))
+
+
 def _config_option(*, required: bool, help: str) -> Callable[[_F], _F]:
     return click.option(
         "-c",
@@ -75,7 +135,32 @@ def optional_config_option(help: str) -> Callable[[_F], _F]:
     return _config_option(required=False, help=help)
 
 
+@dataclasses.dataclass(frozen=True)
+class Watching:
+    """Who watches a command, as its log options said: ``quiet`` (cron), ``terminal`` (a
+    person at a terminal who wants the progress bar)."""
+
+    quiet: bool
+    terminal: bool
+
+
 def log_options(command: _F) -> _F:
+    """``--log-format``, ``--log-file``, ``-v``, ``-q``: logging is set up before the command
+    runs, and the command is told who is watching (``watching``)."""
+
+    @functools.wraps(command)
+    def logged(
+        *args: Any,
+        log_format: LogFormat | None,
+        log_file: Path | None,
+        verbose: bool,
+        quiet: bool,
+        **kwargs: Any,
+    ) -> Any:
+        terminal = start_logging(log_format, log_file, verbose, quiet)
+        return command(*args, watching=Watching(quiet, terminal), **kwargs)
+
+    wrapped: Any = logged
     for option in (
         click.option(
             "--log-format",
@@ -96,8 +181,8 @@ def log_options(command: _F) -> _F:
             "--quiet", "-q", is_flag=True, help="Print nothing when every row succeeded (for cron)."
         ),
     ):
-        command = option(command)
-    return command
+        wrapped = option(wrapped)
+    return typing.cast(_F, wrapped)
 
 
 def start_logging(

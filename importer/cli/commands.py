@@ -7,51 +7,39 @@ errors to exit codes, :mod:`importer.cli.render` writes the text.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from importer.cli._common import (
+    Watching,
+    conclude,
     config_option,
     echo,
     fail,
     log_options,
     optional_config_option,
-    start_logging,
+    report_option,
+    sandbox_settings,
+    state_option,
 )
 from importer.cli.render import inspection_lines, print_summary
-from importer.config import Settings, load_settings, parse_settings
+from importer.config import load_settings, parse_settings
 from importer.errors import ConfigError, ExitCode, ImporterError
-from importer.log import LogFormat
 from importer.models import Mode
 from importer.normalize.times import machine_zone
 from importer.pipeline import RunOptions, run_import
 from importer.preflight import check_setup, inspect_file, whoami_async
+from importer.report import RunSummary
 from importer.report.progress import TerminalProgress
-
-if TYPE_CHECKING:
-    from importer.sandbox import SandboxSettings
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @config_option
-@click.option(
-    "--report",
-    "report_path",
-    type=click.Path(path_type=Path),
-    help="Where to write the per-row report CSV (default: report.path in the config).",
-)
-@click.option(
-    "--state",
-    "state_path",
-    type=click.Path(path_type=Path),
-    help="The journal (default: state.path in the config, else "
-    "~/.local/state/worklog-import/journal.sqlite).",
-)
+@report_option("Where to write the per-row report CSV (default: report.path in the config).")
+@state_option()
 @click.option(
     "--dry-run", is_flag=True, help="Validate and print the plan; send nothing, change no state."
 )
@@ -107,10 +95,7 @@ def run(
     sync: bool,
     allow_mass_delete: bool,
     book_beside: bool,
-    quiet: bool,
-    verbose: bool,
-    log_format: LogFormat | None,
-    log_file: Path | None,
+    watching: Watching,
 ) -> None:
     """Import FILE... into Tracker and write a per-row report.
 
@@ -120,8 +105,13 @@ def run(
       worklog-import run october.xlsx -c config.toml --report out/october-report.csv
       worklog-import run october.xlsx -c config.toml --batch 2026-10 --sync
     """
-    watched = start_logging(log_format, log_file, verbose, quiet)
-    try:
+
+    def call() -> RunSummary:
+        if book_beside and sync:
+            raise ConfigError(
+                "--book-beside and --sync exclude each other: --sync edits the "
+                "earlier booking, --book-beside keeps it and books the row too"
+            )
         settings = load_settings(config_path)
         options = RunOptions(
             files=list(files),
@@ -131,31 +121,17 @@ def run(
             dry_run=dry_run,
             precheck=precheck,
             handle_signals=True,
-            progress=TerminalProgress() if watched else None,
+            progress=TerminalProgress() if watching.terminal else None,
             mode=Mode(mode) if mode else None,
-            sandbox=_sandbox_settings(settings) if sandbox else None,
+            sandbox=sandbox_settings(settings, sandbox),
             batch=batch,
             sync=sync,
             allow_mass_delete=allow_mass_delete,
             book_beside=book_beside,
         )
-        if book_beside and sync:
-            raise ConfigError(
-                "--book-beside and --sync exclude each other: --sync edits the "
-                "earlier booking, --book-beside keeps it and books the row too"
-            )
-        summary = run_import(options)
-    except ImporterError as error:
-        fail(error)
-    if not (quiet and summary.exit_code == ExitCode.OK):
-        print_summary(summary)
-    sys.exit(int(summary.exit_code))
+        return run_import(options)
 
-
-def _sandbox_settings(settings: Settings) -> SandboxSettings:
-    from importer.sandbox import SandboxSettings  # only now: it brings aiohttp's server
-
-    return SandboxSettings(**dataclasses.asdict(settings.sandbox))
+    conclude(call, quiet=watching.quiet, show=print_summary)
 
 
 @click.command()

@@ -20,6 +20,48 @@ def _hours_table(title: str, hours: dict[str, float]) -> list[str]:
     return lines
 
 
+def _ending(summary: RunSummary, heading: str) -> list[str]:
+    """How every summary ends: the first rows to look at, why it stopped, where the files are."""
+    lines = []
+    if summary.problems:
+        lines.append(heading)
+        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
+    if summary.stopped:
+        lines.append(f"stopped: {summary.stopped}")
+    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    return lines
+
+
+def _batch_notes(summary: RunSummary) -> list[str]:
+    """What the run did (or left) to the batch's earlier bookings: edits, corrections held
+    back or booked beside, bookings whose rows are gone."""
+    c = summary.counts
+    lines: list[str] = []
+    edits = {k: c.get(k, 0) for k in ("updated", "deleted", "conflict", "gone")}
+    if (summary.sync is not None and not summary.dry_run) or any(edits.values()):
+        lines.append("  ".join(f"{k}: {v}" for k, v in edits.items()))
+    if summary.corrections_booked:
+        lines.append(
+            f"{summary.corrections_booked} rows were booked beside an earlier booking of the "
+            "same row, which is still in Tracker (see the report's warning column); "
+            "run with --sync to replace them"
+        )
+    if c.get("needs_sync"):
+        lines.append(
+            f"{c['needs_sync']} rows correct earlier bookings of batch {summary.batch!r}"
+            + (": a run" if summary.dry_run else " and were not booked")
+            + " without --sync would leave both worklogs in Tracker; run with --sync to replace "
+            "them (see the plan with --sync --dry-run), or --book-beside to keep both"
+        )
+    if summary.removed_from_files:
+        lines.append(
+            f"{summary.removed_from_files} earlier bookings of batch {summary.batch!r} have no "
+            "row in these files; a run without --sync leaves them in Tracker "
+            "(see them with --sync --dry-run)"
+        )
+    return lines
+
+
 def print_summary(summary: RunSummary) -> None:
     """The run in a few lines: counts, hours, rows to fix, where the files are."""
     c = summary.counts
@@ -46,28 +88,7 @@ def print_summary(summary: RunSummary) -> None:
             f"  retries: {summary.retries}  429s: {summary.responses_429}"
             f"  elapsed: {summary.elapsed_seconds:.1f} s",
         ]
-    edits = {k: c.get(k, 0) for k in ("updated", "deleted", "conflict", "gone")}
-    if (summary.sync is not None and not summary.dry_run) or any(edits.values()):
-        lines.append("  ".join(f"{k}: {v}" for k, v in edits.items()))
-    if summary.corrections_booked:
-        lines.append(
-            f"{summary.corrections_booked} rows were booked beside an earlier booking of the "
-            "same row, which is still in Tracker (see the report's warning column); "
-            "run with --sync to replace them"
-        )
-    if c.get("needs_sync"):
-        lines.append(
-            f"{c['needs_sync']} rows correct earlier bookings of batch {summary.batch!r}"
-            + (": a run" if summary.dry_run else " and were not booked")
-            + " without --sync would leave both worklogs in Tracker; run with --sync to replace "
-            "them (see the plan with --sync --dry-run), or --book-beside to keep both"
-        )
-    if summary.removed_from_files:
-        lines.append(
-            f"{summary.removed_from_files} earlier bookings of batch {summary.batch!r} have no "
-            "row in these files; a run without --sync leaves them in Tracker "
-            "(see them with --sync --dry-run)"
-        )
+    lines += _batch_notes(summary)
     if summary.sync is not None and summary.dry_run:
         lines += summary.sync.get("plan", [])
         if summary.sync.get("a_real_run_would_refuse"):
@@ -82,16 +103,10 @@ def print_summary(summary: RunSummary) -> None:
         what = "hours to create" if summary.dry_run else "hours created"
         lines += _hours_table(f"{what} by person", summary.hours_by_author)
         lines += _hours_table(f"{what} by issue", summary.hours_by_issue)
-    if summary.problems:
-        shown = len(summary.problems)
-        trouble = c["failed"] + c["invalid"] + c.get("conflict", 0) + c.get("needs_sync", 0)
-        lines.append(
-            f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
-        )
-        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
-    if summary.stopped:
-        lines.append(f"stopped: {summary.stopped}")
-    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    shown = len(summary.problems)
+    trouble = c["failed"] + c["invalid"] + c.get("conflict", 0) + c.get("needs_sync", 0)
+    heading = f"rows to fix (first {shown} of {trouble}):" if trouble > shown else "rows to fix:"
+    lines += _ending(summary, heading)
     if summary.failed_rows_path is not None:
         lines.append(f"rows to fix and re-run: {summary.failed_rows_path}")
     echo("\n".join(lines))
@@ -113,12 +128,7 @@ def print_undo(summary: RunSummary) -> None:
             f"requests: {summary.requests}  retries: {summary.retries}"
             f"  429s: {summary.responses_429}  elapsed: {summary.elapsed_seconds:.1f} s",
         ]
-    if summary.problems:
-        lines.append("worklogs to look at:")
-        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
-    if summary.stopped:
-        lines.append(f"stopped: {summary.stopped}")
-    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    lines += _ending(summary, "worklogs to look at:")
     echo("\n".join(lines))
 
 
@@ -141,12 +151,7 @@ def print_verify(summary: RunSummary) -> None:
                     f"  {name or '(token owner)':<30} {hours['file']:>9.2f} → "
                     f"{hours['tracker']:.2f} h{mark}"
                 )
-    if summary.problems:
-        lines.append("rows to look at:")
-        lines += [f"  {p['file']}:{p['row']} {p['status']}: {p['error']}" for p in summary.problems]
-    if summary.stopped:
-        lines.append(f"stopped: {summary.stopped}")
-    lines.append(f"report: {summary.report_path}  summary: {summary.summary_path}")
+    lines += _ending(summary, "rows to look at:")
     echo("\n".join(lines))
 
 

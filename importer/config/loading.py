@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfoNotFoundError
 
-from importer.config.sections import Settings
+from importer.config.sections import SandboxSection, Settings
 from importer.errors import ConfigError
 
 
@@ -133,20 +133,21 @@ def _check_values(settings: Settings) -> None:
         raise ConfigError(f"sync.max_delete_share must be between 0 and 1, got {share!r}")
     if settings.run.batch:
         check_batch_name(settings.run.batch, "run.batch")
-    limiters = ("bucket", "fixed", "sliding")
-    if settings.sandbox.limiter not in limiters:
-        raise ConfigError(
-            f"sandbox.limiter must be one of {', '.join(limiters)}, "
-            f"got {settings.sandbox.limiter!r}"
-        )
-    if settings.sandbox.bucket_size < 0:
-        raise ConfigError(
-            f"sandbox.bucket_size must be 0 or more, got {settings.sandbox.bucket_size!r}"
-        )
-    for key in ("p_500", "p_503", "p_429", "p_created_then_500", "p_created_then_drop"):
-        p = getattr(settings.sandbox, key)
-        if not 0 <= p <= 1:
-            raise ConfigError(f"sandbox.{key} must be between 0 and 1, got {p!r}")
+    _check_sandbox(settings.sandbox)
+
+
+def _check_sandbox(sandbox: SandboxSection) -> None:
+    """Every knob by its declaration: a closed set of choices, a probability, or a number
+    that cannot be negative."""
+    for field in dataclasses.fields(SandboxSection):
+        value, where = getattr(sandbox, field.name), f"sandbox.{field.name}"
+        choices = field.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+        if field.metadata.get("probability") and not 0 <= value <= 1:
+            raise ConfigError(f"{where} must be between 0 and 1, got {value!r}")
+        if field.name != "seed" and isinstance(value, int | float) and value < 0:
+            raise ConfigError(f"{where} must be 0 or more, got {value!r}")
 
 
 def check_batch_name(name: str, where: str = "--batch") -> str:

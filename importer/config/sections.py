@@ -116,6 +116,14 @@ def _knob(default: float, help: str) -> float:
     return dataclasses.field(default=default, metadata={"help": help})
 
 
+def _chance(help: str) -> float:
+    """A probability per request, checked to lie in 0..1."""
+    return dataclasses.field(default=0.0, metadata={"help": help, "probability": True})
+
+
+LIMITERS = ("bucket", "fixed", "sliding")  # how the sandbox may count its rate limit
+
+
 @dataclasses.dataclass
 class SandboxSection:
     """The sandbox's fault knobs: ``[sandbox]`` for ``run --sandbox``, the options of
@@ -132,7 +140,7 @@ class SandboxSection:
         metadata={
             "help": "How rate_limit counts: 'bucket' (a token bucket refilled at rate_limit "
             "a second), 'fixed' (each calendar second), 'sliding' (any one second of arrivals).",
-            "choices": ("bucket", "fixed", "sliding"),
+            "choices": LIMITERS,
         },
     )
     bucket_size: int = dataclasses.field(
@@ -142,14 +150,14 @@ class SandboxSection:
             "bucket refuses bursts that a bucket of rate_limit lets through."
         },
     )
-    p_500: float = _knob(0.0, "Probability of a 500.")
-    p_503: float = _knob(0.0, "Probability of a 503.")
-    p_429: float = _knob(0.0, "Probability of a random 429.")
-    p_created_then_500: float = _knob(
-        0.0, "Probability that a worklog is stored and the answer is a 500."
+    p_500: float = _chance("Probability of a 500.")
+    p_503: float = _chance("Probability of a 503.")
+    p_429: float = _chance("Probability of a random 429.")
+    p_created_then_500: float = _chance(
+        "Probability that a worklog is stored and the answer is a 500."
     )
-    p_created_then_drop: float = _knob(
-        0.0, "Probability that a worklog is stored and the connection dropped."
+    p_created_then_drop: float = _chance(
+        "Probability that a worklog is stored and the connection dropped."
     )
     others_per_issue: int = dataclasses.field(
         default=0,
@@ -189,11 +197,6 @@ class Settings:
     def zone(self) -> ZoneInfo | None:
         """The configured ``input.timezone``; ``None`` when unset (times must carry offsets)."""
         return ZoneInfo(self.input.timezone) if self.input.timezone else None
-
-    @property
-    def shown_zone(self) -> dt.tzinfo:
-        """Where dates are shown and days are counted: the configured zone, else UTC."""
-        return self.zone or dt.UTC
 
     @property
     def default_start_time(self) -> dt.time:

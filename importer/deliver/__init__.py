@@ -4,14 +4,15 @@
 reconciliation; ``outcomes`` says how it ended (pure); ``planner`` does the same for dry
 runs without sending. ``calls`` executes requests (slots, patience, retries), ``stops`` is
 the run's stop policy, ``waiting`` lets waiting rows lend their place and gathers listings.
-``identity`` defines what makes a booking itself, ``journal`` remembers bookings across
-runs, ``holdings`` what Tracker already holds, ``matching`` when a record is a row's.
+``identity`` defines what makes a booking itself, ``holdings`` what Tracker already holds,
+``searching`` how it is searched, ``matching`` when a record is a row's; ``slots`` and
+``retry`` are the request slots and the retry policy. The journal they write is
+:mod:`importer.journal`.
 """
 
 from importer.deliver.calls import Calls
 from importer.deliver.holdings import Holdings
 from importer.deliver.identity import Occurrences, booking_content, fingerprint
-from importer.deliver.journal import Journal, default_state_path, exclusive
 from importer.deliver.planner import Planner
 from importer.deliver.rows import Deliverer
 from importer.deliver.stops import RunStop, Stopped, identity_refused
@@ -21,7 +22,6 @@ __all__ = [
     "Calls",
     "Deliverer",
     "Holdings",
-    "Journal",
     "ListingGate",
     "Occurrences",
     "Parking",
@@ -29,8 +29,6 @@ __all__ = [
     "RunStop",
     "Stopped",
     "booking_content",
-    "default_state_path",
-    "exclusive",
     "fingerprint",
     "identity_refused",
 ]

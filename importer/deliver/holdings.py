@@ -6,7 +6,9 @@
   mode a search for the author's worklogs created within a second of the ``createdAt`` the
   POST set; otherwise — no answered POST yet to bound Tracker's clock, or Tracker refusing
   the search — a listing of the issue. Either is used only when it started after a row's
-  unanswered POST ended (and after its commit horizon), so it shows whatever that POST did;
+  unanswered POST ended, so it shows what that POST did so far; only one that started after
+  the POST's commit horizon can prove it did nothing (the row asks first at once, then, if
+  nothing was found, after the horizon: see ``Deliverer._reconcile``);
 * each author's identities (import mode), looked up once;
 * the worklog ids already claimed by a row, so no worklog is ever adopted twice.
 

@@ -8,16 +8,20 @@ the one definition: the journal's fingerprints and the locks that keep identical
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import hashlib
 
+from importer.formats import utc_instant
 from importer.models import Mode, Worklog
 
+_utc_text = functools.lru_cache(maxsize=65536)(utc_instant)
 
-@functools.lru_cache(maxsize=65536)
-def _utc_text(start: dt.datetime) -> str:
-    return start.astimezone(dt.UTC).isoformat()
+
+def comment_as_tracker_keeps(comment: str) -> str:
+    """A comment as Tracker's answers show it: line breaks as ``\n``, no outer blanks — how a
+    row and a worklog are compared. (Fingerprints hash ``comment.strip()`` only: journals of
+    earlier versions hold them, so that recipe stays.)"""
+    return comment.replace("\r\n", "\n").strip()
 
 
 def booking_content(worklog: Worklog, *, with_author: bool = True) -> str:

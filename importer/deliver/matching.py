@@ -12,6 +12,7 @@ import datetime as dt
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from importer.deliver.identity import comment_as_tracker_keeps
 from importer.formats import parse_business_iso, parse_tracker_start
 from importer.models import Worklog
 
@@ -29,7 +30,7 @@ def user_identities(user: Mapping[str, Any]) -> frozenset[str]:
 
 
 def _same_text(a: str, b: str) -> bool:
-    return _text_key(a) == _text_key(b)
+    return comment_as_tracker_keeps(a) == comment_as_tracker_keeps(b)
 
 
 def created_by_one_of(record: Mapping[str, Any], authors: Collection[str]) -> bool:
@@ -83,7 +84,12 @@ class RecordIndex:
             except (KeyError, ValueError):
                 continue
             issue = _issue_key(record) if by_issue else ""
-            key = (issue, start, duration, _text_key(str(record.get("comment") or "")))
+            key = (
+                issue,
+                start,
+                duration,
+                comment_as_tracker_keeps(str(record.get("comment") or "")),
+            )
             self._by_content.setdefault(key, []).append(record)
         for candidates in self._by_content.values():
             candidates.sort(key=_id_order)  # the oldest first
@@ -97,7 +103,7 @@ class RecordIndex:
             issue,
             worklog.start.astimezone(dt.UTC),
             worklog.duration,
-            _text_key(worklog.comment),
+            comment_as_tracker_keeps(worklog.comment),
         )
         for record in self._by_content.get(key, ()):
             if str(record.get("id")) not in claimed and created_by_one_of(record, authors):
@@ -108,10 +114,6 @@ class RecordIndex:
 def _issue_key(record: Mapping[str, Any]) -> str:
     issue = record.get("issue")
     return str(issue.get("key", "")) if isinstance(issue, Mapping) else ""
-
-
-def _text_key(text: str) -> str:
-    return text.replace("\r\n", "\n").strip()
 
 
 def _id_order(record: Mapping[str, Any]) -> tuple[int, str]:

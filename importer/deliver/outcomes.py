@@ -8,8 +8,8 @@ message says whether the next run checks Tracker first.
 
 from __future__ import annotations
 
-from importer.deliver.journal_schema import Entry
 from importer.errors import DeliveryError, Rejected, Retryable
+from importer.journal.schema import Entry
 from importer.models import Booking, Outcome, Status
 
 

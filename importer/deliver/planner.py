@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from importer.deliver import outcomes
 from importer.deliver.holdings import Holdings
-from importer.deliver.journal import Journal
 from importer.deliver.stops import RunStop, Stopped
 from importer.errors import DeliveryError, TrackerUnavailable
+from importer.journal.store import Journal
 from importer.models import Booking, Outcome
 
 

@@ -15,14 +15,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import time
 from typing import Any
 
 from importer.deliver import outcomes
 from importer.deliver.calls import Calls
 from importer.deliver.holdings import Holdings
 from importer.deliver.identity import twin_key
-from importer.deliver.journal import Journal
 from importer.deliver.stops import Stopped
 from importer.deliver.waiting import ListingGate, Parking, while_used
 from importer.errors import (
@@ -34,10 +32,15 @@ from importer.errors import (
     TrackerUnavailable,
 )
 from importer.formats import format_tracker_start
+from importer.journal.store import Journal
 from importer.models import Booking, Mode, Outcome, Worklog
 from importer.tracker import Record, SentAt
 
 _ROW_ERRORS = (Stopped, Rejected, AuthError, TrackerUnavailable, JournalError, Retryable)
+# Rows whose answers were lost within this many seconds of each other look them up in one
+# search, while fresh rows keep the rate limit busy; once the input is exhausted, at once.
+# At 10/s a search per lost answer made 3 % of dropped answers cost 4 % of the run.
+EARLY_GATHER = 10.0
 
 
 @dataclasses.dataclass
@@ -114,6 +117,7 @@ class Deliverer:
         self._first_import = asyncio.Lock()
         self._import_allowed = mode is not Mode.IMPORT
         self._horizon = calls.policy.commit_horizon
+        self._gathering: asyncio.Future[None] | None = None  # the next early look's moment
 
     async def deliver(self, booking: Booking) -> Outcome:
         """Book one row and say how it ended; never raises for a row-level problem."""
@@ -134,7 +138,7 @@ class Deliverer:
                 row.decisive_after = now + self._horizon
             else:
                 row.settled_wall = row.sent_wall + 2.0 + self._horizon
-                row.decisive_after = now + max(0.0, row.settled_wall - time.time())
+                row.decisive_after = now + max(0.0, row.settled_wall - self.calls.clock.wall())
         try:
             return await self._deliver_row(booking, row)
         finally:
@@ -236,15 +240,15 @@ class Deliverer:
                 # Tracker answered (500, 503): a read from now on shows what it did.
                 after = row.sent_at + self._horizon if unknown.unanswered else clock.monotonic()
                 row.decisive_after = max(row.decisive_after, after)
-                sent = row.sent_wall or time.time()
-                settled = sent + self._horizon if unknown.unanswered else time.time()
+                sent = row.sent_wall or clock.wall()
+                settled = sent + self._horizon if unknown.unanswered else clock.wall()
                 row.settled_wall = max(row.settled_wall, settled)
                 row.reconciling = asyncio.ensure_future(self._reconcile(booking.worklog, row))
                 row.reconciling.add_done_callback(_retrieved)
                 raise
         row.posting = False
         if row.sent_wall is not None:
-            self.holdings.observe_answer(record, row.sent_wall, time.time())
+            self.holdings.observe_answer(record, row.sent_wall, self.calls.clock.wall())
         self.holdings.claim(str(record["id"]))
         self.stops.booked += 1
         return record
@@ -254,16 +258,26 @@ class Deliverer:
         the first read after the POST ended and settled at once; only one not found waits
         for its commit horizon, after which a read can prove it absent (a lost answer cost a
         minute per run when every row waited for the horizon first)."""
-        holdings, failed_at = self.holdings, row.failed_at
+        holdings, failed_at, clock = self.holdings, row.failed_at, self.calls.clock
         window = (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None
-        now = self.calls.clock.monotonic()
-        if row.decisive_after > now and row.sent_wall is not None:
-            so_far = (row.sent_wall, time.time())
-            if holdings.searchable(so_far):  # a listing of a big issue is no quick look
-                found = await holdings.reconcile(worklog, failed_at, now, so_far)
-                if found is not None:
-                    return found
+        early = row.sent_wall is not None and row.decisive_after > clock.monotonic()
+        # A listing of a big issue is no quick look: only a search is made early.
+        if early and holdings.searchable((row.sent_wall or 0.0, clock.wall())):
+            await self._gathered()
+            so_far = (row.sent_wall or 0.0, clock.wall())
+            found = await holdings.reconcile(worklog, failed_at, clock.monotonic(), so_far)
+            if found is not None:
+                return found
         return await holdings.reconcile(worklog, failed_at, row.decisive_after, window)
+
+    async def _gathered(self) -> None:
+        """Wait for the early look that rows losing their answers meanwhile share."""
+        if self._gathering is None or self._gathering.done():
+            reconcile_now = self._parking.reconcile_now
+            moment = self.calls.sleep(EARLY_GATHER, or_until=reconcile_now)
+            self._gathering = asyncio.ensure_future(moment)
+        await asyncio.shield(self._gathering)
+        self.stops.check()
 
     async def _post(self, worklog: Worklog, row: RowState) -> Record:
         fresh = not row.parked and not row.from_earlier_run
@@ -278,7 +292,8 @@ class Deliverer:
 
     async def _send(self, worklog: Worklog, row: RowState, fresh: bool) -> Record:
         client = self.calls.client
-        sent = SentAt(self.calls.clock.monotonic(), time.time())  # until the pacer lets it go
+        clock = self.calls.clock
+        sent = SentAt(clock.monotonic(), clock.wall())  # until the pacer lets it go
         payload: dict[str, Any] = worklog.payload()
         try:
             if self.mode is Mode.IMPORT:

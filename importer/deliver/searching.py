@@ -32,7 +32,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import math
-import time
 from collections.abc import Iterator
 
 from importer.deliver.calls import Calls
@@ -112,7 +111,11 @@ class Searches:
             self._booked, self._booked_since = [], None  # a failed search serves no one
         since = moment.timestamp() - PRECHECK_BEFORE
         if self._booked_since is None or since < self._booked_since:
-            until = self._booked_since if self._booked_since is not None else time.time() + 60
+            until = (
+                self._booked_since
+                if self._booked_since is not None
+                else self._calls.clock.wall() + 60
+            )
             self._booked_since = since
             self._booked.append(asyncio.ensure_future(self._search(since, until)))
         return [await asyncio.shield(part) for part in list(self._booked)]
@@ -158,7 +161,7 @@ class Searches:
             since, self._gathering_since = self._gathering_since, math.inf
         # Up to now: every joiner was settled before it asked, and a later row whose POST was
         # settled before this search began can use it too.
-        until = time.time() + self.clock.high + MARGIN
+        until = self._calls.clock.wall() + self.clock.high + MARGIN
         search = _Search(
             next(self._events),
             self._calls.clock.monotonic(),

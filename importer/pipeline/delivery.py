@@ -12,13 +12,13 @@ from importer.deliver import (
     Calls,
     Deliverer,
     Holdings,
-    Journal,
     ListingGate,
     RunStop,
     Stopped,
     identity_refused,
 )
 from importer.errors import DeliveryError
+from importer.journal import Journal
 from importer.models import Mode
 from importer.pipeline.pool import WorkerPool
 from importer.sync import Editor, Looks

@@ -73,17 +73,7 @@ def open_inputs(
                 "each of its rows would be booked twice — name it once"
             )
         seen[digest] = path
-        column_map = resolve_columns(settings, table.columns, str(path), table.duplicated)
-        missing = [
-            n for n in column_map.required() + column_map.optional() if n not in table.columns
-        ]
-        if missing:
-            names = ", ".join(repr(m) for m in missing)
-            raise InputError(
-                f"{table.path}: column {names} not found (check [columns] in the config); "
-                f"the header (row {table.header_row}) has: "
-                f"{', '.join(repr(c) for c in table.columns)}"
-            )
+        column_map = _mapped(settings, table, path)
         table.check()  # a file that cannot be read to the end sends nothing
         if Mode(mode) is Mode.IMPORT and not column_map.columns.author:
             raise ConfigError(
@@ -102,6 +92,20 @@ def open_inputs(
             _check_zone(table, normalizer)
         opened.append(InputFile(table, column_map, normalizer))
     return opened
+
+
+def _mapped(settings: Settings, table: Table, path: Path) -> ColumnMap:
+    """The file's column map, every column it names present in the header."""
+    column_map = resolve_columns(settings, table.columns, str(path), table.duplicated)
+    missing = [n for n in column_map.required() + column_map.optional() if n not in table.columns]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        raise InputError(
+            f"{table.path}: column {names} not found (check [columns] in the config); "
+            f"the header (row {table.header_row}) has: "
+            f"{', '.join(repr(c) for c in table.columns)}"
+        )
+    return column_map
 
 
 def _check_zone(table: Table, normalizer: Normalizer) -> None:

@@ -1,20 +1,16 @@
-"""What one run (or undo) is given, and what every such run sets up the same way: where the
-journal is, where to send, how signals stop it, where the summary goes."""
+"""What one run (or undo, verify) is given, and where it keeps things: the journal, the
+report, the summary."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import signal
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from importer.config import Credentials, Settings, resolve_credentials
-from importer.deliver import RunStop, default_state_path
-from importer.errors import ConfigError, ExitCode, Interrupted
-from importer.log import get_logger
+from importer.config import Settings
+from importer.journal import default_state_path
 from importer.models import Mode
 from importer.report import summary_path_for
 from importer.report.progress import RunProgress
@@ -58,75 +54,6 @@ def state_path(options: RunOptions) -> Path | None:
     return Path(configured).expanduser() if configured else default_state_path()
 
 
-@contextlib.asynccontextmanager
-async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
-    """Where to send. A dry run may lack a token: it then plans from the journal alone."""
-    if options.sandbox is not None:
-        from importer.sandbox import running_sandbox  # only now: it brings aiohttp's server
-
-        # With --state, the rehearsal's Tracker keeps its worklogs beside the journal, and
-        # its bookings are journaled under one name whatever port it listens on: run twice,
-        # the second run books nothing.
-        state = state_path(options)
-        kept = state.with_name(state.name + ".sandbox.json") if state is not None else None
-        async with running_sandbox(options.sandbox, kept=kept, keep=not options.dry_run) as box:
-            yield dataclasses.replace(box.credentials(), name=EMBEDDED_SANDBOX)
-        return
-    if not options.dry_run:
-        yield resolve_credentials(options.settings, options.environ)
-        return
-    try:
-        yield resolve_credentials(options.settings, options.environ, require_token=False)
-    except ConfigError as exc:
-        get_logger().warning("journal_not_consulted", reason=str(exc))
-        yield Credentials(options.settings.tracker.base_url, "", "oauth")
-
-
-async def _stop_when(cancel: asyncio.Event, stops: RunStop) -> None:
-    await cancel.wait()
-    stops.stop(Interrupted("cancel", int(ExitCode.TERMINATED)))
-
-
-@contextlib.contextmanager
-def signals(stops: RunStop, enabled: bool, cancel: asyncio.Event | None = None) -> Iterator[None]:
-    """SIGHUP/SIGINT/SIGTERM: stop taking rows, let in-flight ones settle, then finish the
-    report. SIGHUP is a dropped SSH session or closed terminal: the run must not die half-way
-    through writing, so it ends the way SIGTERM ends it."""
-    watcher = (
-        asyncio.get_running_loop().create_task(_stop_when(cancel, stops))
-        if cancel is not None
-        else None
-    )
-    try:
-        if not enabled:
-            yield
-            return
-        with _handled(stops):
-            yield
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-
-
-@contextlib.contextmanager
-def _handled(stops: RunStop) -> Iterator[None]:
-    loop = asyncio.get_running_loop()
-    codes = {
-        signal.SIGHUP: ExitCode.HUNG_UP,
-        signal.SIGINT: ExitCode.INTERRUPTED,
-        signal.SIGTERM: ExitCode.TERMINATED,
-    }
-    for signum, code in codes.items():
-        loop.add_signal_handler(
-            signum, stops.stop, Interrupted(signal.Signals(signum).name, int(code))
-        )
-    try:
-        yield
-    finally:
-        for signum in codes:
-            loop.remove_signal_handler(signum)
-
-
 def precheck_on(options: RunOptions) -> bool:
     configured = options.settings.delivery.precheck
     return configured if options.precheck is None else options.precheck
@@ -148,8 +75,11 @@ def report_path_for(options: RunOptions, tag: str = "") -> Path:
     return named(configured, "-".join(tags)) if tags else configured
 
 
-def summary_path(options: RunOptions, report_path: Path) -> Path:
+def summary_path(options: RunOptions, report_path: Path, tag: str = "") -> Path:
+    """``report.summary_path`` when the report is the configured one (tagged as the report
+    is: ``-undo``, ``-dry-run``), else beside the report (``NAME.summary.json``)."""
     configured = options.settings.report.summary_path
     if configured and options.report_path is None:
-        return named(Path(configured), "dry-run") if options.dry_run else Path(configured)
+        tags = [t for t in (tag, "dry-run" if options.dry_run else "") if t]
+        return named(Path(configured), "-".join(tags)) if tags else Path(configured)
     return summary_path_for(report_path)

@@ -9,56 +9,46 @@ or planning) → the sink.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from pathlib import Path
 
 from importer.clock import Clock
 from importer.config import DeliverySection, check_batch_name
 from importer.deliver import (
-    Journal,
     Planner,
     RunStop,
-    exclusive,
 )
 from importer.errors import (
-    ImporterError,
     InputError,
-    exit_code_for,
+    SyncRefused,
 )
-from importer.log import get_logger, redacting
+from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome
 from importer.normalize import DayTotals
 from importer.pipeline.bookings import bookings
-from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
+from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import InputFile, open_inputs
 from importer.pipeline.options import (
     RunOptions,
-    credentials_for,
     precheck_on,
     report_path_for,
-    signals,
-    state_path,
     summary_path,
 )
-from importer.pipeline.pool import WorkerPool
-from importer.pipeline.sink import Sink, flushing, make_sink
+from importer.pipeline.session import RunSession
+from importer.pipeline.sink import flushing
 from importer.pipeline.syncing import (
-    SyncRefused,
     check_valve,
     handler,
     make_plan,
     plan_lines,
     plan_summary,
 )
-from importer.report import RunSummary, Tally
+from importer.report import RunSummary
 from importer.sync import CorrectionGuard, Step, SyncPlan
-from importer.tracker import RequestStats
 
 
-def _union_columns(inputs: Sequence[InputFile]) -> list[str]:
+def union_columns(inputs: Sequence[InputFile]) -> list[str]:
     seen: dict[str, None] = {}
     for opened in inputs:
         seen.update(dict.fromkeys(opened.table.columns))
@@ -77,46 +67,21 @@ def _until_unreadable(
         stops.stop(exc)
 
 
-def open_sink(
-    options: RunOptions,
-    inputs: Sequence[InputFile],
-    report_path: Path,
-    tally: Tally,
-    stats: Callable[[], RequestStats | None],
-    stops: RunStop,
-    stack: contextlib.AsyncExitStack,
-) -> Sink:
-    """The report, the failed-rows file and the progress bar, closed with ``stack``; an
-    output that cannot be written is refused now, before anything is sent."""
-    sink = make_sink(
-        report_path,
-        _union_columns(inputs),
-        tally,
-        stats,
-        stops.stop,
-        stack,
-        summary_path=summary_path(options, report_path),
-        progress=options.progress,
-    )
+def _show_progress(options: RunOptions, inputs: Sequence[InputFile], session: RunSession) -> None:
     if options.progress is not None:
         options.progress.start(sum(i.table.estimated_rows() for i in inputs))
-        stack.callback(options.progress.stop)
-    return sink
+        session.stack.callback(options.progress.stop)
 
 
 async def _book_or_plan(
-    options: RunOptions,
-    steps: Iterable[Step],
-    journal: Journal,
-    target: str,
-    stops: RunStop,
-    pool: WorkerPool,
-    delivery: Delivery | None,
+    options: RunOptions, steps: Iterable[Step], session: RunSession, delivery: Delivery | None
 ) -> None:
     """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
+    journal, stops, pool = session.journal, session.stops, session.pool
+    assert pool is not None
     if options.dry_run:
         holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
-        planner = Planner(journal, target, stops, holdings)
+        planner = Planner(journal, session.target, stops, holdings)
         zone = options.settings.zone
         await pool.run(steps, handler(None, planner.plan, zone), pooled=lambda: False)
     else:
@@ -134,6 +99,44 @@ def batch_for(options: RunOptions, inputs: Sequence[InputFile]) -> str:
     return options.settings.run.batch or inputs[0].table.path.stem or "import"
 
 
+@dataclasses.dataclass
+class _Steps:
+    """What a run works through: the rows (or, with ``--sync``, the plan's steps), and what
+    the summary says of them afterwards."""
+
+    steps: Iterable[Step]
+    plan: SyncPlan | None = None
+    refusal: str = ""  # a dry run's note that a real sync would refuse
+    guard: CorrectionGuard | None = None
+
+    def complete(self, summary: RunSummary, batch: str) -> None:
+        if self.plan is not None:
+            summary.sync = {**plan_summary(self.plan), "plan": plan_lines(self.plan, batch)}
+            if self.refusal:
+                summary.sync["a_real_run_would_refuse"] = self.refusal
+        guard = self.guard
+        if guard is not None and guard.earlier and guard.read_all and not summary.stopped:
+            summary.removed_from_files = guard.removed
+
+
+def _steps_for(
+    options: RunOptions, session: RunSession, rows: Iterator[Booking | Outcome], batch: str
+) -> _Steps:
+    """``--sync``: the plan, read whole (an unreadable file refuses before anything is
+    sent); otherwise the rows as they stream, corrections held back by the guard."""
+    journal, target = session.journal, session.target
+    if options.sync:
+        plan = make_plan(rows, journal, target, batch)
+        return _Steps(plan.steps, plan=plan, refusal=_valve(options, plan, batch))
+    guard = CorrectionGuard(
+        journal.batch_bookings(target, batch),
+        journal.recall(target),
+        book_beside=options.book_beside,
+        zone=options.settings.zone,
+    )
+    return _Steps(guard.rows(_until_unreadable(rows, session.stops)), guard=guard)
+
+
 async def run_import_async(
     options: RunOptions,
     *,
@@ -146,99 +149,31 @@ async def run_import_async(
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
     batch = batch_for(options, inputs)
     report_path = report_path_for(options)
-    tally = Tally(dry_run=dry_run)
-    stops = RunStop()
-    delivery: Delivery | None = None
-    plan: SyncPlan | None = None
-    guard: CorrectionGuard | None = None
-    state = state_path(options)
-    with exclusive(None if dry_run else state):
-        journal = Journal.open(state, readonly=dry_run)
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                credentials = await stack.enter_async_context(credentials_for(options))
-                stack.enter_context(redacting(credentials.token))
-                target = target_of(credentials)
-                journal.begin_run(
-                    "sync" if options.sync else "run",
-                    target=target,
-                    batch=batch,
-                    files=[str(i.table.path) for i in inputs],
-                )
-                rows = bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours))
-                steps: Iterable[Step]
-                refusal = ""
-                if options.sync:
-                    plan = make_plan(rows, journal, target, batch)  # reads every row first
-                    refusal = _valve(options, plan, batch)
-                    steps = plan.steps
-                else:
-                    guard = CorrectionGuard(
-                        journal.batch_bookings(target, batch),
-                        journal.recall(target),
-                        book_beside=options.book_beside,
-                        zone=settings.zone,
-                    )
-                    steps = guard.rows(_until_unreadable(rows, stops))
-                stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-                sink = open_sink(options, inputs, report_path, tally, stats, stops, stack)
-                pool = WorkerPool(settings.delivery.concurrency, sink)
-                if credentials.token:
-                    delivery = await open_delivery(
-                        credentials,
-                        _delivery_policy(options),
-                        journal,
-                        stops,
-                        pool,
-                        stack,
-                        mode=mode,
-                        precheck=precheck_on(options),
-                        clock=clock,
-                        zone=settings.zone,
-                    )
-                get_logger().info(
-                    "run_started",
-                    files=[str(i.table.path) for i in inputs],
-                    presets=[i.column_map.preset_name for i in inputs],
-                    dry_run=dry_run,
-                    mode=mode,
-                    journal=journal.path,
-                    precheck=precheck_on(options),
-                    batch=batch,
-                    run_id=journal.run_id,
-                    sync=options.sync,
-                )
-                with signals(stops, options.handle_signals, options.cancel):
-                    if delivery is not None and (precheck_on(options) or not dry_run):
-                        await identify(delivery.holdings, stops, credentials)
-                    async with flushing(sink):
-                        await _book_or_plan(options, steps, journal, target, stops, pool, delivery)
-            summary = RunSummary.of(
-                tally,
-                delivery.client.stats if delivery else None,
-                report_path=report_path,
-                summary_path=summary_path(options, report_path),
-                failed_rows_path=sink.failed.path if sink.failed.rows else None,
-                state_path=journal.path,
-                problems=sink.problems,
-                stopped=stops.reason,
-                sent=stops.sent > 0,
+    async with RunSession.open(options, readonly=dry_run) as session:
+        session.begin("sync" if options.sync else "run", batch, [str(i.table.path) for i in inputs])
+        rows = bookings(inputs, mode, session.target, DayTotals(settings.input.max_day_hours))
+        work = _steps_for(options, session, rows, batch)
+        summary_at = summary_path(options, report_path)
+        sink = session.open_sink(report_path, union_columns(inputs), summary_at, options.progress)
+        _show_progress(options, inputs, session)
+        delivery: Delivery | None = None
+        if session.credentials.token:
+            delivery = await session.open_delivery(
+                mode=mode,
+                precheck=precheck_on(options),
+                clock=clock,
+                policy=_delivery_policy(options),
             )
-            summary.batch, summary.run_id = batch, journal.run_id
-            summary.timezone = settings.input.timezone
-            summary.command = "sync" if options.sync else "run"
-            if plan is not None:
-                summary.sync = {**plan_summary(plan), "plan": plan_lines(plan, batch)}
-                if refusal:
-                    summary.sync["a_real_run_would_refuse"] = refusal
-            if guard is not None and guard.earlier and guard.read_all and stops.reason is None:
-                summary.removed_from_files = guard.removed
-            journal.end_run(int(summary.exit_code))
-        except ImporterError as error:
-            journal.end_run(int(exit_code_for(error)))
-            raise
-        finally:
-            journal.close()
+        _log_start(options, inputs, session, mode)
+        with session.signals():
+            if delivery is not None and (precheck_on(options) or not dry_run):
+                await session.identify()
+            async with flushing(sink):
+                await _book_or_plan(options, work.steps, session, delivery)
+    summary = session.summary
+    assert summary is not None
+    summary.timezone = settings.input.timezone
+    work.complete(summary, batch)
     summary.publish(
         "run_finished",
         hours_created=summary.hours_created,
@@ -246,6 +181,23 @@ async def run_import_async(
         removed_from_files=summary.removed_from_files,
     )
     return summary
+
+
+def _log_start(
+    options: RunOptions, inputs: Sequence[InputFile], session: RunSession, mode: Mode
+) -> None:
+    get_logger().info(
+        "run_started",
+        files=[str(i.table.path) for i in inputs],
+        presets=[i.column_map.preset_name for i in inputs],
+        dry_run=options.dry_run,
+        mode=mode,
+        journal=session.journal.path,
+        precheck=precheck_on(options),
+        batch=session.batch,
+        run_id=session.journal.run_id,
+        sync=options.sync,
+    )
 
 
 def _delivery_policy(options: RunOptions) -> DeliverySection:

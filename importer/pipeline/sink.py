@@ -16,13 +16,11 @@ from pathlib import Path
 
 from importer.errors import ImporterError, OutputError
 from importer.log import get_logger, log_file_failure
-from importer.models import Outcome, Status
+from importer.models import Outcome, RequestStats, Status
 from importer.report import FailedRowsWriter, ReportWriter, Tally
 from importer.report.files import check_writable
 from importer.report.progress import NoProgress, RunProgress, TerminalProgress
-from importer.tracker import RequestStats
-
-FLUSH_EVERY = 1.0  # seconds: finished report lines reach the disk at least this often
+from importer.report.writers import FLUSH_SECONDS
 
 PROBLEMS_KEPT = 10
 # Not a row to fix in the file, but something a person should look at in Tracker.
@@ -157,7 +155,7 @@ async def flushing(sink: Sink) -> AsyncIterator[None]:
 
     async def every_second() -> None:
         while True:
-            await asyncio.sleep(FLUSH_EVERY)
+            await asyncio.sleep(FLUSH_SECONDS)
             sink.flush()
 
     task = asyncio.create_task(every_second())

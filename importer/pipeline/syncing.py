@@ -6,22 +6,14 @@ import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from importer.deliver import Journal
-from importer.errors import InputError
+from importer.errors import SyncRefused
 from importer.formats import format_duration
+from importer.journal import Journal
 from importer.models import Booking, Outcome, Status
 from importer.sync import Delete, Editor, Step, SyncPlan, Update, describe_change, plan_sync
 from importer.sync.plan import earlier_source, earlier_worklog
 
 SHOWN = 5  # rows of each kind the plan shows
-
-
-class SyncRefused(InputError):
-    """The sync would delete too much of its batch: nothing was sent (exit 2)."""
-
-    def __init__(self, message: str, plan: SyncPlan) -> None:
-        super().__init__(message)
-        self.plan = plan
 
 
 def make_plan(

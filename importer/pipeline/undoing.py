@@ -8,30 +8,22 @@ after, so an undo killed part-way and run again deletes the rest and nothing twi
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import dataclasses
-import datetime as dt
-from collections.abc import Callable
 from pathlib import Path
 
 from importer.clock import Clock
-from importer.deliver import Journal, RunStop, exclusive
-from importer.deliver.journal_schema import Booked
-from importer.errors import ConfigError, ImporterError, InputError, exit_code_for
-from importer.log import get_logger, redacting
+from importer.errors import ConfigError, InputError
+from importer.journal import Journal
+from importer.journal.schema import Booked
+from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome
-from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
-from importer.pipeline.options import (
-    RunOptions,
-    credentials_for,
-    report_path_for,
-    signals,
-    state_path,
-)
-from importer.pipeline.pool import WorkerPool
-from importer.pipeline.sink import flushing, make_sink
+from importer.pipeline.delivery import Delivery
+from importer.pipeline.options import RunOptions, report_path_for, state_path, summary_path
+from importer.pipeline.session import RunSession
+from importer.pipeline.sink import flushing
 from importer.pipeline.syncing import handler
-from importer.report import RunSummary, Tally, summary_path_for
+from importer.report import RunSummary
 from importer.sync import Delete
 
 
@@ -75,12 +67,7 @@ def _what(journal: Journal, options: UndoOptions, target: str) -> tuple[str, lis
     return options.batch, bookings
 
 
-async def undo_async(
-    options: UndoOptions,
-    *,
-    clock: Clock | None = None,
-    now: Callable[[], dt.datetime] | None = None,
-) -> RunSummary:
+async def undo_async(options: UndoOptions, *, clock: Clock | None = None) -> RunSummary:
     """Delete what a batch or run booked; raises ``ConfigError``/``InputError`` before sending."""
     if (options.batch is None) == (options.run_id is None):
         raise ConfigError("undo needs exactly one of --batch NAME or --run ID")
@@ -89,84 +76,47 @@ async def undo_async(
     if state is None or not state.exists():
         raise ConfigError(f"no journal at {state}: nothing was booked from this machine there")
     report_path = undo_report_path(run)
-    tally = Tally(dry_run=run.dry_run)
-    stops = RunStop()
-    delivery: Delivery | None = None
-    with exclusive(None if run.dry_run else state):
-        journal = Journal.open(state, readonly=run.dry_run)
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                credentials = await stack.enter_async_context(credentials_for(run))
-                stack.enter_context(redacting(credentials.token))
-                target = target_of(credentials)
-                batch, bookings = _what(journal, options, target)
-                journal.begin_run("undo", target=target, batch=batch, files=[])
-                stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-                sink = make_sink(
-                    report_path,
-                    [],
-                    tally,
-                    stats,
-                    stops.stop,
-                    stack,
-                    summary_path=summary_path_for(report_path),
-                )
-                pool = WorkerPool(run.settings.delivery.concurrency, sink)
-                if credentials.token and not run.dry_run:
-                    modes = {Mode(b.mode) for b in bookings} or {Mode.CREATE}
-                    delivery = await open_delivery(
-                        credentials,
-                        run.settings.delivery,
-                        journal,
-                        stops,
-                        pool,
-                        stack,
-                        mode=Mode.IMPORT if Mode.IMPORT in modes else Mode.CREATE,
-                        precheck=True,
-                        clock=clock,
-                        zone=run.settings.zone,
-                    )
-                get_logger().info(
-                    "undo_started",
-                    batch=batch,
-                    run_id=options.run_id,
-                    bookings=len(bookings),
-                    dry_run=run.dry_run,
-                    journal=journal.path,
-                )
-                steps = [Delete(b) for b in bookings]
-                with signals(stops, run.handle_signals):
-                    if delivery is not None:
-                        await identify(delivery.holdings, stops, credentials)
-                        handle = handler(delivery.editor, delivery.deliverer.deliver)
-                        async with flushing(sink):
-                            await pool.run(steps, handle, pooled=lambda: stops.reason is None)
-                    else:
-                        idle = handler(None, _never, run.settings.zone)
-                        await pool.run(steps, idle, pooled=lambda: False)
-                if not journal.readonly:
-                    await journal.flush()
-            summary = RunSummary.of(
-                tally,
-                delivery.client.stats if delivery else None,
-                report_path=report_path,
-                summary_path=summary_path_for(report_path),
-                failed_rows_path=None,
-                state_path=journal.path,
-                problems=sink.problems,
-                stopped=stops.reason,
-                sent=stops.sent > 0,
-            )
-            summary.batch, summary.run_id, summary.command = batch, journal.run_id, "undo"
-            journal.end_run(int(summary.exit_code))
-        except ImporterError as error:
-            journal.end_run(int(exit_code_for(error)))
-            raise
-        finally:
-            journal.close()
+    async with RunSession.open(run, readonly=run.dry_run) as session:
+        batch, bookings = _what(session.journal, options, session.target)
+        session.begin("undo", batch, [])
+        sink = session.open_sink(report_path, [], summary_path(run, report_path, "undo"))
+        delivery: Delivery | None = None
+        if session.credentials.token and not run.dry_run:
+            modes = {Mode(b.mode) for b in bookings} or {Mode.CREATE}
+            mode = Mode.IMPORT if Mode.IMPORT in modes else Mode.CREATE
+            delivery = await session.open_delivery(mode=mode, precheck=True, clock=clock)
+        get_logger().info(
+            "undo_started",
+            batch=batch,
+            run_id=options.run_id,
+            bookings=len(bookings),
+            dry_run=run.dry_run,
+            journal=session.journal.path,
+        )
+        steps = [Delete(b) for b in bookings]
+        pool, stops = session.pool, session.stops
+        assert pool is not None
+        with session.signals():
+            if delivery is not None:
+                await session.identify()
+                handle = handler(delivery.editor, delivery.deliverer.deliver)
+                async with flushing(sink):
+                    await pool.run(steps, handle, pooled=lambda: stops.reason is None)
+            else:
+                idle = handler(None, _never, run.settings.zone)
+                await pool.run(steps, idle, pooled=lambda: False)
+        if not session.journal.readonly:
+            await session.journal.flush()
+    summary = session.summary
+    assert summary is not None
     summary.publish("undo_finished", batch=batch)
     return summary
 
 
 async def _never(step: Booking) -> Outcome:
     raise AssertionError("an undo has no rows to book")
+
+
+def undo(options: UndoOptions, *, clock: Clock | None = None) -> RunSummary:
+    """Take back a batch or a run to the end (see :func:`undo_async`)."""
+    return asyncio.run(undo_async(options, clock=clock))

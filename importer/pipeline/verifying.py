@@ -8,26 +8,24 @@ own listings of the files' issues.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Callable, Collection
 from pathlib import Path
 
 from importer.clock import Clock
-from importer.config import resolve_credentials
-from importer.deliver import Journal, RunStop
 from importer.errors import Rejected
-from importer.log import get_logger, redacting
+from importer.journal.schema import Booked
+from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status
 from importer.normalize import DayTotals
 from importer.pipeline.bookings import bookings
-from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
+from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import open_inputs
-from importer.pipeline.options import RunOptions, state_path
-from importer.pipeline.pool import WorkerPool
-from importer.pipeline.run import batch_for, open_sink
-from importer.report import RunSummary, Tally, summary_path_for
-from importer.sync.audit import Audit, audit
+from importer.pipeline.options import RunOptions, summary_path
+from importer.pipeline.run import batch_for, union_columns
+from importer.pipeline.session import RunSession
+from importer.report import RunSummary
+from importer.sync.verify import Audit, audit
 from importer.tracker import Record
 
 
@@ -74,72 +72,53 @@ async def verify_async(
     inputs = open_inputs(options.files, settings, mode=mode, now=now)
     batch = batch_for(options, inputs)
     report_path = verify_report_path(options)
-    tally, stops = Tally(), RunStop()
-    credentials = resolve_credentials(settings, options.environ)
-    target = target_of(credentials)
-    journal = Journal.open(state_path(options), readonly=True)
-    delivery: Delivery | None = None
     result = Audit()
-    try:
+    # Read-only: no lock (a run from cron may hold the journal), nothing recorded.
+    async with RunSession.open(options, readonly=True, lock=False) as session:
+        session.command, session.batch = "verify", batch
+        target, stops = session.target, session.stops
         items = list(bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours)))
         rows = [item for item in items if isinstance(item, Booking)]
-        earlier = journal.batch_bookings(target, batch)
-        async with contextlib.AsyncExitStack() as stack:
-            stack.enter_context(redacting(credentials.token))
-            stats = lambda: delivery.client.stats if delivery else None  # noqa: E731
-            sink = open_sink(options, inputs, report_path, tally, stats, stops, stack)
-            pool = WorkerPool(settings.delivery.concurrency, sink)
-            delivery = await open_delivery(
-                credentials,
-                settings.delivery,
-                journal,
-                stops,
-                pool,
-                stack,
-                mode=mode,
-                precheck=False,
-                clock=clock,
-                zone=settings.zone,
-            )
-            get_logger().info("verify_started", batch=batch, rows=len(rows), mode=mode)
-            await identify(delivery.holdings, stops, credentials)
-            if stops.reason is None:
-                issues = sorted({r.worklog.issue for r in rows} | {e.issue for e in earlier})
-                listings, refused = await _listings(delivery, issues, settings.delivery.concurrency)
-                people: dict[str, Collection[str]] = {}
-                for row in rows:
-                    if row.worklog.author not in people:
-                        people[row.worklog.author] = await delivery.holdings.authors(row.worklog)
-                ids = {e.worklog_id: e for e in earlier if e.worklog_id}
-                checked = [r for r in rows if r.worklog.issue not in refused]
-                result = audit(checked, listings, lambda w: people[w.author], ids)
-                for item in items:
-                    if isinstance(item, Outcome):
-                        sink(item)
-                    elif item.worklog.issue in refused:
-                        sink(
-                            Outcome(
-                                item.source,
-                                Status.FAILED,
-                                item.worklog,
-                                error=refused[item.worklog.issue],
-                            )
-                        )
-                for outcome in result.outcomes:
-                    sink(outcome)
-    finally:
-        journal.close()
-    summary = RunSummary.of(
-        tally,
-        delivery.client.stats if delivery else None,
-        report_path=report_path,
-        summary_path=summary_path_for(report_path),
-        failed_rows_path=None,
-        state_path=journal.path,
-        problems=sink.problems,
-        stopped=stops.reason,
-    )
-    summary.command, summary.batch = "verify", batch
+        earlier = session.journal.batch_bookings(target, batch)
+        columns = union_columns(inputs)
+        sink = session.open_sink(report_path, columns, summary_path(options, report_path, "verify"))
+        delivery = await session.open_delivery(mode=mode, precheck=False, clock=clock)
+        get_logger().info("verify_started", batch=batch, rows=len(rows), mode=mode)
+        await session.identify()
+        if stops.reason is None:
+            result = await _audit(delivery, rows, earlier, settings.delivery.concurrency)
+            for item in items:
+                if isinstance(item, Outcome):
+                    sink(item)
+                elif item.worklog.issue in result.refused:
+                    reason = result.refused[item.worklog.issue]
+                    sink(Outcome(item.source, Status.FAILED, item.worklog, error=reason))
+            for outcome in result.outcomes:
+                sink(outcome)
+    summary = session.summary
+    assert summary is not None
     summary.verify = result.totals()
     summary.publish("verify_finished", batch=batch)
     return summary
+
+
+async def _audit(
+    delivery: Delivery, rows: list[Booking], earlier: list[Booked], concurrency: int
+) -> Audit:
+    """Tracker's listings of every issue the file or the batch touches, matched with rows."""
+    issues = sorted({r.worklog.issue for r in rows} | {e.issue for e in earlier})
+    listings, refused = await _listings(delivery, issues, concurrency)
+    people: dict[str, Collection[str]] = {}
+    for row in rows:
+        if row.worklog.author not in people:
+            people[row.worklog.author] = await delivery.holdings.authors(row.worklog)
+    ids = {e.worklog_id: e for e in earlier if e.worklog_id}
+    checked = [r for r in rows if r.worklog.issue not in refused]
+    result = audit(checked, listings, lambda w: people[w.author], ids)
+    result.refused = refused
+    return result
+
+
+def verify(options: RunOptions, *, clock: Clock | None = None) -> RunSummary:
+    """Compare the files with Tracker to the end (see :func:`verify_async`)."""
+    return asyncio.run(verify_async(options, clock=clock))

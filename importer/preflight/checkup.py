@@ -8,8 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from importer.config import Credentials, Settings, config_path, resolve_credentials
-from importer.deliver import default_state_path
 from importer.errors import ConfigError
+from importer.journal import default_state_path
 from importer.models import Mode
 from importer.read.columns import check_column_map
 from importer.read.maps import load_issue_map, load_user_map

@@ -25,7 +25,6 @@ from importer.models import Cell, CellError, SourceRow
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _REF = re.compile(r"^([A-Z]+)([0-9]+)$")
 
 

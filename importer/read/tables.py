@@ -150,46 +150,9 @@ def open_table(
     suffix = path.suffix.lower()
     try:
         if suffix in EXCEL_SUFFIXES:
-            frame = read_sheet(path, options.sheet)
-            head = [
-                [_text(v) for v in row]
-                for row in frame.head(HEADER_SCAN_ROWS).itertuples(index=False)
-            ]
-            index = _header_index(head, options, header_score)
-            columns, duplicated = _checked_header(head, index, path)
-            data = frame.iloc[index + 1 :]
-            return Table(
-                path,
-                columns,
-                "excel",
-                index + 1,
-                sheet=options.sheet,
-                duplicated=duplicated,
-                _frame=data,
-            )
+            return _open_sheet(path, options, header_score)
         if suffix in CSV_SUFFIXES or not suffix:
-            encoding = detect_encoding(path, options.encoding)
-            delimiter = sniff_delimiter(path, encoding, options.delimiter)
-            head = [[_text(v) for v in row] for row in head_records(path, encoding, delimiter)]
-            if not any(any(row) for row in head):
-                raise InputError(f"{path}: the file is empty")
-            index = _header_index(head, options, header_score)
-            if undecodable := _undecodable(head[: index + 1]):
-                raise InputError(
-                    f"{path}: not readable as {encoding} ({undecodable} in the header); "
-                    'set input.encoding (e.g. "cp1251" or "utf-16")'
-                )
-            columns, duplicated = _checked_header(head, index, path)
-            return Table(
-                path,
-                columns,
-                "csv",
-                index + 1,
-                encoding,
-                delimiter,
-                duplicated=duplicated,
-                scan=scan_bytes(path, encoding),
-            )
+            return _open_delimited(path, options, header_score)
     except InputError:
         raise
     except pd.errors.EmptyDataError:
@@ -203,6 +166,42 @@ def open_table(
     raise InputError(
         f"{path}: unsupported file type {suffix!r} "
         f"(use {', '.join(sorted(CSV_SUFFIXES | EXCEL_SUFFIXES))})"
+    )
+
+
+def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | None) -> Table:
+    frame = read_sheet(path, options.sheet)
+    head = [[_text(v) for v in row] for row in frame.head(HEADER_SCAN_ROWS).itertuples(index=False)]
+    index = _header_index(head, options, header_score)
+    columns, duplicated = _checked_header(head, index, path)
+    data = frame.iloc[index + 1 :]
+    return Table(
+        path, columns, "excel", index + 1, sheet=options.sheet, duplicated=duplicated, _frame=data
+    )
+
+
+def _open_delimited(path: Path, options: InputSection, header_score: HeaderScore | None) -> Table:
+    encoding = detect_encoding(path, options.encoding)
+    delimiter = sniff_delimiter(path, encoding, options.delimiter)
+    head = [[_text(v) for v in row] for row in head_records(path, encoding, delimiter)]
+    if not any(any(row) for row in head):
+        raise InputError(f"{path}: the file is empty")
+    index = _header_index(head, options, header_score)
+    if undecodable := _undecodable(head[: index + 1]):
+        raise InputError(
+            f"{path}: not readable as {encoding} ({undecodable} in the header); "
+            'set input.encoding (e.g. "cp1251" or "utf-16")'
+        )
+    columns, duplicated = _checked_header(head, index, path)
+    return Table(
+        path,
+        columns,
+        "csv",
+        index + 1,
+        encoding,
+        delimiter,
+        duplicated=duplicated,
+        scan=scan_bytes(path, encoding),
     )
 
 

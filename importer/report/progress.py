@@ -16,8 +16,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from importer.models import Outcome
-from importer.tracker import RequestStats
+from importer.models import Outcome, RequestStats
 
 
 class RunProgress(Protocol):

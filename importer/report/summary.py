@@ -10,9 +10,8 @@ from typing import Any
 
 from importer.errors import ExitCode, ImporterError, OutputError, exit_code_for
 from importer.log import get_logger
-from importer.models import Outcome, Status
+from importer.models import Outcome, RequestStats, Status
 from importer.report.files import write_whole
-from importer.tracker import RequestStats
 
 
 def summary_path_for(report: Path) -> Path:

@@ -37,7 +37,7 @@ REPORT_COLUMNS = (
 )
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200  # lines …
-_FLUSH_AFTER = 1.0  # … or seconds, whichever comes first
+FLUSH_SECONDS = 1.0  # … or seconds, whichever comes first (the sink flushes as often)
 
 
 def neutralised(text: str) -> str:
@@ -124,7 +124,7 @@ class ReportWriter:
         except OSError as error:
             raise problem(self.path, "report", error) from None
         self._unflushed += 1
-        if self._unflushed >= _FLUSH_EVERY or time.monotonic() - self._flushed_at >= _FLUSH_AFTER:
+        if self._unflushed >= _FLUSH_EVERY or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:

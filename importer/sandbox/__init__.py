@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import subprocess
-import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from aiohttp import web
@@ -53,7 +51,6 @@ __all__ = [
     "busiest_second",
     "create_app",
     "running_sandbox",
-    "sandbox_process",
 ]
 
 
@@ -113,25 +110,3 @@ async def running_sandbox(
         if kept is not None and keep:
             text = json.dumps(dump_worklogs(app[STORE]), ensure_ascii=False)
             write_whole(kept, text, "rehearsal's worklogs")
-
-
-@contextlib.contextmanager
-def sandbox_process(*flags: str) -> Iterator[str]:
-    """``worklog-import sandbox FLAGS...`` in its own process; yields its base URL.
-
-    It outlives an importer that is killed, and it does not share the importer's CPU time
-    slices — what crash tests, benchmarks and rehearsals need.
-    """
-    process = subprocess.Popen(
-        [sys.executable, "-m", "importer", "sandbox", "--port", "0", *flags],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert process.stdout is not None
-        yield str(json.loads(process.stdout.readline())["base_url"])
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()

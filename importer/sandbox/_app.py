@@ -12,12 +12,12 @@ from typing import Any
 
 from aiohttp import web
 
+from importer.formats import ISSUE_KEY
 from importer.sandbox._faults import faults
 from importer.sandbox._http import base_url, issue_key, json_body
 from importer.sandbox._search import search_worklogs_get, search_worklogs_post
 from importer.sandbox._settings import (
     BUCKET,
-    ISSUE_KEY,
     RNG,
     ROBOT,
     SETTINGS,

@@ -7,7 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
-from importer.sandbox._settings import ISSUE_KEY, SETTINGS, tracker_error
+from importer.formats import ISSUE_KEY
+from importer.sandbox._settings import SETTINGS, tracker_error
 
 
 def base_url(request: web.Request) -> str:

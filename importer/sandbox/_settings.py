@@ -14,7 +14,6 @@ from aiohttp import web
 from importer.config import SandboxSection
 from importer.sandbox._store import SandboxUser, Store
 
-ISSUE_KEY = re.compile(r"^[A-Z][A-Z0-9]*-[1-9][0-9]*$")
 TRACKER_START = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}$")
 DEFAULT_TOKEN = "sandbox-token"
 DEFAULT_ORG_ID = "sandbox-org"

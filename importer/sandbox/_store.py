@@ -106,8 +106,8 @@ class Store:
                 long_ago = dt.datetime(2025, 1, 6, 9, tzinfo=dt.UTC)
                 for n in range(self._others):
                     start = long_ago + dt.timedelta(hours=n)
-                    self._store(issue, start, dt.timedelta(hours=1), f"other {n}", self._other,
-                                start)  # fmt: skip
+                    # The issue is known now: add() does not seed it again.
+                    self.add(issue, start, dt.timedelta(hours=1), f"other {n}", self._other, start)
         return found
 
     def add(
@@ -120,17 +120,6 @@ class Store:
         created_at: dt.datetime | None = None,
     ) -> StoredWorklog:
         self._issue(issue)
-        return self._store(issue, start, duration, comment, author, created_at)
-
-    def _store(
-        self,
-        issue: str,
-        start: dt.datetime,
-        duration: dt.timedelta,
-        comment: str,
-        author: SandboxUser,
-        created_at: dt.datetime | None,
-    ) -> StoredWorklog:
         worklog = StoredWorklog(
             id=next(self._ids),
             issue=issue,

@@ -15,6 +15,7 @@ import ipaddress
 import signal
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -38,6 +39,9 @@ __all__ = [
     "serve",
     "service_folder",
 ]
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
 
 log = get_logger()
 TOKEN_ENV = "WORKLOG_IMPORT_API_TOKEN"
@@ -78,13 +82,14 @@ async def serve(
     token: str = "",
     inbox: Path | None = None,
     ready: asyncio.Event | None = None,
+    sandbox: SandboxSettings | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; the running job then stops as a run does, and resumes on
     the next start."""
     host, port = parse_listen(listen, token)
     folder = service_folder(state)
     store = JobStore(folder / "jobs.sqlite")
-    runner = Runner(settings, store, state, environ)
+    runner = Runner(settings, store, state, environ, sandbox)
     app = create_service_app(runner, folder / "jobs", token)
     web_runner = web.AppRunner(app, access_log=None)
     await web_runner.setup()

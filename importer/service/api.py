@@ -33,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily
 from importer.config import check_batch_name
 from importer.errors import ConfigError
 from importer.models import Mode
-from importer.service.jobs import JobStore, batch_from_name
+from importer.service.jobs import JobState, JobStore, batch_from_name
 from importer.service.runner import Runner
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the whole request
@@ -218,7 +218,7 @@ async def start_job(request: web.Request) -> web.Response:
     planned = store.get(_job_id(request))
     if planned is None:
         return _refuse(404, "no such job")
-    if not planned.options.get("dry_run") or planned.state != "finished":
+    if not planned.options.get("dry_run") or planned.state != JobState.FINISHED:
         return _refuse(409, "only a finished dry run can be started")
     folder = request.app[JOBS_DIR] / f"start-{secrets.token_hex(8)}"
     folder.mkdir(parents=True)
@@ -238,7 +238,9 @@ async def health(request: web.Request) -> web.Response:
     runner = request.app[RUNNER]
     states = request.app[STORE].count_by_state()
     running = runner.current.job.id if runner.current is not None else None
-    return web.json_response({"ok": True, "running": running, "queued": states.get("queued", 0)})
+    return web.json_response(
+        {"ok": True, "running": running, "queued": states.get(JobState.QUEUED, 0)}
+    )
 
 
 class _Collector:
@@ -251,7 +253,7 @@ class _Collector:
         runner, store = self.app[RUNNER], self.app[STORE]
         jobs = GaugeMetricFamily("worklog_import_jobs", "Jobs by state", labels=["state"])
         counted = store.count_by_state()
-        for state in ("queued", "running", "finished", "cancelled", "failed"):
+        for state in JobState:
             jobs.add_metric([state], counted.get(state, 0))
         yield jobs
         rows = GaugeMetricFamily(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import json
 import re
 import sqlite3
@@ -44,7 +45,16 @@ _FIELDS = (
     "id, state, names, files, options, folder, created_at, started_at, finished_at, "
     "exit_code, stopped, counts, note"
 )
-ENDED = frozenset({"finished", "cancelled", "failed"})
+
+
+class JobState(enum.StrEnum):
+    """Where a job is (see the module's docstring); stored as its value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
 
 
 def batch_from_name(name: str) -> str:
@@ -103,7 +113,7 @@ class JobStore:
     def add(self, names: list[str], files: list[str], options: dict[str, Any], folder: str) -> Job:
         cursor = self._db.execute(
             "INSERT INTO jobs (state, names, files, options, folder, created_at) "
-            "VALUES ('queued', ?, ?, ?, ?, ?)",
+            f"VALUES ('{JobState.QUEUED}', ?, ?, ?, ?, ?)",
             (json.dumps(names), json.dumps(files), json.dumps(options), folder, _now()),
         )
         job = self.get(int(cursor.lastrowid or 0))
@@ -124,13 +134,14 @@ class JobStore:
 
     def next_queued(self) -> Job | None:
         row = self._db.execute(
-            f"SELECT {_FIELDS} FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1"
+            f"SELECT {_FIELDS} FROM jobs WHERE state = '{JobState.QUEUED}' ORDER BY id LIMIT 1"
         ).fetchone()
         return self._job(row) if row else None
 
     def resume_interrupted(self) -> list[int]:
         """Jobs found ``running`` at start-up were interrupted: queue them again."""
-        ids = [int(r[0]) for r in self._db.execute("SELECT id FROM jobs WHERE state = 'running'")]
+        running = f"SELECT id FROM jobs WHERE state = '{JobState.RUNNING}'"
+        ids = [int(r[0]) for r in self._db.execute(running)]
         self._db.execute(
             "UPDATE jobs SET state = 'queued', note = 'interrupted by a restart of the "
             "service; its rows are checked in the journal and Tracker first' "
@@ -138,8 +149,8 @@ class JobStore:
         )
         return ids
 
-    def set_state(self, job_id: int, state: str, *, note: str | None = None) -> None:
-        started = _now() if state == "running" else None
+    def set_state(self, job_id: int, state: JobState, *, note: str | None = None) -> None:
+        started = _now() if state is JobState.RUNNING else None
         self._db.execute(
             "UPDATE jobs SET state = ?, started_at = COALESCE(?, started_at), "
             "note = COALESCE(?, note) WHERE id = ?",
@@ -147,7 +158,7 @@ class JobStore:
         )
 
     def finish(
-        self, job_id: int, state: str, exit_code: int, stopped: str, counts: dict[str, int]
+        self, job_id: int, state: JobState, exit_code: int, stopped: str, counts: dict[str, int]
     ) -> None:
         self._db.execute(
             "UPDATE jobs SET state = ?, exit_code = ?, stopped = ?, counts = ?, "

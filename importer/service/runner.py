@@ -13,14 +13,17 @@ import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from importer.config import Settings
 from importer.errors import ExitCode, ImporterError, StateLocked, exit_code_for
 from importer.log import get_logger
-from importer.models import Mode, Outcome
+from importer.models import Mode, Outcome, RequestStats
 from importer.pipeline import RunOptions, run_import_async
-from importer.service.jobs import Job, JobStore
-from importer.tracker import RequestStats
+from importer.service.jobs import Job, JobState, JobStore
+
+if TYPE_CHECKING:
+    from importer.sandbox import SandboxSettings
 
 log = get_logger()
 LOCKED_RETRY = 10.0  # seconds between tries while another run holds the journal
@@ -84,11 +87,13 @@ class Runner:
         store: JobStore,
         state: Path,
         environ: Mapping[str, str] | None = None,
+        sandbox: SandboxSettings | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
         self.state = state
         self.environ = environ
+        self.sandbox = sandbox  # serve --sandbox: every job books into the kept rehearsal
         self.wakeup = asyncio.Event()
         self.locked_retry = LOCKED_RETRY
         self.stopping = False
@@ -112,12 +117,12 @@ class Runner:
     def cancel(self, job_id: int) -> bool:
         """Stop a job: a queued one never starts, a running one stops as on SIGTERM."""
         job = self.store.get(job_id)
-        if job is None or job.state not in ("queued", "running"):
+        if job is None or job.state not in (JobState.QUEUED, JobState.RUNNING):
             return False
         if self.current is not None and self.current.job.id == job_id:
             self.current.cancel.set()
         else:
-            self.store.finish(job_id, "cancelled", int(ExitCode.TERMINATED), "cancelled", {})
+            self.store.finish(job_id, JobState.CANCELLED, int(ExitCode.TERMINATED), "cancelled", {})
             self._ended(job_id)
         return True
 
@@ -141,7 +146,7 @@ class Runner:
         running = Running(job, progress, cancel)
         self.current = running
         waited = job.note.startswith("waiting:")  # a resumed job keeps saying it was resumed
-        self.store.set_state(job.id, "running", note="" if waited else None)
+        self.store.set_state(job.id, JobState.RUNNING, note="" if waited else None)
         folder = Path(job.folder)
         opts = job.options
         options = RunOptions(
@@ -155,6 +160,7 @@ class Runner:
             sync=bool(opts.get("sync")),
             allow_mass_delete=bool(opts.get("allow_mass_delete")),
             environ=self.environ,
+            sandbox=self.sandbox,
             progress=progress,
             cancel=cancel,
         )
@@ -162,11 +168,11 @@ class Runner:
         try:
             summary = await run_import_async(options)
         except StateLocked as error:
-            self.store.set_state(job.id, "queued", note=f"waiting: {error}")
+            self.store.set_state(job.id, JobState.QUEUED, note=f"waiting: {error}")
             log.warning("job_waiting", job=job.id, reason=str(error))
             return False
         except ImporterError as error:
-            self.store.finish(job.id, "failed", int(exit_code_for(error)), str(error), {})
+            self.store.finish(job.id, JobState.FAILED, int(exit_code_for(error)), str(error), {})
             log.warning("job_failed", job=job.id, reason=str(error))
             self._ended(job.id)
             return True
@@ -174,9 +180,9 @@ class Runner:
             self.current = None
         counts = {k: v for k, v in summary.counts.items() if v}
         if running.shutting_down:
-            self.store.set_state(job.id, "running", note="the service stopped mid-job")
+            self.store.set_state(job.id, JobState.RUNNING, note="the service stopped mid-job")
             return True  # found running at the next start: resumed
-        state = "cancelled" if cancel.is_set() else "finished"
+        state = JobState.CANCELLED if cancel.is_set() else JobState.FINISHED
         self.store.finish(job.id, state, int(summary.exit_code), summary.stopped, counts)
         self.finished_rows.update(summary.counts)
         log.info("job_finished", job=job.id, state=state, exit_code=int(summary.exit_code))

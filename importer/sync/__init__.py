@@ -2,7 +2,8 @@
 
 ``plan`` pairs a file with its batch's earlier bookings (pure); ``editor`` edits and deletes
 earlier bookings' worklogs exactly once; ``looking`` finds one booked worklog in Tracker;
-``corrections`` holds back a plain run's rows that correct an earlier booking.
+``corrections`` holds back a plain run's rows that correct an earlier booking; ``verify``
+matches a file's rows with Tracker's listings for ``verify``.
 """
 
 from importer.sync.corrections import CorrectionGuard

@@ -18,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from importer.deliver.journal_schema import Booked, Entry
+from importer.journal.schema import Booked, Entry
 from importer.models import Booking, Outcome, Status
 from importer.sync.editor import describe_change
 from importer.sync.plan import correction_key, earlier_worklog

@@ -19,8 +19,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from importer.deliver import Calls, Deliverer, Journal, Stopped
-from importer.deliver.journal_schema import Booked
+from importer.deliver import Calls, Deliverer, Stopped
 from importer.deliver.matching import books
 from importer.deliver.outcomes import stopped_message
 from importer.errors import (
@@ -33,11 +32,13 @@ from importer.errors import (
     TrackerUnavailable,
 )
 from importer.formats import format_duration
+from importer.journal import Journal
+from importer.journal.schema import Booked
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status, Worklog
-from importer.sync.audit import as_worklog
 from importer.sync.looking import Looks
 from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog, intended
+from importer.sync.verify import as_worklog
 from importer.tracker import Record
 
 log = get_logger()

@@ -17,9 +17,9 @@ from collections.abc import Hashable
 
 from importer.deliver import Calls, Holdings
 from importer.deliver.holdings import shared
-from importer.deliver.journal_schema import Booked
 from importer.errors import Rejected, SearchTooWide
 from importer.formats import parse_tracker_start
+from importer.journal.schema import Booked
 from importer.models import Worklog
 from importer.tracker import Record
 

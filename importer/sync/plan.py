@@ -22,7 +22,8 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from importer.deliver.journal_schema import Booked, Entry
+from importer.formats import utc_instant
+from importer.journal.schema import Booked, Entry
 from importer.models import Booking, Outcome, SourceRow, Worklog
 
 
@@ -64,7 +65,7 @@ def earlier_source(earlier: Booked) -> SourceRow:
 def correction_key(worklog: Worklog) -> tuple[str, str, str]:
     """What a corrected row keeps of its earlier booking (``Booked.key``): issue, start
     instant and author."""
-    return (worklog.issue, worklog.start.astimezone(dt.UTC).isoformat(), worklog.author)
+    return (worklog.issue, utc_instant(worklog.start), worklog.author)
 
 
 @dataclasses.dataclass
@@ -114,15 +115,34 @@ def plan_sync(
     """
     earlier = list(earlier)
     by_fp = {e.fingerprint: e for e in earlier}
-    claimed: set[str] = set()
-    new_rows: list[Booking] = []
+    claimed = {i.fingerprint for i in items if isinstance(i, Booking) and i.fingerprint in by_fp}
+    new_rows = [
+        item
+        for item in items
+        if isinstance(item, Booking)
+        and item.fingerprint not in by_fp
+        and (recall(item.fingerprint) is None or _deleted(recall(item.fingerprint)))
+    ]
+    leftovers = [e for e in earlier if e.fingerprint not in claimed]
+    corrections = _corrections(new_rows, leftovers)
+    corrected = {e.fingerprint for e in corrections.values()}
+    plan = SyncPlan(steps=[], batch_size=len(earlier), new={b.fingerprint for b in new_rows})
+    for e in earlier:
+        plan.seconds_before[e.author] = plan.seconds_before.get(e.author, 0) + e.seconds
     for item in items:
         if isinstance(item, Booking):
-            if item.fingerprint in by_fp:
-                claimed.add(item.fingerprint)
-            elif recall(item.fingerprint) is None or _deleted(recall(item.fingerprint)):
-                new_rows.append(item)
-    leftovers = [e for e in earlier if e.fingerprint not in claimed]
+            _place(plan, item, corrections.get(item.fingerprint), by_fp.get(item.fingerprint))
+        else:
+            plan.steps.append(item)
+    for e in leftovers:
+        if e.fingerprint not in corrected:
+            plan.steps.append(Delete(e))
+            plan.deletes += 1
+    return plan
+
+
+def _corrections(new_rows: list[Booking], leftovers: list[Booked]) -> dict[str, Booked]:
+    """New rows that correct exactly one leftover booking, which no other new row shares."""
     left_by_key: dict[tuple[str, str, str], list[Booked]] = defaultdict(list)
     for e in leftovers:
         left_by_key[e.key].append(e)
@@ -133,37 +153,25 @@ def plan_sync(
         candidates = left_by_key.get(key, [])
         if new_keys[key] == 1 and len(candidates) == 1:
             corrections[booking.fingerprint] = candidates[0]
-    corrected = {e.fingerprint for e in corrections.values()}
-    new_fps = {b.fingerprint for b in new_rows}
+    return corrections
 
-    plan = SyncPlan(steps=[], batch_size=len(earlier), new=new_fps)
-    for e in earlier:
-        plan.seconds_before[e.author] = plan.seconds_before.get(e.author, 0) + e.seconds
-    for item in items:
-        if not isinstance(item, Booking):
-            plan.steps.append(item)
-            continue
-        author = item.worklog.author
-        seconds = int(item.worklog.duration.total_seconds())
-        plan.seconds_after[author] = plan.seconds_after.get(author, 0) + seconds
-        pair = corrections.get(item.fingerprint)
-        unfinished = by_fp.get(item.fingerprint)
-        if unfinished is not None and unfinished.state in ("updating", "deleting"):
-            pair = unfinished  # a sync stopped while editing it: bring it back to this row
-        if pair is not None:
-            plan.steps.append(Update(item, pair))
-            plan.updates += 1
-        else:
-            plan.steps.append(item)
-            if item.fingerprint in new_fps:
-                plan.creates += 1
-            else:
-                plan.unchanged += 1  # booked before (by this batch, or by another)
-    for e in leftovers:
-        if e.fingerprint not in corrected:
-            plan.steps.append(Delete(e))
-            plan.deletes += 1
-    return plan
+
+def _place(plan: SyncPlan, item: Booking, pair: Booked | None, earlier: Booked | None) -> None:
+    """One row's step: an edit of the booking it corrects, a creation, or nothing to do."""
+    author = item.worklog.author
+    seconds = int(item.worklog.duration.total_seconds())
+    plan.seconds_after[author] = plan.seconds_after.get(author, 0) + seconds
+    if earlier is not None and earlier.state in ("updating", "deleting"):
+        pair = earlier  # a sync stopped while editing it: bring it back to this row
+    if pair is not None:
+        plan.steps.append(Update(item, pair))
+        plan.updates += 1
+        return
+    plan.steps.append(item)
+    if item.fingerprint in plan.new:
+        plan.creates += 1
+    else:
+        plan.unchanged += 1  # booked before (by this batch, or by another)
 
 
 def intended(earlier: Booked) -> Worklog | None:

@@ -2,11 +2,10 @@
 
 from importer.tracker.client import (
     Record,
-    RequestStats,
     SentAt,
     TrackerClient,
     error_for_status,
 )
 from importer.tracker.pacing import Pacer
 
-__all__ = ["Pacer", "Record", "RequestStats", "SentAt", "TrackerClient", "error_for_status"]
+__all__ = ["Pacer", "Record", "SentAt", "TrackerClient", "error_for_status"]

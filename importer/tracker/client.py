@@ -13,7 +13,6 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -32,6 +31,7 @@ from importer.errors import (
 )
 from importer.formats import format_tracker_start
 from importer.log import get_logger
+from importer.models import RequestStats
 from importer.tracker.pacing import Pacer, Ticket
 
 log = get_logger()
@@ -51,15 +51,6 @@ async def _once(request: Callable[[], Awaitable[Any]]) -> Any:
 
 MAX_RETRY_AFTER = 300.0
 Record = dict[str, Any]
-
-
-@dataclasses.dataclass
-class RequestStats:
-    """Counters for the run summary."""
-
-    requests: int = 0
-    responses_429: int = 0
-    retries: int = 0
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
@@ -118,8 +109,8 @@ class SentAt:
     monotonic: float = 0.0
     wall: float = 0.0
 
-    def mark(self, monotonic: float) -> None:
-        self.monotonic, self.wall = monotonic, time.time()
+    def mark(self, monotonic: float, wall: float) -> None:
+        self.monotonic, self.wall = monotonic, wall
 
 
 # Up to this rate (requests a second) the pacer spaces requests by when their headers were
@@ -206,7 +197,7 @@ class TrackerClient:
         )
         ticket = await self.pacer.wait_turn(fresh=fresh)
         if sent is not None:
-            sent.mark(self.clock.monotonic())
+            sent.mark(self.clock.monotonic(), self.clock.wall())
         self.stats.requests += 1
         try:
             status, headers, answer = await self._exchange(method, path, body, params, ticket)

@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, HEADER, month_rows, read_report, tracker_env
 
 

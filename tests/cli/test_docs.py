@@ -128,3 +128,16 @@ def test_the_readme_report_examples_show_the_real_header() -> None:
     assert headers
     for header in headers:
         assert header.split(",")[: len(REPORT_COLUMNS)] == list(REPORT_COLUMNS), header
+
+
+def test_the_readme_python_example_names_what_the_package_has() -> None:
+    """The library example compiles, and every ``importer.…`` name it uses exists."""
+    import importer
+
+    [example] = _blocks("python")
+    compile(example, "README.md", "exec")
+    for dotted in re.findall(r"\bimporter((?:\.\w+)+)", example):
+        target: object = importer
+        for part in dotted.strip(".").split("."):
+            assert hasattr(target, part), f"importer{dotted}"
+            target = getattr(target, part)

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, tracker_env
 
 NO_ZONE = CONFIG_TOML.replace('[input]\ntimezone = "Europe/Moscow"\n', "")

@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from importer.clock import FakeClock
 from importer.config import Credentials, DeliverySection
 from importer.deliver.calls import Calls
 from importer.deliver.stops import RunStop, Stopped
 from importer.errors import Retryable, TrackerUnavailable
+from importer.testing import FakeClock
 from importer.tracker import TrackerClient
 
 

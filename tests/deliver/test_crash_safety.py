@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, month_rows, read_report, sandbox_get, tracker_env
 
 pytestmark = pytest.mark.slow  # a whole process or more per test

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from importer.clock import FakeClock
 from importer.deliver.retry import wait_retry_after
 from importer.errors import ExitCode, OutcomeUnknown, Retryable
 from importer.formats import parse_business_iso, parse_tracker_start
 from importer.normalize.durations import parse_duration
 from importer.sandbox import SandboxSettings, busiest_second, running_sandbox
+from importer.testing import FakeClock
 from importer.tracker import Pacer, Record, TrackerClient
 from importer.tracker.pacing import Ticket
 from tests.helpers import HEADER, import_into, make_settings, month_rows, read_report

@@ -10,14 +10,15 @@ from pathlib import Path
 import filelock
 import pytest
 
-from importer.clock import FakeClock
 from importer.config import parse_settings
-from importer.deliver import Journal, fingerprint
+from importer.deliver import fingerprint
 from importer.errors import ExitCode, StateLocked
+from importer.journal import Journal
 from importer.models import Mode, Worklog
 from importer.normalize import Normalizer
 from importer.read.tables import open_table
 from importer.sandbox import DEFAULT_ORG_ID, SandboxSettings, running_sandbox
+from importer.testing import FakeClock
 from tests.helpers import COLUMNS, HEADER, import_into, make_settings, month_rows, read_report
 
 

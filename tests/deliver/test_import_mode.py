@@ -15,7 +15,8 @@ from importer.cli import main
 from importer.config import load_settings
 from importer.errors import ExitCode
 from importer.pipeline import RunOptions, run_import_async
-from importer.sandbox import DEFAULT_ORG_ID, running_sandbox, sandbox_process
+from importer.sandbox import DEFAULT_ORG_ID, running_sandbox
+from importer.testing import sandbox_process
 from tests.helpers import ROOT, read_report, sandbox_env, tracker_env
 
 SAMPLE = ROOT / "sample_data"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from importer.pipeline import RunOptions, run_import_async
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
 
 pytestmark = pytest.mark.slow  # waits out real horizons
@@ -58,7 +58,7 @@ async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the
 ) -> None:
     """The horizon counts from when the earlier run marked the row, not from this run."""
     from importer.config import resolve_credentials
-    from importer.deliver import Journal
+    from importer.journal import Journal
     from importer.models import Mode
     from importer.normalize import DayTotals
     from importer.pipeline.bookings import bookings
@@ -141,4 +141,39 @@ async def test_a_stored_write_whose_answer_was_lost_is_settled_at_once_not_after
     report = read_report(tmp_path / "report.csv")
     adopted = [line for line in report if "adopted" in line["error"]]
     assert dropped >= 3 and len(adopted) == dropped  # every lost answer found in Tracker
+    assert not [e for e in logs if e["event"] == "waiting_for_commit_horizon"]
+
+
+async def test_answers_lost_while_fresh_rows_flow_are_looked_up_by_one_shared_search(
+    tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    """At a slow pace every request is dear: lost answers wait (up to 10 s, or until the
+    input is exhausted) to share one search instead of paying for one each."""
+    rows = month_rows(80)
+    settings = make_settings(delivery={"commit_horizon": 60.0, "rate_limit": 40})
+    from structlog.testing import capture_logs
+
+    with (
+        sandbox_process("--p-created-then-drop", "0.1", "--seed", "4") as url,
+        capture_logs() as logs,
+    ):
+        summary = await run_import_async(
+            RunOptions(
+                files=[write_csv(rows)],
+                settings=settings,
+                report_path=tmp_path / "report.csv",
+                state_path=tmp_path / "journal.sqlite",
+                environ=tracker_env(url),
+            )
+        )
+        stats = sandbox_get(url, "/_sandbox/stats")
+        stored = collections.Counter(
+            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
+        )
+    dropped = stats["faults"].get("created_then_drop", 0)
+    looks = sum(1 for e in logs if e["event"] == "reconcile_search") - 1  # but the pre-check
+    assert summary.exit_code == 0, (summary.stopped, summary.problems)
+    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    assert dropped >= 5
+    assert 1 <= looks <= dropped / 2  # shared looks, not one search per lost answer
     assert not [e for e in logs if e["event"] == "waiting_for_commit_horizon"]

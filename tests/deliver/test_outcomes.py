@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from importer.deliver.journal import Entry
 from importer.deliver.outcomes import (
     booked,
     found_before,
@@ -16,6 +15,7 @@ from importer.deliver.outcomes import (
 )
 from importer.deliver.stops import Stopped
 from importer.errors import AuthError, OutcomeUnknown, Rejected, Retryable
+from importer.journal.store import Entry
 from importer.models import Booking, SourceRow, Status, Worklog
 
 WORKLOG = Worklog(

@@ -11,6 +11,7 @@ import pytest
 
 from importer.deliver.searching import ServerClock
 from importer.sandbox import SandboxSettings, running_sandbox
+from importer.testing import FakeClock
 from tests.helpers import import_into, make_settings, month_rows, read_report
 
 DROPS = {"p_created_then_drop": 0.15, "seed": 3}
@@ -103,7 +104,7 @@ async def test_a_failed_pre_check_search_is_asked_again_not_remembered() -> None
     answers = iter([Retryable("HTTP 503"), []])
 
     class Calls:
-        clock = None
+        clock = FakeClock()
 
         async def pages(self, what: str, read: object) -> object:
             answer = next(answers)
@@ -136,6 +137,9 @@ async def test_rows_settled_while_a_search_is_under_way_share_the_next_one() -> 
     class Clock:
         def monotonic(self) -> float:
             return 100.0
+
+        def wall(self) -> float:
+            return 1_800_000_000.0
 
     class Calls:
         clock = Clock()

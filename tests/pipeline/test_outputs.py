@@ -17,11 +17,12 @@ import pytest
 from click.testing import CliRunner
 
 from importer.cli import main
-from importer.deliver import Journal
 from importer.errors import ExitCode, OutputError
+from importer.journal import Journal
 from importer.log import GuardedFile, configure_logging
 from importer.report import ReportWriter, writers
-from importer.sandbox import running_sandbox, sandbox_process
+from importer.sandbox import running_sandbox
+from importer.testing import sandbox_process
 from tests.helpers import (
     CONFIG_TOML,
     import_into,

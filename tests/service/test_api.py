@@ -18,8 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from importer.errors import ConfigError
 from importer.pipeline import RunOptions, run_import_async
-from importer.sandbox import DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_TOKEN
 from importer.service import JobStore, Runner, create_service_app, parse_listen
+from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
 
 SETTINGS = make_settings()

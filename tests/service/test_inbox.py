@@ -8,9 +8,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from importer.sandbox import sandbox_process
 from importer.service import Inbox, JobStore, Runner
 from importer.service.inbox import STABLE_FOR
+from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
 
 

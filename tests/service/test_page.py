@@ -16,8 +16,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from importer.formats import parse_business_iso
-from importer.sandbox import sandbox_process
 from importer.service import JobStore, Runner, create_service_app
+from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
 
 pytestmark = pytest.mark.slow  # a browser and a sandbox process

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, month_rows, sandbox_get, tracker_env
 
 pytestmark = pytest.mark.slow  # whole processes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from importer.deliver.journal_schema import Booked, Entry
+from importer.journal.schema import Booked, Entry
 from importer.models import Booking, SourceRow, Worklog
 from importer.sync import Delete, Update, plan_sync
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from importer.errors import ExitCode
+from importer.errors import ExitCode, SyncRefused
 from importer.formats import parse_business_iso
 from importer.pipeline import RunOptions, run_import_async
-from importer.pipeline.syncing import SyncRefused
 from importer.report import RunSummary
-from importer.sandbox import DEFAULT_TOKEN, sandbox_process
+from importer.sandbox import DEFAULT_TOKEN
+from importer.testing import sandbox_process
 from tests.helpers import HEADER, make_settings, read_report, tracker_env
 
 FIRST = [

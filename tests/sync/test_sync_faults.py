@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from importer.formats import parse_business_iso, parse_tracker_start
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, HEADER, read_report, sandbox_get, tracker_env
 from tests.sync.test_sync import Importer
 

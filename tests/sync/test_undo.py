@@ -12,7 +12,7 @@ from importer.cli import main
 from importer.errors import ConfigError, ExitCode, InputError
 from importer.pipeline import RunOptions
 from importer.pipeline.undoing import UndoOptions, undo_async
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import make_settings, read_report, tracker_env
 from tests.sync.test_sync import CORRECTED, FIRST, Importer, call, holdings, unique_issues
 

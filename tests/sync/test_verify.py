@@ -12,7 +12,7 @@ from importer.cli import main
 from importer.errors import ExitCode
 from importer.pipeline import RunOptions
 from importer.pipeline.verifying import verify_async
-from importer.sandbox import sandbox_process
+from importer.testing import sandbox_process
 from tests.helpers import CONFIG_TOML, make_settings, read_report, tracker_env
 from tests.sync.test_sync import FIRST, Importer, call, unique_issues
 

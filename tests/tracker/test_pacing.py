@@ -7,10 +7,10 @@ import itertools
 
 import pytest
 
-from importer.clock import FakeClock
 from importer.config import DeliverySection
 from importer.deliver.retry import retry_policy
 from importer.errors import Retryable
+from importer.testing import FakeClock
 from importer.tracker.pacing import CATCH_UP, Pacer
 
 

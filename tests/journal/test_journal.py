@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from importer.deliver import Journal
 from importer.errors import ExitCode, JournalError
+from importer.journal import Journal
 from importer.models import Mode, Worklog
 from tests.helpers import import_into, make_settings, month_rows, read_report
 

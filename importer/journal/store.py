@@ -12,7 +12,7 @@ back. An edit is marked too (``updating``/``deleting``, with what it is about to
 its request, and settled after: a crash between the two leaves the mark, and the next run
 checks the worklog in Tracker before anything else happens.
 
-Writes are group-committed (:mod:`importer.deliver.commits`): ``sending`` and edit marks
+Writes are group-committed (:mod:`importer.journal.commits`): ``sending`` and edit marks
 are awaited (the request waits for its mark to be on disk); the rest are not (losing one
 only costs a check of Tracker next time). Tables and migrations: :mod:`journal_schema`.
 """
@@ -30,7 +30,9 @@ from typing import Any
 
 import filelock
 
-from importer.deliver.commits import (
+from importer.errors import JournalError, StateLocked
+from importer.formats import utc_instant
+from importer.journal.commits import (
     ADOPTED,
     CREATED,
     DELETED,
@@ -40,7 +42,7 @@ from importer.deliver.commits import (
     UPDATED,
     GroupCommit,
 )
-from importer.deliver.journal_schema import (
+from importer.journal.schema import (
     FIELDS,
     VERSION,
     BatchInfo,
@@ -51,7 +53,6 @@ from importer.deliver.journal_schema import (
     prepare,
     run_info,
 )
-from importer.errors import JournalError, StateLocked
 from importer.models import Mode, Worklog
 
 
@@ -230,7 +231,7 @@ class Journal:
             state,
             target,
             worklog.issue,
-            worklog.start.astimezone(dt.UTC).isoformat(),
+            utc_instant(worklog.start),
             int(worklog.duration.total_seconds()),
             worklog.comment.strip(),
             worklog.author,

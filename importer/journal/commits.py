@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import sqlite3
 
-from importer.deliver.journal_schema import FIELDS
 from importer.errors import JournalError
+from importer.journal.schema import FIELDS
 
 INSERT = f"INSERT INTO bookings ({FIELDS}) VALUES ({', '.join('?' * 20)}) "
 SENDING = INSERT + (

@@ -14,9 +14,9 @@ import functools
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any
 
-from importer.deliver.journal_schema import Booked
 from importer.deliver.matching import books, created_by_one_of
 from importer.formats import parse_business_iso, parse_tracker_start
+from importer.journal.schema import Booked
 from importer.models import Booking, Outcome, Status, Worklog
 from importer.sync.plan import earlier_source
 
@@ -48,6 +48,7 @@ class Audit:
     tracker_seconds: dict[str, dict[str, int]] = dataclasses.field(
         default_factory=lambda: {"person": {}, "issue": {}}
     )
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)  # issue → why unread
 
     def _add(self, side: dict[str, dict[str, int]], worklog: Worklog) -> None:
         seconds = int(worklog.duration.total_seconds())
@@ -115,24 +116,35 @@ def audit(
         )
         line.previous = held
         found.outcomes.append(line)
+    _extras(found, by_issue, claimed, batch_ids)
+    return found
+
+
+def _extras(
+    found: Audit,
+    by_issue: Mapping[str, list[Record]],
+    claimed: set[str],
+    batch_ids: Mapping[str, Booked],
+) -> None:
+    """Worklogs the batch booked that no row of the file claimed: ``extra``."""
     for issue, records in by_issue.items():
         for record in records:
             worklog_id = str(record.get("id"))
-            if worklog_id in batch_ids and worklog_id not in claimed:
-                extra = as_worklog(record, issue, batch_ids[worklog_id].author)
-                if extra is None:
-                    continue
-                found._add(found.tracker_seconds, extra)
-                found.outcomes.append(
-                    Outcome(
-                        earlier_source(batch_ids[worklog_id]),
-                        Status.EXTRA,
-                        extra,
-                        worklog_id=worklog_id,
-                        error="in Tracker (booked for this batch), not in the file",
-                    )
+            if worklog_id not in batch_ids or worklog_id in claimed:
+                continue
+            extra = as_worklog(record, issue, batch_ids[worklog_id].author)
+            if extra is None:
+                continue
+            found._add(found.tracker_seconds, extra)
+            found.outcomes.append(
+                Outcome(
+                    earlier_source(batch_ids[worklog_id]),
+                    Status.EXTRA,
+                    extra,
+                    worklog_id=worklog_id,
+                    error="in Tracker (booked for this batch), not in the file",
                 )
-    return found
+            )
 
 
 def _first(

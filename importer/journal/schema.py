@@ -16,7 +16,6 @@ from pathlib import PurePath
 
 VERSION = 2
 
-STATES = ("sending", "created", "updating", "deleting", "deleted")
 
 _BOOKINGS = """
 CREATE TABLE bookings (
@@ -144,7 +143,9 @@ class Booked:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """What a corrected row keeps: issue, start instant and author."""
+        """What a corrected row keeps: issue, start instant and author — the same as
+        :func:`importer.sync.plan.correction_key` of the worklog it booked (``start_utc`` is
+        :func:`importer.formats.utc_instant`)."""
         return (self.issue, self.start_utc, self.author)
 
 
