@@ -53,7 +53,11 @@ class Status(enum.StrEnum):
     EXTRA = "extra"  # a worklog of the batch that no row of the file books
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# SourceRow and Booking are made for every row of a file: not frozen, because a frozen
+# dataclass sets each field through object.__setattr__ (measured: 0.52 µs against 0.12 µs
+# for six fields, about half a second of a million-row run). Treat them as read-only; they
+# hold a dict, so they were never hashable anyway.
+@dataclasses.dataclass(slots=True)
 class SourceRow:
     """One row as read from a file; ``row`` is the number a person sees in the sheet.
 
@@ -89,7 +93,7 @@ class Worklog:
         return body
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class Booking:
     """One valid row on its way to Tracker."""
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import operator
 import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from importer.formats import format_duration
-from importer.models import Cell, Outcome
+from importer.models import Cell, Outcome, SourceRow
 from importer.report.files import new_file, problem
 
 REPORT_COLUMNS = (
@@ -40,9 +41,19 @@ _FLUSH_EVERY = 200  # lines …
 FLUSH_SECONDS = 1.0  # … or seconds, whichever comes first (the sink flushes as often)
 
 
+# A month repeats its few starts, durations and file names: each is formatted once.
+_iso = functools.lru_cache(maxsize=65536)(dt.datetime.isoformat)
+_duration = functools.lru_cache(maxsize=4096)(format_duration)
+
+
 def neutralised(text: str) -> str:
     """``=SUM(A1)`` → ``'=SUM(A1)``: Excel shows the text instead of running it."""
     return "'" + text if text and text[0] in _FORMULA_STARTS else text
+
+
+@functools.lru_cache(maxsize=256)
+def _neutral_file(name: str) -> str:
+    return neutralised(name)
 
 
 def cell_text(value: Cell) -> str:
@@ -85,47 +96,44 @@ class ReportWriter:
             raise problem(path, "report", error) from None
 
     def write(self, outcome: Outcome) -> None:
-        worklog = outcome.worklog
         # Status, row, issue, start, duration, id, status code and attempts are ours and never
-        # start like a formula; the file name, the messages and the source cells may.
-        values = outcome.source.values
-        previous = outcome.previous
-        risky = [
-            outcome.source.file,
-            outcome.error,
-            outcome.warning,
-            previous.comment if previous else "",
-        ]
-        try:
-            if self._cells is not None:
-                cells = self._cells(values)
-            else:
-                cells = tuple(values.get(name) for name in self.source_columns)
-        except KeyError:
-            cells = tuple(values.get(name) for name in self.source_columns)
-        risky.extend(v if type(v) is str else cell_text(v) for v in cells)
-        safe = [
-            outcome.source.file,
-            str(outcome.source.row),
+        # start like a formula; the file name, the messages and the source cells may. Inline,
+        # not neutralised(): this runs for every cell of every row.
+        source, worklog, previous = outcome.source, outcome.worklog, outcome.previous
+        error, warning = outcome.error, outcome.warning
+        line = [
+            _neutral_file(source.file),
+            str(source.row),
             outcome.status,
             worklog.issue if worklog else "",
-            worklog.start.isoformat() if worklog else "",
-            format_duration(worklog.duration) if worklog else "",
+            _iso(worklog.start) if worklog else "",
+            _duration(worklog.duration) if worklog else "",
             outcome.worklog_id,
             "" if outcome.http_status is None else str(outcome.http_status),
             str(outcome.attempts),
+            "'" + error if error and error[0] in _FORMULA_STARTS else error,
+            "'" + warning if warning and warning[0] in _FORMULA_STARTS else warning,
+            _duration(previous.duration) if previous else "",
+            neutralised(previous.comment) if previous else "",
         ]
-        # Inline, not neutralised(): this runs for every cell of every row.
-        risky = ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in risky]
-        safe[0] = risky[0]
-        was = format_duration(previous.duration) if previous else ""
+        texts = [v if type(v) is str else cell_text(v) for v in self._source_cells(source)]
+        line += ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in texts]
         try:
-            self._csv.writerow([*safe, risky[1], risky[2], was, *risky[3:]])
+            self._csv.writerow(line)
         except OSError as error:
             raise problem(self.path, "report", error) from None
         self._unflushed += 1
         if self._unflushed >= _FLUSH_EVERY or time.monotonic() - self._flushed_at >= FLUSH_SECONDS:
             self.flush()
+
+    def _source_cells(self, source: SourceRow) -> tuple[Cell, ...]:
+        values = source.values
+        if self._cells is not None:
+            try:
+                return self._cells(values)  # type: ignore[no-any-return]
+            except KeyError:
+                pass  # a file lacking some of the run's columns
+        return tuple(values.get(name) for name in self.source_columns)
 
     def flush(self) -> None:
         """Put the lines written so far on disk (the run also calls this every second)."""
