@@ -47,8 +47,22 @@ def fingerprint(
     exactly one more. Journals of earlier versions hold these: never change the recipe.
     """
     content = booking_content(worklog) if content is None else content
-    parts = (target, mode.value, content, str(occurrence))
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    return Fingerprints(target, mode).of(content.encode(), occurrence)
+
+
+class Fingerprints:
+    """:func:`fingerprint` for every row of a run: the target and mode are hashed once."""
+
+    def __init__(self, target: str, mode: Mode) -> None:
+        # SHA-256 of a concatenation, fed in parts: the very recipe of fingerprint().
+        self._prefix = hashlib.sha256(f"{target}\x1f{mode.value}\x1f".encode())
+
+    def of(self, content: bytes, occurrence: int) -> str:
+        """The fingerprint of :func:`booking_content` (encoded) and its occurrence number."""
+        digest = self._prefix.copy()
+        digest.update(content)
+        digest.update(b"\x1f%d" % occurrence)
+        return digest.hexdigest()
 
 
 def twin_key(worklog: Worklog, mode: Mode) -> str:
@@ -68,11 +82,12 @@ class Occurrences:
     """
 
     def __init__(self) -> None:
-        self._seen: dict[int, int] = {}
+        self._seen: dict[bytes, int] = {}
 
-    def next(self, content: str) -> int:
+    def next(self, content: str | bytes) -> int:
         """The occurrence number of the next row with this :func:`booking_content`."""
-        key = int.from_bytes(hashlib.blake2b(content.encode(), digest_size=8).digest())
+        data = content.encode() if isinstance(content, str) else content
+        key = hashlib.blake2b(data, digest_size=8).digest()
         count = self._seen.get(key, 0) + 1
         self._seen[key] = count
         return count

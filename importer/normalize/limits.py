@@ -6,6 +6,8 @@ import datetime as dt
 
 from importer.models import Worklog
 
+_NOTHING = dt.timedelta(0)
+
 
 class DayTotals:
     """Warns once when a person's booked hours on one day pass a limit."""
@@ -17,10 +19,10 @@ class DayTotals:
     def add(self, worklog: Worklog) -> str:
         """The warning for this row, if it is the one that crosses the limit."""
         key = (worklog.author, worklog.start.date())
-        before = self._booked.get(key, dt.timedelta(0))
+        before = self._booked.get(key, _NOTHING)
         after = before + worklog.duration
         self._booked[key] = after
-        if before <= self.limit < after:
+        if after > self.limit >= before:
             who = worklog.author or "the author"
             return (
                 f"{who} books {after.total_seconds() / 3600:g} h on {key[1].isoformat()}, "

@@ -42,6 +42,37 @@ def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
     return dataclasses.replace(settings.input, **chosen)  # type: ignore[arg-type]
 
 
+def _present(column: str, value: Cell) -> Cell:
+    """A cell that must hold something; an empty one makes the row invalid."""
+    if type(value) is str and value.strip():
+        return value
+    if is_blank(value):
+        raise RowInvalid(f"column '{column}' is empty", column, value)
+    return value
+
+
+def _checked_span(
+    column: str, value: Cell, duration: dt.timedelta, most: dt.timedelta
+) -> dt.timedelta:
+    """A positive duration in whole minutes, at most ``most``."""
+    if duration <= dt.timedelta(0):
+        raise RowInvalid(
+            f"column '{column}' value {cell_text(value)!r}: duration must be positive",
+            column,
+            value,
+        )
+    duration = whole_minutes(duration, column, value)
+    if duration > most:
+        limit = most.total_seconds() / 3600
+        raise RowInvalid(
+            f"column '{column}' value {cell_text(value)!r}: more than {limit:g} hours "
+            "in one row (input.max_duration_hours)",
+            column,
+            value,
+        )
+    return duration
+
+
 class Normalizer:
     """Applies one file's column map and the configured rules to its rows."""
 
@@ -100,6 +131,9 @@ class Normalizer:
         )
         self._parse_span = cached(partial(parse_duration, unit=self.unit))
         self._local = functools.lru_cache(maxsize=65536)(self._localize)
+        self._start_at = functools.lru_cache(maxsize=65536)(self._start_from)
+        self._span_at = functools.lru_cache(maxsize=4096)(self._span_from)
+        self._issue_at = functools.lru_cache(maxsize=65536)(self._issue_from)
 
     def _now_again(self) -> dt.datetime:
         self._seen_now = self.now()
@@ -163,12 +197,7 @@ class Normalizer:
         return row.values.get(column)
 
     def _required(self, row: SourceRow, column: str) -> Cell:
-        value = row.values.get(column)
-        if type(value) is str and value.strip():
-            return value
-        if is_blank(value):
-            raise RowInvalid(f"column '{column}' is empty", column, value)
-        return value
+        return _present(column, row.values.get(column))
 
     @staticmethod
     def _parse(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
@@ -181,64 +210,64 @@ class Normalizer:
             ) from None
 
     def _issue(self, row: SourceRow) -> str:
+        return self._issue_at(row.values.get(self.columns.issue))
+
+    def _issue_from(self, value: Cell) -> str:
+        """The issue key in a cell; memoised per cell (``_issue_at``): a month books the
+        same few issues again and again."""
         column = self.columns.issue
-        return self.issue_keys.key(column, self._required(row, column))
+        return self.issue_keys.key(column, _present(column, value))
 
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
+        values = row.values
         if c.start:
-            value = self._required(row, c.start)
+            return self._start_at(values.get(c.start), None)
+        return self._start_at(values.get(c.date), values.get(c.time) if c.time else None)
+
+    def _start_from(self, first: Cell, clock_value: Cell) -> dt.datetime:
+        """The start from the start cell (or the date and time cells); memoised per pair of
+        cells (``_start_at``): a month repeats its few dates and times."""
+        c = self.columns
+        if c.start:
+            value = _present(c.start, first)
             start = self._pinned(self._parse(c.start, value, self.parse_moment), c.start, value)
             check_start(start, c.start, value)
         else:
-            day = self._parse(c.date, self._required(row, c.date), self._parse_day)
+            day = self._parse(c.date, _present(c.date, first), self._parse_day)
             clock = self.default_start
-            if c.time and not is_blank(time_value := self._cell(row, c.time)):
-                clock = self._parse(c.time, time_value, self._parse_clock)
+            if c.time and not is_blank(clock_value):
+                clock = self._parse(c.time, clock_value, self._parse_clock)
             if self.zone is None:
-                value = self._cell(row, c.date)
-                self._pinned(dt.datetime.combine(day, clock), c.date, value)  # refuses it
+                self._pinned(dt.datetime.combine(day, clock), c.date, first)  # refuses it
             start = self._local(day, clock)
             if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
-                check_start(start.replace(tzinfo=self.zone), c.date, self._cell(row, c.date))
-        # Time only moves on: a start before a ``now`` read earlier is in the past; only a
-        # later one asks the clock again (per row, the clock was a tenth of the row's cost).
+                check_start(start.replace(tzinfo=self.zone), c.date, first)
+        # Time only moves on: a start before a ``now`` read earlier is in the past (and stays
+        # so, which is why a start may be memoised); only a later one asks the clock again.
         if not self.allow_future and start > self._seen_now and start > self._now_again():
             column = c.start or c.date
             raise RowInvalid(
                 f"column '{column}': the work starts in the future ({start.isoformat()}); "
                 "set input.allow_future = true to book it anyway",
                 column,
-                self._cell(row, column),
+                first,
             )
         return start
 
     def _duration(self, row: SourceRow, start: dt.datetime) -> dt.timedelta:
         c = self.columns
         if c.duration:
-            column = c.duration
-            value = self._required(row, column)
-            duration = self._parse(column, value, self._parse_span)
-        else:
-            column = c.end
-            value = self._required(row, column)
-            duration = self._until_end(row, start, value)
-        if duration <= dt.timedelta(0):
-            raise RowInvalid(
-                f"column '{column}' value {cell_text(value)!r}: duration must be positive",
-                column,
-                value,
-            )
-        duration = whole_minutes(duration, column, value)
-        if duration > self.max_duration:
-            limit = self.max_duration.total_seconds() / 3600
-            raise RowInvalid(
-                f"column '{column}' value {cell_text(value)!r}: more than {limit:g} hours "
-                "in one row (input.max_duration_hours)",
-                column,
-                value,
-            )
-        return duration
+            return self._span_at(row.values.get(c.duration))
+        value = self._required(row, c.end)
+        return _checked_span(c.end, value, self._until_end(row, start, value), self.max_duration)
+
+    def _span_from(self, value: Cell) -> dt.timedelta:
+        """A duration cell as Tracker books it; memoised per cell (``_span_at``)."""
+        column = self.columns.duration
+        value = _present(column, value)
+        duration = self._parse(column, value, self._parse_span)
+        return _checked_span(column, value, duration, self.max_duration)
 
     def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
         """Elapsed time from the start to an end time; an end before the start is next day."""

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from importer.deliver import Occurrences, booking_content, fingerprint
+from importer.deliver import Occurrences, booking_content
+from importer.deliver.identity import Fingerprints
 from importer.log import get_logger
 from importer.models import Booking, Invalid, Mode, Outcome, Status, Worklog
 from importer.normalize import DayTotals
@@ -21,6 +22,7 @@ def bookings(
     """Every row of every file, in order, as a booking or as the outcome it already has."""
     log = get_logger()
     occurrences = Occurrences()
+    prints = Fingerprints(target, mode)
     for opened in inputs:
         table, normalizer = opened.table, opened.normalizer
         rows = 0
@@ -31,13 +33,7 @@ def bookings(
                 status = Status.INVALID if isinstance(result, Invalid) else Status.SKIPPED
                 yield Outcome(source, status, error=result.reason)
                 continue
-            content = booking_content(result)
-            fp = fingerprint(
-                result,
-                mode=mode,
-                target=target,
-                occurrence=occurrences.next(content),
-                content=content,
-            )
+            content = booking_content(result).encode()
+            fp = prints.of(content, occurrences.next(content))
             yield Booking(source, result, fp, day_totals.add(result))
         log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)

@@ -54,6 +54,7 @@ class Sink:
         # A person watching the bar sees the rows to fix in the summary; a warning above the
         # bar would show each of them twice. Logs for later readers keep every row event.
         self.row_warnings = not isinstance(progress, TerminalProgress)
+        self._advance = None if isinstance(progress, NoProgress) else progress.advance
         self.broken: OutputError | None = None
         self._on_broken = on_broken
 
@@ -95,14 +96,12 @@ class Sink:
             except OutputError as error:
                 self._break(error)
         self.tally.add(outcome)
-        self.progress.advance(outcome, self.stats())
-        source = outcome.source
+        if self._advance is not None:  # a bar to move (most runs have none: no call per row)
+            self._advance(outcome, self.stats())
         if outcome.status in _NOTED:
-            if self.row_warnings:
-                self.log.warning(
-                    "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
-                )
+            self._noted(outcome)
         elif self.per_row:
+            source = outcome.source
             self.log.debug(
                 "row_" + outcome.status,
                 file=source.file,
@@ -110,7 +109,15 @@ class Sink:
                 worklog_id=outcome.worklog_id or None,
                 note=outcome.error or None,
             )
-        if outcome.status in _NOTED and len(self.problems) < PROBLEMS_KEPT:
+
+    def _noted(self, outcome: Outcome) -> None:
+        """A row to fix or to look at: logged, and among the summary's first few."""
+        source = outcome.source
+        if self.row_warnings:
+            self.log.warning(
+                "row_" + outcome.status, file=source.file, row=source.row, reason=outcome.error
+            )
+        if len(self.problems) < PROBLEMS_KEPT:
             self.problems.append(
                 {
                     "file": source.file,

@@ -38,21 +38,24 @@ class Tally:
     )
 
     def add(self, outcome: Outcome) -> None:
-        self.counts[outcome.status] += 1  # a StrEnum: the same key as its value
-        if outcome.status is Status.CREATED and "--sync to replace it" in outcome.warning:
-            self.corrections_booked += 1
-        booked = Status.PENDING if self.dry_run else Status.CREATED
+        status = outcome.status
+        self.counts[status] += 1  # a StrEnum: the same key as its value
+        worklog = outcome.worklog
         # An edit of an earlier booking (``previous``) creates no hours of its own.
-        if outcome.status is booked and outcome.worklog is not None and outcome.previous is None:
-            seconds = int(outcome.worklog.duration.total_seconds())
+        if status is self._booked and worklog is not None and outcome.previous is None:
+            seconds = int(worklog.duration.total_seconds())
+            by_author, by_issue = self._seconds_by["author"], self._seconds_by["issue"]
+            by_author[worklog.author] = by_author.get(worklog.author, 0) + seconds
+            by_issue[worklog.issue] = by_issue.get(worklog.issue, 0) + seconds
             if not self.dry_run:
                 self.seconds_created += seconds
-            for field, key in (
-                ("author", outcome.worklog.author),
-                ("issue", outcome.worklog.issue),
-            ):
-                totals = self._seconds_by[field]
-                totals[key] = totals.get(key, 0) + seconds
+                if "--sync to replace it" in outcome.warning:
+                    self.corrections_booked += 1
+
+    @property
+    def _booked(self) -> Status:
+        """The status of a row that books hours: created, or in a dry run, to create."""
+        return Status.PENDING if self.dry_run else Status.CREATED
 
     def hours_by(self, field: str) -> dict[str, float]:
         """Hours per author or per issue, largest first."""
