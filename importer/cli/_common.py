@@ -10,15 +10,16 @@ import logging
 import os
 import sys
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from importer.config import Settings
+from importer.config import Settings, load_settings
 from importer.errors import ExitCode, ImporterError, OutputError, exit_code_for
 from importer.log import GuardedFile, LogFormat, configure_logging, get_logger
+from importer.pipeline import RunOptions
 from importer.report import RunSummary
 
 if TYPE_CHECKING:
@@ -114,6 +115,28 @@ def sandbox_settings(settings: Settings, wanted: bool) -> SandboxSettings | None
     from importer.sandbox import SandboxSettings  # only now: it brings aiohttp's server
 
     return SandboxSettings(**dataclasses.asdict(settings.sandbox))
+
+
+def run_options(
+    config_path: Path,
+    files: Sequence[Path],
+    *,
+    report_path: Path | None,
+    state_path: Path | None,
+    sandbox: bool,
+    **more: Any,
+) -> RunOptions:
+    """What run, undo and verify are given: the config, the files, where the report and the
+    journal go, the sandbox when asked for, and whatever else the command sets."""
+    settings = load_settings(config_path)
+    return RunOptions(
+        files=list(files),
+        settings=settings,
+        report_path=report_path,
+        state_path=state_path,
+        sandbox=sandbox_settings(settings, sandbox),
+        **more,
+    )
 
 
 def _config_option(*, required: bool, help: str) -> Callable[[_F], _F]:

@@ -21,7 +21,7 @@ from importer.cli._common import (
     log_options,
     optional_config_option,
     report_option,
-    sandbox_settings,
+    run_options,
     state_option,
 )
 from importer.cli.render import inspection_lines, print_summary
@@ -29,7 +29,7 @@ from importer.config import load_settings, parse_settings
 from importer.errors import ConfigError, ExitCode, ImporterError
 from importer.models import Mode
 from importer.normalize.times import machine_zone
-from importer.pipeline import RunOptions, run_import
+from importer.pipeline import run_import
 from importer.preflight import check_setup, inspect_file, whoami_async
 from importer.report import RunSummary
 from importer.report.progress import TerminalProgress
@@ -112,18 +112,17 @@ def run(
                 "--book-beside and --sync exclude each other: --sync edits the "
                 "earlier booking, --book-beside keeps it and books the row too"
             )
-        settings = load_settings(config_path)
-        options = RunOptions(
-            files=list(files),
-            settings=settings,
+        options = run_options(
+            config_path,
+            files,
             report_path=report_path,
             state_path=state_path,
+            sandbox=sandbox,
             dry_run=dry_run,
             precheck=precheck,
             handle_signals=True,
             progress=TerminalProgress() if watching.terminal else None,
             mode=Mode(mode) if mode else None,
-            sandbox=sandbox_settings(settings, sandbox),
             batch=batch,
             sync=sync,
             allow_mass_delete=allow_mass_delete,

@@ -6,23 +6,11 @@ from pathlib import Path
 
 import click
 
-from importer.cli._common import (
-    Watching,
-    conclude,
-    config_option,
-    echo,
-    fail,
-    log_options,
-    optional_config_option,
-    report_option,
-    sandbox_option,
-    sandbox_settings,
-    state_option,
-)
+from importer.cli import _common as common
 from importer.cli.render import print_summary, print_verify
 from importer.config import load_settings, parse_settings
 from importer.errors import ImporterError
-from importer.pipeline import RunOptions, UndoOptions, journal_path, list_batches
+from importer.pipeline import UndoOptions, journal_path, list_batches
 from importer.pipeline import undo as undo_import
 from importer.pipeline import verify as verify_files
 from importer.pipeline.batches import run_files
@@ -30,8 +18,8 @@ from importer.report import RunSummary
 
 
 @click.command()
-@optional_config_option("The TOML config (for state.path; default: the default journal).")
-@state_option()
+@common.optional_config_option("The TOML config (for state.path; default: the default journal).")
+@common.state_option()
 @click.option("--runs", "show_runs", default=5, show_default=True, help="Runs shown per batch.")
 def batches(config_path: Path | None, state_path: Path | None, show_runs: int) -> None:
     """List what the journal knows: each batch, its Tracker, runs, bookings and hours.
@@ -45,35 +33,37 @@ def batches(config_path: Path | None, state_path: Path | None, show_runs: int) -
         path = journal_path(settings, state_path)
         found = list_batches(path)
     except ImporterError as error:
-        fail(error)
+        common.fail(error)
     if not found:
-        echo(f"journal {path}: no bookings yet")
+        common.echo(f"journal {path}: no bookings yet")
         return
-    echo(f"journal {path}")
+    common.echo(f"journal {path}")
     for batch in found:
         info = batch.info
         unsure = f"  unsettled: {info.pending}" if info.pending else ""
-        echo(
+        common.echo(
             f"batch {info.batch!r}  {batch.where}  bookings: {info.rows}"
             f"  hours: {info.hours:g}  runs: {info.runs}{unsure}"
         )
         if len(batch.runs) > show_runs:
-            echo(f"  … {len(batch.runs) - show_runs} earlier runs")
+            common.echo(f"  … {len(batch.runs) - show_runs} earlier runs")
         for run in batch.runs[-show_runs:] if show_runs > 0 else []:
             code = "running or killed" if run.exit_code is None else f"exit {run.exit_code}"
             files = ", ".join(run_files(run)) or "-"
-            echo(f"  run {run.id:<5} {run.command:<5} {run.started_at}  {code:<17} {files}")
+            common.echo(f"  run {run.id:<5} {run.command:<5} {run.started_at}  {code:<17} {files}")
 
 
 @click.command()
-@config_option
+@common.config_option
 @click.option("--batch", help="Take back every booking this batch holds.")
 @click.option("--run", "run_id", type=int, help="Take back what this run booked (see `batches`).")
-@state_option()
-@report_option("The per-worklog report (default: report.path with -undo before its extension).")
+@common.state_option()
+@common.report_option(
+    "The per-worklog report (default: report.path with -undo before its extension)."
+)
 @click.option("--dry-run", is_flag=True, help="List what would be deleted; send nothing.")
-@sandbox_option
-@log_options
+@common.sandbox_option
+@common.log_options
 def undo(
     config_path: Path,
     batch: str | None,
@@ -82,7 +72,7 @@ def undo(
     report_path: Path | None,
     dry_run: bool,
     sandbox: bool,
-    watching: Watching,
+    watching: common.Watching,
 ) -> None:
     """Delete from Tracker exactly what a batch or a run booked.
 
@@ -96,32 +86,33 @@ def undo(
     """
 
     def call() -> RunSummary:
-        settings = load_settings(config_path)
-        run = RunOptions(
-            files=(),
-            settings=settings,
+        run = common.run_options(
+            config_path,
+            (),
             report_path=report_path,
             state_path=state_path,
+            sandbox=sandbox,
             dry_run=dry_run,
             handle_signals=True,
-            sandbox=sandbox_settings(settings, sandbox),
         )
         return undo_import(UndoOptions(run=run, batch=batch, run_id=run_id))
 
-    conclude(call, quiet=watching.quiet, show=print_summary)
+    common.conclude(call, quiet=watching.quiet, show=print_summary)
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@config_option
+@common.config_option
 @click.option(
     "--batch",
     help="The batch the files were booked as (default: run.batch, else the first file's name).",
 )
-@state_option()
-@report_option("The per-row report (default: report.path with -verify before its extension).")
-@sandbox_option
-@log_options
+@common.state_option()
+@common.report_option(
+    "The per-row report (default: report.path with -verify before its extension)."
+)
+@common.sandbox_option
+@common.log_options
 def verify(
     files: tuple[Path, ...],
     config_path: Path,
@@ -129,7 +120,7 @@ def verify(
     state_path: Path | None,
     report_path: Path | None,
     sandbox: bool,
-    watching: Watching,
+    watching: common.Watching,
 ) -> None:
     """Check FILE... against Tracker itself, read-only: each row present, missing or
     different, worklogs of the batch the files lack (extra), hours file vs Tracker.
@@ -142,15 +133,14 @@ def verify(
     """
 
     def call() -> RunSummary:
-        settings = load_settings(config_path)
-        options = RunOptions(
-            files=list(files),
-            settings=settings,
+        options = common.run_options(
+            config_path,
+            files,
             report_path=report_path,
             state_path=state_path,
+            sandbox=sandbox,
             batch=batch,
-            sandbox=sandbox_settings(settings, sandbox),
         )
         return verify_files(options)
 
-    conclude(call, quiet=watching.quiet, show=print_verify)
+    common.conclude(call, quiet=watching.quiet, show=print_verify)

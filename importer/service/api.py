@@ -288,13 +288,17 @@ def create_service_app(runner: Runner, jobs_dir: Path, token: str = "") -> web.A
     """The API over ``runner``'s store; the caller runs ``runner.serve()`` beside it."""
     app = web.Application(middlewares=[_authorised], client_max_size=MAX_UPLOAD_BYTES)
     app[RUNNER], app[STORE], app[JOBS_DIR], app[TOKEN] = runner, runner.store, jobs_dir, token
-    app.router.add_post("/api/jobs", create_job)
-    app.router.add_get("/api/jobs", list_jobs)
-    app.router.add_get("/api/jobs/{id}", get_job)
-    app.router.add_get("/api/jobs/{id}/{name}", download)
-    app.router.add_post("/api/jobs/{id}/cancel", cancel_job)
-    app.router.add_post("/api/jobs/{id}/start", start_job)
-    app.router.add_get("/", page)
-    app.router.add_get("/api/health", health)
-    app.router.add_get("/metrics", metrics)
+    app.add_routes(
+        [
+            web.post("/api/jobs", create_job),
+            web.get("/api/jobs", list_jobs),
+            web.get("/api/jobs/{id}", get_job),
+            web.get("/api/jobs/{id}/{name}", download),
+            web.post("/api/jobs/{id}/cancel", cancel_job),
+            web.post("/api/jobs/{id}/start", start_job),
+            web.get("/", page),
+            web.get("/api/health", health),
+            web.get("/metrics", metrics),
+        ]
+    )
     return app
