@@ -95,7 +95,8 @@ class RunSession:
         credentials; on leaving, close everything, then build :attr:`summary` and end the
         journal's run (with the error's exit code if the block raised)."""
         state = state_path(options)
-        with exclusive(None if (readonly if lock is None else not lock) else state):
+        locked = not readonly if lock is None else lock
+        with exclusive(state if locked else None):
             journal = Journal.open(state, readonly=readonly)
             try:
                 session = await cls._run(options, journal)
@@ -219,6 +220,6 @@ class RunSession:
             stopped=self.stops.reason,
             sent=self.stops.sent > 0,
         )
-        summary.command, summary.batch, summary.run_id = self.command, self.batch, None
+        summary.command, summary.batch = self.command, self.batch
         summary.run_id = self.journal.run_id
         return summary

@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from importer.config import Settings
 from importer.pipeline import RunOptions, run_import_async
+from importer.report import RunSummary
 from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
 
@@ -22,6 +24,29 @@ pytestmark = pytest.mark.slow  # waits out real horizons
 
 TIMEOUT = 0.3
 HORIZON = 1.5
+
+
+async def import_and_count(
+    url: str, csv: Path, settings: Settings, tmp_path: Path
+) -> tuple[RunSummary, collections.Counter[tuple[str, str]]]:
+    """Run once against the sandbox at ``url``; what it stored, by (issue, comment)."""
+    summary = await run_import_async(
+        RunOptions(
+            files=[csv],
+            settings=settings,
+            report_path=tmp_path / "report.csv",
+            state_path=tmp_path / "journal.sqlite",
+            environ=tracker_env(url),
+        )
+    )
+    stored = collections.Counter(
+        (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
+    )
+    return summary, stored
+
+
+def each_once(rows: list[list[str]]) -> collections.Counter[tuple[str, str]]:
+    return collections.Counter((r[0], r[4]) for r in rows[1:])
 
 
 @pytest.mark.parametrize("delay", [0.1, 0.25, 0.35, 0.8, 1.3])
@@ -33,20 +58,9 @@ async def test_a_post_stored_after_its_timeout_is_adopted_never_doubled(
         delivery={"request_timeout": TIMEOUT, "commit_horizon": HORIZON, "max_attempts": 4}
     )
     with sandbox_process("--commit-delay", str(delay)) as url:
-        summary = await run_import_async(
-            RunOptions(
-                files=[write_csv(rows)],
-                settings=settings,
-                report_path=tmp_path / "report.csv",
-                state_path=tmp_path / "journal.sqlite",
-                environ=tracker_env(url),
-            )
-        )
-        stored = collections.Counter(
-            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
-        )
+        summary, stored = await import_and_count(url, write_csv(rows), settings, tmp_path)
     assert summary.exit_code == 0, (summary.stopped, summary.problems)
-    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    assert stored == each_once(rows)
     report = read_report(tmp_path / "report.csv")
     assert {line["status"] for line in report} == {"created"}
     if delay > TIMEOUT:
@@ -123,21 +137,10 @@ async def test_a_stored_write_whose_answer_was_lost_is_settled_at_once_not_after
     settings = make_settings(delivery={"commit_horizon": 60.0, "rate_limit": 200})
     with sandbox_process("--p-created-then-drop", "0.1", "--seed", "3") as url:
         with capture_logs() as logs:
-            summary = await run_import_async(
-                RunOptions(
-                    files=[write_csv(rows)],
-                    settings=settings,
-                    report_path=tmp_path / "report.csv",
-                    state_path=tmp_path / "journal.sqlite",
-                    environ=tracker_env(url),
-                )
-            )
-        stored = collections.Counter(
-            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
-        )
+            summary, stored = await import_and_count(url, write_csv(rows), settings, tmp_path)
         dropped = sandbox_get(url, "/_sandbox/stats")["faults"].get("created_then_drop", 0)
     assert summary.exit_code == 0, (summary.stopped, summary.problems)
-    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    assert stored == each_once(rows)
     report = read_report(tmp_path / "report.csv")
     adopted = [line for line in report if "adopted" in line["error"]]
     assert dropped >= 3 and len(adopted) == dropped  # every lost answer found in Tracker
@@ -157,23 +160,12 @@ async def test_answers_lost_while_fresh_rows_flow_are_looked_up_by_one_shared_se
         sandbox_process("--p-created-then-drop", "0.1", "--seed", "4") as url,
         capture_logs() as logs,
     ):
-        summary = await run_import_async(
-            RunOptions(
-                files=[write_csv(rows)],
-                settings=settings,
-                report_path=tmp_path / "report.csv",
-                state_path=tmp_path / "journal.sqlite",
-                environ=tracker_env(url),
-            )
-        )
+        summary, stored = await import_and_count(url, write_csv(rows), settings, tmp_path)
         stats = sandbox_get(url, "/_sandbox/stats")
-        stored = collections.Counter(
-            (w["issue"]["key"], w["comment"]) for w in sandbox_get(url, "/_sandbox/worklogs")
-        )
     dropped = stats["faults"].get("created_then_drop", 0)
     looks = sum(1 for e in logs if e["event"] == "reconcile_search") - 1  # but the pre-check
     assert summary.exit_code == 0, (summary.stopped, summary.problems)
-    assert stored == collections.Counter((r[0], r[4]) for r in rows[1:])  # each exactly once
+    assert stored == each_once(rows)
     assert dropped >= 5
     assert 1 <= looks <= dropped / 2  # shared looks, not one search per lost answer
     assert not [e for e in logs if e["event"] == "waiting_for_commit_horizon"]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from importer.formats import parse_business_iso
@@ -23,6 +24,23 @@ from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
 pytestmark = pytest.mark.slow  # a browser and a sandbox process
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+async def on_the_page(
+    runner: Runner, app: web.Application, steps: Callable[..., Any], *args: Any
+) -> Any:
+    """Serve ``app`` (its runner taking jobs beside it) while a browser does ``steps``."""
+    worker = asyncio.create_task(runner.serve())
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        base = str(server.make_url("")).rstrip("/")
+        return await asyncio.to_thread(steps, base, *args)
+    finally:
+        await server.close()
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
 
 
 def browser(downloads: Path) -> Any:
@@ -86,19 +104,7 @@ async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
     with sandbox_process("--latency", "0.01") as url:
         runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
         app = create_service_app(runner, tmp_path / "service" / "jobs")
-        worker = asyncio.create_task(runner.serve())
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            base = str(server.make_url("")).rstrip("/")
-            seen = await asyncio.to_thread(
-                steps, base, upload, downloads, tmp_path / "finished.png"
-            )
-        finally:
-            await server.close()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        seen = await on_the_page(runner, app, steps, upload, downloads, tmp_path / "finished.png")
         booked = len(sandbox_get(url, "/_sandbox/worklogs"))
     store.close()
     assert "будет загружено · to book" in seen["plan"] and "30" in seen["plan"]
@@ -164,17 +170,7 @@ async def test_a_corrected_month_on_the_page_is_offered_the_sync_and_ends_equal_
         corrected = [r[:] for r in rows]
         corrected[1][3] = "6"  # row 2's hours corrected
         upload = write_csv(corrected, "october.csv")
-        worker = asyncio.create_task(runner.serve())
-        server = TestServer(app, host="127.0.0.1")
-        await server.start_server()
-        try:
-            base = str(server.make_url("")).rstrip("/")
-            seen = await asyncio.to_thread(correction_steps, base, upload)
-        finally:
-            await server.close()
-            worker.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
+        seen = await on_the_page(runner, app, correction_steps, upload)
         held = sorted(
             parse_business_iso(w["duration"]).total_seconds() / 3600
             for w in sandbox_get(url, "/_sandbox/worklogs")
