@@ -62,6 +62,17 @@ def check_base_url(url: str) -> str:
     return url.rstrip("/")
 
 
+def _refuse_controls(value: str, where: str) -> None:
+    """A header value with a control character (a line break pasted with a token) would be
+    refused by the HTTP library with a traceback, or split a header: say which variable —
+    never its value — before anything is sent."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(
+            f"{where} holds a control character (a line break or tab pasted with it?); "
+            "set it again without one"
+        )
+
+
 def resolve_credentials(
     settings: Settings, environ: Mapping[str, str] | None = None, *, require_token: bool = True
 ) -> Credentials:
@@ -87,6 +98,12 @@ def resolve_credentials(
             + (" — both are set" if org_id else " — neither is set")
         )
     base_url = check_base_url(env.get("TRACKER_BASE_URL", "").strip() or t.base_url)
+    for value, where in (
+        (token, t.token_env),
+        (org_id, "TRACKER_ORG_ID (or tracker.org_id)"),
+        (cloud_org_id, "TRACKER_CLOUD_ORG_ID (or tracker.cloud_org_id)"),
+    ):
+        _refuse_controls(value, where)
     return Credentials(
         base_url=base_url, token=token, auth=t.auth, org_id=org_id, cloud_org_id=cloud_org_id
     )

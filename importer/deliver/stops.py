@@ -21,6 +21,7 @@ import asyncio
 
 from importer.errors import (
     AuthError,
+    ConfigError,
     DeliveryError,
     ImporterError,
     JournalError,
@@ -38,8 +39,11 @@ class Stopped(Exception):
     """The run is stopping; this row is left for the next run."""
 
 
-def identity_refused(exc: DeliveryError, base_url: str, organisation: str) -> DeliveryError:
-    """What a failed ``GET /v2/myself`` means: nothing can be booked with these credentials."""
+def identity_refused(exc: DeliveryError, base_url: str, organisation: str) -> ImporterError:
+    """What a failed ``GET /v2/myself`` means: nothing can be booked with these credentials
+    (or, redirected elsewhere, at this address: a configuration to fix, exit 2)."""
+    if exc.status is not None and 300 <= exc.status < 400:
+        return ConfigError(f"{base_url}/v2/myself answered {exc.message}")
     if isinstance(exc, AuthError):
         return AuthError(f"{base_url} rejected the token: {exc.message}", exc.status)
     if isinstance(exc, Rejected):

@@ -84,6 +84,15 @@ def error_for_status(
     status: int, body: str, headers: Mapping[str, str], *, changes_state: bool
 ) -> DeliveryError:
     """What a non-2xx answer means for the caller: the one place this is decided."""
+    if 300 <= status < 400:
+        # Never followed: the token and the organisation go only to the configured Tracker.
+        where = headers.get("Location", "(no Location)")
+        return Rejected(
+            f"HTTP {status}: a redirect to {where}; the importer follows no redirect, so the "
+            "token and organisation go nowhere else — set TRACKER_BASE_URL (tracker.base_url) "
+            "to the address Tracker really answers at",
+            status,
+        )
     message = _message(status, body)
     if status == 401:
         return AuthError(message, status)
@@ -247,6 +256,7 @@ class TrackerClient:
                 headers=self._headers,
                 timeout=self._timeout,
                 trace_request_ctx=ticket,
+                allow_redirects=False,
             ) as response:
                 answer = await response.read()
         except (aiohttp.ClientError, OSError, TimeoutError):
