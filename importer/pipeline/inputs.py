@@ -45,9 +45,11 @@ def open_inputs(
     mode: Mode = Mode.CREATE,
     now: Callable[[], dt.datetime] | None = None,
     require_zone: bool = True,
+    names: Sequence[str] | None = None,
 ) -> list[InputFile]:
     """Open every file; raise ``InputError``/``ConfigError`` for the first that cannot work.
-    ``require_zone=False`` (``inspect``) lets a file that needs ``input.timezone`` open."""
+    ``require_zone=False`` (``inspect``) lets a file that needs ``input.timezone`` open;
+    ``names``: what people call the files (an upload's own name), in the reports."""
     if not files:
         raise InputError("no input files given")
     check_column_map(settings)
@@ -62,22 +64,24 @@ def open_inputs(
         else None
     )
     opened = []
-    seen: dict[str, Path] = {}
-    for path in files:
+    seen: dict[str, tuple[Path, str]] = {}
+    for position, path in enumerate(files):
         table = open_table(path, settings.input, header_score(settings))
+        if names is not None:
+            table = dataclasses.replace(table, name=names[position])
         digest = table.scan.digest or _digest(path)  # CSV: hashed while scanned
         if (first := seen.get(digest)) is not None:
-            same = "the same file" if first.resolve() == path.resolve() else "the same content"
+            same = "the same file" if first[0].resolve() == path.resolve() else "the same content"
             raise InputError(
-                f"{path}: {same} as {first}, given before on the command line; "
+                f"{table.shown}: {same} as {first[1]}, given before; "
                 "each of its rows would be booked twice — name it once"
             )
-        seen[digest] = path
+        seen[digest] = (path, table.shown)
         column_map = _mapped(settings, table, path)
         table.check()  # a file that cannot be read to the end sends nothing
         if Mode(mode) is Mode.IMPORT and not column_map.columns.author:
             raise ConfigError(
-                f"{table.path}: mode 'import' books each row as its author; map columns.author"
+                f"{table.shown}: mode 'import' books each row as its author; map columns.author"
             )
         normalizer = Normalizer(
             settings,
@@ -96,12 +100,12 @@ def open_inputs(
 
 def _mapped(settings: Settings, table: Table, path: Path) -> ColumnMap:
     """The file's column map, every column it names present in the header."""
-    column_map = resolve_columns(settings, table.columns, str(path), table.duplicated)
+    column_map = resolve_columns(settings, table.columns, table.shown, table.duplicated)
     missing = [n for n in column_map.required() + column_map.optional() if n not in table.columns]
     if missing:
         names = ", ".join(repr(m) for m in missing)
         raise InputError(
-            f"{table.path}: column {names} not found (check [columns] in the config); "
+            f"{table.shown}: column {names} not found (check [columns] in the config); "
             f"the header (row {table.header_row}) has: "
             f"{', '.join(repr(c) for c in table.columns)}"
         )
@@ -113,7 +117,7 @@ def _check_zone(table: Table, normalizer: Normalizer) -> None:
     anything is sent: a guessed zone books a whole month hours off, with no hint."""
     if (why := zone_needed(table, normalizer)) is not None:
         raise ConfigError(
-            f"{table.path}: input.timezone is not set, and {why}. Set input.timezone in the "
+            f"{table.shown}: input.timezone is not set, and {why}. Set input.timezone in the "
             "config to the zone the file's times were written in (this machine's is "
             f'{machine_zone()!r}), e.g. [input] timezone = "Europe/Moscow"'
         )

@@ -148,7 +148,7 @@ async def run_import_async(
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
     settings, dry_run = options.settings, options.dry_run
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
-    inputs = open_inputs(options.files, settings, mode=mode, now=now)
+    inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)
     report_path = report_path_for(options)
     async with RunSession.open(options, readonly=dry_run) as session:

@@ -69,7 +69,7 @@ async def verify_async(
     """Compare the files with Tracker; raises ``ConfigError``/``InputError`` on bad input."""
     settings = options.settings
     mode = Mode(options.mode or settings.tracker.mode)
-    inputs = open_inputs(options.files, settings, mode=mode, now=now)
+    inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)
     report_path = verify_report_path(options)
     result = Audit()

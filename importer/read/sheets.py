@@ -89,10 +89,10 @@ def _cell(value: Any) -> Cell:
 
 
 def excel_rows(
-    path: Path, columns: list[str], header_row: int, frame: pd.DataFrame | None
+    file: str, columns: list[str], header_row: int, frame: pd.DataFrame | None
 ) -> Generator[SourceRow, None, None]:
-    """The rows below the header, numbered as the sheet numbers them."""
-    file = str(path)
+    """The rows below the header, numbered as the sheet numbers them (``file``: as the
+    report names the file)."""
     assert frame is not None
     width = len(columns)
     for offset, values in enumerate(frame.itertuples(index=False, name=None)):

@@ -58,8 +58,14 @@ class Table:
     duplicated: dict[str, list[str]] = field(default_factory=dict)
     # CSV: what one pass over the bytes ruled out (rows are then not looked at one by one).
     scan: Scan = UNSCANNED
+    name: str = ""  # what the person who gave the file calls it (an upload's own name)
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _counted: list[int] = field(default_factory=list, repr=False, compare=False)  # by check()
+
+    @property
+    def shown(self) -> str:
+        """The file as reports and messages name it: its given name, else its path."""
+        return self.name or str(self.path)
 
     def estimated_rows(self) -> int:
         """Rows below the header (for the progress bar and the ETA): exact for spreadsheets
@@ -89,7 +95,7 @@ class Table:
             return _csv_rows(self)  # returned, not re-yielded: one hop less per row
         from importer.read.sheets import excel_rows
 
-        return excel_rows(self.path, self.columns, self.header_row, self._frame)
+        return excel_rows(self.shown, self.columns, self.header_row, self._frame)
 
 
 def _text(value: object) -> str:
@@ -254,7 +260,7 @@ def _displayable(field: str) -> str:
 
 
 def _csv_rows(table: Table) -> Generator[SourceRow, None, None]:
-    file = str(table.path)
+    file = table.shown
     names = table.columns
     width = len(names)
     blank = [""] * width

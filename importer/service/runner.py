@@ -78,6 +78,12 @@ class Running:
     shutting_down: bool = False  # the service stops: the job resumes on the next start
 
 
+def shown_names(names: list[str]) -> list[str]:
+    """The uploads' own names, two with the same name told apart by their position."""
+    counts = collections.Counter(names)
+    return [f"{n} (file {i + 1})" if counts[n] > 1 else n for i, n in enumerate(names)]
+
+
 class Runner:
     """Takes queued jobs in order and imports them, one at a time."""
 
@@ -151,6 +157,7 @@ class Runner:
         opts = job.options
         options = RunOptions(
             files=[Path(f) for f in job.files],
+            file_names=shown_names(job.names),
             settings=self.settings,
             report_path=folder / "report.csv",
             state_path=self.state,

@@ -279,3 +279,28 @@ async def test_a_job_waits_while_a_run_from_cron_holds_the_journal(
         lock.release()
         ended = await until_ended(client, job_id)
     assert ended["state"] == "finished" and ended["exit_code"] == 0 and ended["note"] == ""
+
+
+async def test_the_plan_report_and_failed_rows_name_the_uploaded_file_not_the_stored_one(
+    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str
+) -> None:
+    rows = [*month_rows(3), ["BAD", "01.10.2026", "09:00", "1", "broken", "a"]]
+    path = write_csv(rows, name="timesheet-2026-10.csv")
+    async with service(tmp_path, sandbox_url) as (client, _):
+        answer = await upload(client, path, dry_run="true")
+        job = await until_ended(client, (await answer.json())["id"])
+        report = await (await client.get(f"/api/jobs/{job['id']}/report.csv")).text()
+        failed = await (await client.get(f"/api/jobs/{job['id']}/failed.csv")).text()
+        summary = await (await client.get(f"/api/jobs/{job['id']}/summary.json")).json()
+    lines = list(csv.DictReader(report.lstrip("\ufeff").splitlines()))
+    assert {line["file"] for line in lines} == {"timesheet-2026-10.csv"}
+    assert [p["file"] for p in summary["problems"]] == ["timesheet-2026-10.csv"]
+    failed_lines = list(csv.DictReader(failed.lstrip("\ufeff").splitlines()))
+    assert [line["source_file"] for line in failed_lines] == ["timesheet-2026-10.csv"]
+
+
+def test_two_uploads_of_one_name_are_told_apart_by_their_position() -> None:
+    from importer.service.runner import shown_names
+
+    assert shown_names(["a.csv", "b.csv", "a.csv"]) == ["a.csv (file 1)", "b.csv", "a.csv (file 3)"]
+    assert shown_names(["october.csv"]) == ["october.csv"]
