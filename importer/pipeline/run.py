@@ -175,6 +175,7 @@ async def run_import_async(
     summary = session.summary
     assert summary is not None
     summary.timezone = settings.input.timezone
+    summary.presets = {i.table.shown: i.column_map.preset_name or "" for i in inputs}
     work.complete(summary, batch)
     summary.publish(
         "run_finished",

@@ -111,6 +111,7 @@ class RunSummary:
     sync: dict[str, Any] | None = None  # --sync: the plan (counts, hours before → after)
     verify: dict[str, Any] | None = None  # verify: hours per person and issue, file vs Tracker
     timezone: str = ""  # input.timezone the times were read in ("": they carried offsets)
+    presets: dict[str, str] = dataclasses.field(default_factory=dict)  # file → preset ("": none)
 
     @classmethod
     def of(

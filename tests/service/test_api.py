@@ -295,6 +295,9 @@ async def test_the_plan_report_and_failed_rows_name_the_uploaded_file_not_the_st
     lines = list(csv.DictReader(report.lstrip("\ufeff").splitlines()))
     assert {line["file"] for line in lines} == {"timesheet-2026-10.csv"}
     assert [p["file"] for p in summary["problems"]] == ["timesheet-2026-10.csv"]
+    # How it was read, as the page shows it: the zone, the batch, the layout per file.
+    assert summary["timezone"] == "Europe/Moscow" and summary["batch"] == "timesheet-2026-10"
+    assert summary["presets"] == {"timesheet-2026-10.csv": ""}  # the config's [columns]
     failed_lines = list(csv.DictReader(failed.lstrip("\ufeff").splitlines()))
     assert [line["source_file"] for line in failed_lines] == ["timesheet-2026-10.csv"]
 

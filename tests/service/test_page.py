@@ -110,6 +110,8 @@ async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
     assert "будет загружено · to book" in seen["plan"] and "30" in seen["plan"]
     assert "holds no issue key" in seen["plan"]  # the invalid row, with its reason
     assert "Часы по людям · hours by person" in seen["plan"]
+    assert "times read in Europe/Moscow (input.timezone)" in seen["plan"]
+    assert "batch 2026-10" in seen["plan"] and "october.csv: [columns]" in seen["plan"]
     assert "завершено · finished" in seen["finished"] and "код · exit 1" in seen["finished"]
     assert "создано · created" in seen["finished"]
     report = (downloads / "report.csv").read_text(encoding="utf-8-sig")
