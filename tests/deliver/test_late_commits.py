@@ -109,18 +109,9 @@ async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the
         )  # fmt: skip
         with pytest.raises(OSError):
             urllib.request.urlopen(request, timeout=0.2)  # the "killed" run's POST
-        summary = await run_import_async(
-            RunOptions(
-                files=[csv],
-                settings=settings,
-                report_path=tmp_path / "report.csv",
-                state_path=tmp_path / "journal.sqlite",
-                environ=env,
-            )
-        )
-        stored = [w["comment"] for w in sandbox_get(url, "/_sandbox/worklogs")]
+        summary, stored = await import_and_count(url, csv, settings, tmp_path)
     assert summary.exit_code == 0
-    assert sorted(stored) == sorted(r[4] for r in rows[1:])
+    assert stored == each_once(rows)
     report = {line["row"]: line for line in read_report(tmp_path / "report.csv")}
     assert report["2"]["status"] == "already_imported"
     assert "interrupted" in report["2"]["error"]

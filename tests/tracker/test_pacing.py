@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -24,6 +25,19 @@ class LateClock(FakeClock):
 
     async def sleep(self, seconds: float) -> None:
         await super().sleep(seconds + self.late)
+
+
+def failing(times: int) -> Callable[[], Awaitable[str]]:
+    """A request that Tracker answers with 503 ``times`` times, then answers."""
+    left = [times]
+
+    async def request() -> str:
+        if left[0] > 0:
+            left[0] -= 1
+            raise Retryable("HTTP 503", 503)
+        return "ok"
+
+    return request
 
 
 async def released(pacer: Pacer, clock: FakeClock, count: int, **how: bool) -> list[float]:
@@ -284,17 +298,8 @@ async def test_retries_back_off_exponentially_only_when_tracker_is_in_trouble(
 ) -> None:
     clock = FakeClock()
     policy = DeliverySection(max_attempts=6, backoff_initial=0.5, backoff_max=30.0)
-    failures = 0
-
-    async def flaky() -> str:
-        nonlocal failures
-        failures += 1
-        if failures <= 5:
-            raise Retryable("HTTP 503", 503)
-        return "ok"
-
     retrying = retry_policy(policy, sleep=clock.sleep, steady=lambda: steady)
-    assert await retrying(flaky) == "ok"
+    assert await retrying(failing(5)) == "ok"
     assert len(clock.slept) == 5
     if steady:
         assert all(0.0 <= wait <= 0.5 for wait in clock.slept)
@@ -305,17 +310,8 @@ async def test_retries_back_off_exponentially_only_when_tracker_is_in_trouble(
 async def test_a_failed_read_is_asked_again_at_once_then_backs_off_by_health() -> None:
     clock = FakeClock()
     policy = DeliverySection(max_attempts=4, backoff_initial=0.5, backoff_max=30.0)
-    failures = 0
-
-    async def flaky_read() -> str:
-        nonlocal failures
-        failures += 1
-        if failures <= 3:
-            raise Retryable("HTTP 503", 503)
-        return "ok"
-
     retrying = retry_policy(policy, sleep=clock.sleep, steady=lambda: False, read=True)
-    assert await retrying(flaky_read) == "ok"
+    assert await retrying(failing(3)) == "ok"
     first, *escalating = clock.slept
     assert first <= 0.05  # the read's first retry: at once, though Tracker is not steady
     assert escalating[-1] >= 0.5 * 2**2  # then exponential, Tracker being in trouble
