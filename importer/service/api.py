@@ -228,10 +228,36 @@ async def start_job(request: web.Request) -> web.Response:
     return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
 
 
+LANGUAGES = ("ru", "en")  # the page's languages; the first is for browsers that ask for neither
+
+
+def page_language(accept_language: str) -> str:
+    """The page's language from the browser's ``Accept-Language`` (``en-GB,en;q=0.9,ru;q=0.8``):
+    the one of ours it weighs highest, the earlier on a tie."""
+    best, weight = LANGUAGES[0], 0.0
+    for order, item in enumerate(accept_language.split(",")):
+        tag, _, params = item.strip().partition(";")
+        language = tag.strip().lower().split("-")[0]
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if language in LANGUAGES and q - order * 1e-6 > weight:
+            best, weight = language, q - order * 1e-6
+    return best
+
+
 async def page(request: web.Request) -> web.Response:
-    """The web page: upload, the plan, start, progress, downloads, recent jobs."""
+    """The web page: upload, the plan, start, progress, downloads, recent jobs; in the
+    language the browser asks for (the page's switch overrides it)."""
     text = resources.files("importer.service").joinpath("page.html").read_text("utf-8")
-    return web.Response(text=text, content_type="text/html", charset="utf-8")
+    language = page_language(request.headers.get("Accept-Language", ""))
+    text = text.replace('<html lang="ru">', f'<html lang="{language}">', 1)
+    return web.Response(
+        text=text, content_type="text/html", charset="utf-8", headers={"Vary": "Accept-Language"}
+    )
 
 
 async def health(request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from importer.errors import ConfigError
 from importer.pipeline import RunOptions, run_import_async
 from importer.sandbox import DEFAULT_TOKEN
 from importer.service import JobStore, Runner, create_service_app, parse_listen
+from importer.service.api import page_language
 from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
 
@@ -307,3 +308,19 @@ def test_two_uploads_of_one_name_are_told_apart_by_their_position() -> None:
 
     assert shown_names(["a.csv", "b.csv", "a.csv"]) == ["a.csv (file 1)", "b.csv", "a.csv (file 3)"]
     assert shown_names(["october.csv"]) == ["october.csv"]
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("", "ru"),
+        ("en-US,en;q=0.9", "en"),
+        ("ru-RU,ru;q=0.9,en-US;q=0.8,en;q=0.7", "ru"),
+        ("de-DE,en;q=0.5,ru;q=0.4", "en"),
+        ("de", "ru"),
+        ("en;q=0.5, ru;q=0.5", "en"),
+        ("en;q=abc,ru;q=0.1", "ru"),
+    ],
+)
+def test_the_page_speaks_the_language_the_browser_weighs_highest(header: str, language: str) -> None:
+    assert page_language(header) == language
