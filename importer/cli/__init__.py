@@ -5,7 +5,7 @@ import click
 from importer.cli.commands import check_config, inspect, run, whoami
 from importer.cli.history import batches, undo, verify
 from importer.cli.sandbox import sandbox
-from importer.cli.service import serve
+from importer.cli.service import serve, token
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -14,7 +14,7 @@ def main() -> None:
     """Book timesheets (CSV, Excel) into Yandex Tracker as worklogs, exactly once."""
 
 
-for command in (run, inspect, whoami, check_config, batches, undo, verify, sandbox, serve):
+for command in (run, inspect, whoami, check_config, batches, undo, verify, sandbox, serve, token):
     main.add_command(command)
 
 __all__ = ["main"]

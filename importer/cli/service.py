@@ -18,7 +18,7 @@ from importer.cli._common import (
     state_option,
 )
 from importer.config import load_settings
-from importer.errors import ImporterError
+from importer.errors import ConfigError, ImporterError
 from importer.pipeline import journal_path
 
 
@@ -78,3 +78,101 @@ def serve(
         )
     except ImporterError as error:
         fail(error)
+
+
+def _tokens_file(config_path: Path, tokens_file: Path | None) -> Path:
+    if tokens_file is not None:
+        return tokens_file
+    from importer.config import config_path as relative_to_config
+
+    settings = load_settings(config_path)
+    if not settings.service.tokens_file:
+        raise ConfigError(
+            f"{config_path}: service.tokens_file is not set; name the file there (or pass "
+            "--tokens-file)"
+        )
+    return relative_to_config(settings, settings.service.tokens_file)
+
+
+_tokens_file_option = click.option(
+    "--tokens-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The tokens file (default: service.tokens_file of the config).",
+)
+
+
+@click.group()
+def token() -> None:
+    """The service's API tokens, one per person: add, revoke, list.
+
+    \b
+    Each job records whose token submitted it. Only a token's SHA-256 is kept in the file;
+    a revoked token stops working at once, without restarting the service.
+    """
+
+
+@token.command("add")
+@click.argument("name")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@_tokens_file_option
+def token_add(name: str, config_path: Path | None, tokens_file: Path | None) -> None:
+    """Make NAME a new token and print it, once: give it to NAME; it is not kept anywhere."""
+    from importer.service.people import check_name, new_token, read_tokens, token_hash, write_tokens
+
+    try:
+        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
+        check_name(name)
+        tokens = read_tokens(path) if path.exists() else {}
+        if name in tokens:
+            raise ConfigError(f"{path}: {name!r} has a token already (revoke it first)")
+        secret = new_token()
+        write_tokens(path, {**tokens, name: token_hash(secret)})
+    except ImporterError as error:
+        fail(error)
+    click.echo(secret)
+    click.echo(
+        f"{name}'s token, shown only now; clients send 'Authorization: Bearer <token>'.", err=True
+    )
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@_tokens_file_option
+def token_revoke(name: str, config_path: Path | None, tokens_file: Path | None) -> None:
+    """Stop NAME's token: a running service refuses it from its next request on."""
+    from importer.service.people import read_tokens, write_tokens
+
+    try:
+        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
+        tokens = read_tokens(path)
+        if name not in tokens:
+            known = ", ".join(sorted(tokens)) or "none"
+            raise ConfigError(f"{path}: no token named {name!r} (there are: {known})")
+        del tokens[name]
+        write_tokens(path, tokens)
+    except ImporterError as error:
+        fail(error)
+    click.echo(f"{name}'s token is revoked.")
+
+
+@token.command("list")
+@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+@_tokens_file_option
+def token_list(config_path: Path | None, tokens_file: Path | None) -> None:
+    """The names that hold a token (never the tokens)."""
+    from importer.service.people import read_tokens
+
+    try:
+        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
+        names = sorted(read_tokens(path)) if path.exists() else []
+    except ImporterError as error:
+        fail(error)
+    for name in names:
+        click.echo(name)
+
+
+def _needed(config_path: Path | None, tokens_file: Path | None) -> Path:
+    if config_path is None and tokens_file is None:
+        raise ConfigError("name the config (-c CONFIG, its service.tokens_file) or --tokens-file")
+    return config_path or Path()

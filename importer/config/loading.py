@@ -131,6 +131,11 @@ def _check_values(settings: Settings) -> None:
     share = settings.sync.max_delete_share
     if not 0 <= share <= 1:
         raise ConfigError(f"sync.max_delete_share must be between 0 and 1, got {share!r}")
+    if settings.service.keep_days < 0:
+        raise ConfigError(
+            f"service.keep_days must be 0 (keep) or more, got {settings.service.keep_days!r}"
+        )
+    _positive("service.max_upload_mb", settings.service.max_upload_mb)
     if settings.run.batch:
         check_batch_name(settings.run.batch, "run.batch")
     _check_sandbox(settings.sandbox)

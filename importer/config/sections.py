@@ -107,6 +107,15 @@ class SyncSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServiceSection:
+    """``worklog-import serve``: who may submit jobs, how long their files are kept."""
+
+    tokens_file: str = ""  # ``name: sha256:<hex>`` lines (``worklog-import token add``)
+    keep_days: float = 30.0  # finished jobs' files (uploads, reports) kept; 0 keeps them
+    max_upload_mb: float = 50.0  # one upload, all its files together
+
+
+@dataclasses.dataclass(frozen=True)
 class ReportSection:
     path: str = "worklog-report.csv"
     summary_path: str = ""
@@ -189,6 +198,7 @@ class Settings:
     state: StateSection = StateSection()
     run: RunSection = RunSection()
     sync: SyncSection = SyncSection()
+    service: ServiceSection = ServiceSection()
     sandbox: SandboxSection = dataclasses.field(default_factory=SandboxSection)
     explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set
     config_dir: str = ""  # relative paths in the config are relative to its folder

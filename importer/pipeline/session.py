@@ -221,5 +221,6 @@ class RunSession:
             sent=self.stops.sent > 0,
         )
         summary.command, summary.batch = self.command, self.batch
+        summary.submitted_by = self.options.submitted_by
         summary.run_id = self.journal.run_id
         return summary

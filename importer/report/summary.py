@@ -112,6 +112,7 @@ class RunSummary:
     verify: dict[str, Any] | None = None  # verify: hours per person and issue, file vs Tracker
     timezone: str = ""  # input.timezone the times were read in ("": they carried offsets)
     presets: dict[str, str] = dataclasses.field(default_factory=dict)  # file → preset ("": none)
+    submitted_by: str | None = None  # the service's job: who submitted it
 
     @classmethod
     def of(

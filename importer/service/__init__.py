@@ -19,12 +19,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from importer.config import Settings
+from importer.config import Settings, config_path
 from importer.errors import ConfigError
 from importer.log import get_logger, redacting
 from importer.service.api import create_service_app
 from importer.service.inbox import Inbox
 from importer.service.jobs import Job, JobStore
+from importer.service.people import Submitters
+from importer.service.retention import keep_sweeping
 from importer.service.runner import JobProgress, Runner
 
 __all__ = [
@@ -34,6 +36,7 @@ __all__ = [
     "JobProgress",
     "JobStore",
     "Runner",
+    "Submitters",
     "create_service_app",
     "parse_listen",
     "serve",
@@ -49,8 +52,8 @@ SHUTDOWN_WAIT = 60.0  # seconds the running job gets to settle its rows on SIGTE
 INBOX_EVERY = 1.0  # seconds between looks into the inbox
 
 
-def parse_listen(listen: str, token: str) -> tuple[str, int]:
-    """``HOST:PORT``; anything but loopback needs an API token."""
+def parse_listen(listen: str, token: str | bool) -> tuple[str, int]:
+    """``HOST:PORT``; anything but loopback needs API tokens (``token``: whether there are)."""
     host, _, port_text = listen.rpartition(":")
     host = host.strip("[]") or "127.0.0.1"
     try:
@@ -63,8 +66,9 @@ def parse_listen(listen: str, token: str) -> tuple[str, int]:
         loopback = False
     if not loopback and not token:
         raise ConfigError(
-            f"--listen {listen}: listening beyond this machine needs an API token; set "
-            f"{TOKEN_ENV} (clients then send 'Authorization: Bearer <token>')"
+            f"--listen {listen}: listening beyond this machine needs API tokens; set "
+            f"service.tokens_file (worklog-import token add NAME) or {TOKEN_ENV} (clients then "
+            "send 'Authorization: Bearer <token>')"
         )
     return host, port
 
@@ -86,11 +90,13 @@ async def serve(
 ) -> None:
     """Serve until SIGTERM/SIGINT; the running job then stops as a run does, and resumes on
     the next start."""
-    host, port = parse_listen(listen, token)
+    tokens_file = settings.service.tokens_file
+    submitters = Submitters(config_path(settings, tokens_file) if tokens_file else None, token)
+    host, port = parse_listen(listen, submitters.needed)
     folder = service_folder(state)
     store = JobStore(folder / "jobs.sqlite")
     runner = Runner(settings, store, state, environ, sandbox)
-    app = create_service_app(runner, folder / "jobs", token)
+    app = create_service_app(runner, folder / "jobs", submitters=submitters)
     web_runner = web.AppRunner(app, access_log=None)
     await web_runner.setup()
     stop = asyncio.Event()
@@ -105,6 +111,7 @@ async def serve(
             log.info("service_started", listen=f"{host}:{port}", jobs=str(folder))
             worker = asyncio.create_task(runner.serve())
             watcher = asyncio.create_task(_watch(inbox, runner, folder / "jobs")) if inbox else None
+            sweeper = asyncio.create_task(keep_sweeping(store, settings.service.keep_days))
             if ready is not None:
                 ready.set()
             await stop.wait()
@@ -112,7 +119,7 @@ async def serve(
             runner.shut_down()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(_settled(runner), SHUTDOWN_WAIT)
-            for task in (worker, watcher):
+            for task in (worker, watcher, sweeper):
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

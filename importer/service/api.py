@@ -6,18 +6,19 @@ job; ``GET /api/jobs`` lists recent jobs; ``GET /api/jobs/{id}`` shows one with 
 ``GET /api/jobs/{id}/report.csv``, ``failed.csv``, ``summary.json`` download its files;
 ``POST /api/jobs/{id}/cancel`` stops it; ``GET /api/health``; ``GET /metrics`` (Prometheus).
 
-Security: with an API token (``WORKLOG_IMPORT_API_TOKEN``) every request but the health
-check must send ``Authorization: Bearer <token>`` (compared in constant time); a service
-listening beyond loopback refuses to start without one. A header, not a cookie, so no
-other site can make a browser send it; and a POST whose ``Origin`` is another site is
-refused, so even a token-less loopback service cannot be driven by a page the user visits.
-Uploads are limited in size and count, only timesheet types are taken, and files are stored
-under generated names. The Tracker token is never part of any answer.
+Security: with API tokens (named ones from ``service.tokens_file``, or the one
+``WORKLOG_IMPORT_API_TOKEN``) every request but the page and the health check must send
+``Authorization: Bearer <token>`` (compared in constant time); the job records whose token
+it was. A service listening beyond loopback refuses to start without tokens. A header, not
+a cookie, so no other site can make a browser send it; and a POST whose ``Origin`` is
+another site is refused, so even a token-less loopback service cannot be driven by a page
+the user visits. Uploads are limited in size and count, only timesheet types are taken, and
+files are stored under generated names. The Tracker token is never part of any answer.
 """
 
 from __future__ import annotations
 
-import hmac
+import os
 import secrets
 import shutil
 from importlib import resources
@@ -33,16 +34,18 @@ from prometheus_client.core import GaugeMetricFamily
 from importer.config import check_batch_name
 from importer.errors import ConfigError
 from importer.models import Mode
-from importer.service.jobs import JobState, JobStore, batch_from_name
+from importer.service.jobs import Job, JobState, JobStore, batch_from_name
+from importer.service.people import Submitters
 from importer.service.runner import Runner
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024  # the whole request
 MAX_FILES = 10
 ACCEPTED = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
 RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
 STORE: web.AppKey[JobStore] = web.AppKey("store", JobStore)
 JOBS_DIR: web.AppKey[Path] = web.AppKey("jobs_dir", Path)
-TOKEN: web.AppKey[str] = web.AppKey("token", str)
+SUBMITTERS: web.AppKey[Submitters] = web.AppKey("submitters", Submitters)
+UPLOAD_LIMIT: web.AppKey[int] = web.AppKey("upload_limit", int)  # bytes, the whole request
+SUBMITTER: web.RequestKey[str] = web.RequestKey("submitter", str)  # who sent the request
 _FLAGS = ("dry_run", "sync", "allow_mass_delete")
 
 
@@ -77,30 +80,40 @@ def _loopback_host(request: web.Request) -> bool:
 async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
     if _cross_site(request):
         return _refuse(403, "a request from another site's page is refused")
-    token = request.app[TOKEN]
-    if not token and not _loopback_host(request):
+    submitters = request.app[SUBMITTERS]
+    if not submitters.needed and not _loopback_host(request):
         return _refuse(403, "without an API token the service answers only as 127.0.0.1")
-    if token and request.path not in ("/", "/api/health"):  # the page asks for the token
-        sent = request.headers.get("Authorization", "")
-        if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-            return _refuse(401, "send the API token as 'Authorization: Bearer <token>'")
+    if request.path not in ("/", "/api/health"):  # the page asks for the token itself
+        who = submitters.who(request.headers.get("Authorization", ""))
+        if who is None:
+            return _refuse(401, "send your API token as 'Authorization: Bearer <token>'")
+        request[SUBMITTER] = who
     response: web.StreamResponse = await handler(request)
     return response
 
 
 async def create_job(request: web.Request) -> web.Response:
-    """``POST /api/jobs``: store the uploaded files and queue the job."""
+    """``POST /api/jobs``: store the uploaded files and queue the job. Whatever stops the
+    upload part-way (a refusal, a client gone mid-body) leaves nothing behind."""
     if not request.content_type.startswith("multipart/"):
         return _refuse(415, "send the files as multipart/form-data, field 'file'")
-    if (request.content_length or 0) > MAX_UPLOAD_BYTES:
-        return _refuse(413, f"the upload is larger than {MAX_UPLOAD_BYTES // 2**20} MiB")
+    limit = request.app[UPLOAD_LIMIT]
+    if (request.content_length or 0) > limit:
+        return _refuse(
+            413, f"the upload is larger than {limit / 2**20:g} MiB (service.max_upload_mb)"
+        )
     folder = request.app[JOBS_DIR] / f"upload-{secrets.token_hex(8)}"
     (folder / "files").mkdir(parents=True)
+    stored = False
     try:
-        return await _store_upload(request, folder)
+        answer = await _store_upload(request, folder)
+        stored = True
+        return answer
     except _Refused as refused:
-        shutil.rmtree(folder, ignore_errors=True)
         return _refuse(refused.status, str(refused))
+    finally:
+        if not stored:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 class _Refused(Exception):
@@ -111,6 +124,7 @@ class _Refused(Exception):
 
 async def _store_upload(request: web.Request, folder: Path) -> web.Response:
     store, runner = request.app[STORE], request.app[RUNNER]
+    limit = request.app[UPLOAD_LIMIT]
     received = 0
     names: list[str] = []
     files: list[str] = []
@@ -131,9 +145,12 @@ async def _store_upload(request: web.Request, folder: Path) -> web.Response:
             with stored.open("wb") as handle:
                 while chunk := await part.read_chunk():
                     received += len(chunk)
-                    if received > MAX_UPLOAD_BYTES:
-                        limit = MAX_UPLOAD_BYTES // 2**20
-                        raise _Refused(413, f"the upload is larger than {limit} MiB")
+                    if received > limit:
+                        raise _Refused(
+                            413,
+                            f"the upload is larger than {limit / 2**20:g} MiB "
+                            "(service.max_upload_mb)",
+                        )
                     handle.write(chunk)
             names.append(name)
             files.append(str(stored))
@@ -149,7 +166,7 @@ async def _store_upload(request: web.Request, folder: Path) -> web.Response:
             options["mode"] = Mode(options["mode"]).value
     except (ConfigError, ValueError) as error:
         raise _Refused(400, str(error)) from None
-    job = store.add(names, files, options, str(folder))
+    job = store.add(names, files, options, str(folder), request[SUBMITTER])
     runner.wakeup.set()
     return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
 
@@ -191,11 +208,21 @@ _DOWNLOADS = {
 }
 
 
+def _files_gone(job: Job) -> web.Response:
+    return _refuse(
+        410,
+        f"job {job.id}'s files were removed on {job.files_removed_at} (service.keep_days); "
+        "its bookings stay in the journal and in Tracker",
+    )
+
+
 async def download(request: web.Request) -> web.StreamResponse:
     job = request.app[STORE].get(_job_id(request))
     name = request.match_info["name"]
     if job is None or name not in _DOWNLOADS:
         return _refuse(404, "no such job or file")
+    if job.files_removed_at:
+        return _files_gone(job)
     path = Path(job.folder) / _DOWNLOADS[name]
     if not path.is_file():
         return _refuse(404, f"job {job.id} has no {name} (yet)")
@@ -213,17 +240,32 @@ async def cancel_job(request: web.Request) -> web.Response:
 
 async def start_job(request: web.Request) -> web.Response:
     """``POST /api/jobs/{id}/start``: book what a finished dry run planned — a new job with
-    the same files and options, for real."""
+    the same files (linked into its own folder, so each job's files live and go with it) and
+    options, for real, submitted by whoever starts it."""
     store, runner = request.app[STORE], request.app[RUNNER]
     planned = store.get(_job_id(request))
     if planned is None:
         return _refuse(404, "no such job")
     if not planned.options.get("dry_run") or planned.state != JobState.FINISHED:
         return _refuse(409, "only a finished dry run can be started")
+    if planned.files_removed_at:
+        return _files_gone(planned)
     folder = request.app[JOBS_DIR] / f"start-{secrets.token_hex(8)}"
-    folder.mkdir(parents=True)
+    (folder / "files").mkdir(parents=True)
+    files = []
+    try:
+        for source in map(Path, planned.files):
+            target = folder / "files" / source.name
+            try:
+                os.link(source, target)
+            except OSError:
+                shutil.copyfile(source, target)
+            files.append(str(target))
+    except OSError as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _refuse(409, f"job {planned.id}'s files cannot be read: {error.strerror}")
     options = {**planned.options, "dry_run": False}
-    job = store.add(planned.names, planned.files, options, str(folder))
+    job = store.add(planned.names, files, options, str(folder), request[SUBMITTER])
     runner.wakeup.set()
     return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
 
@@ -288,7 +330,7 @@ class _Collector:
         counts = runner.finished_rows.copy()
         progress = runner.current.progress if runner.current is not None else None
         if progress is not None:
-            counts.update(progress.counts)
+            counts.update(progress.snapshot())
         for status, n in sorted(counts.items()):
             rows.add_metric([status], n)
         yield rows
@@ -310,10 +352,16 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(registry), content_type="text/plain")
 
 
-def create_service_app(runner: Runner, jobs_dir: Path, token: str = "") -> web.Application:
-    """The API over ``runner``'s store; the caller runs ``runner.serve()`` beside it."""
-    app = web.Application(middlewares=[_authorised], client_max_size=MAX_UPLOAD_BYTES)
-    app[RUNNER], app[STORE], app[JOBS_DIR], app[TOKEN] = runner, runner.store, jobs_dir, token
+def create_service_app(
+    runner: Runner, jobs_dir: Path, token: str = "", *, submitters: Submitters | None = None
+) -> web.Application:
+    """The API over ``runner``'s store; the caller runs ``runner.serve()`` beside it. Who may
+    submit: ``submitters`` (named tokens), else the one ``token``, else anyone on loopback."""
+    limit = int(runner.settings.service.max_upload_mb * 2**20)
+    app = web.Application(middlewares=[_authorised], client_max_size=limit)
+    app[RUNNER], app[STORE], app[JOBS_DIR] = runner, runner.store, jobs_dir
+    app[SUBMITTERS] = submitters if submitters is not None else Submitters(shared=token)
+    app[UPLOAD_LIMIT] = limit
     app.add_routes(
         [
             web.post("/api/jobs", create_job),

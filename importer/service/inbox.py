@@ -94,7 +94,7 @@ class Inbox:
         shutil.move(path, stored)
         relative = str(path.relative_to(self.folder))
         job_options = {**options, "batch": batch_from_name(path.name), "inbox": relative}
-        job = self.store.add([path.name], [str(stored)], job_options, str(folder))
+        job = self.store.add([path.name], [str(stored)], job_options, str(folder), "inbox")
         log.info("inbox_taken", job=job.id, file=relative)
         return job
 

@@ -39,11 +39,20 @@ CREATE TABLE IF NOT EXISTS jobs (
     exit_code   INTEGER,
     stopped     TEXT NOT NULL DEFAULT '',
     counts      TEXT NOT NULL DEFAULT '{}',
-    note        TEXT NOT NULL DEFAULT ''
+    note        TEXT NOT NULL DEFAULT '',
+    submitted_by TEXT NOT NULL DEFAULT '',
+    files_removed_at TEXT,
+    reading     TEXT NOT NULL DEFAULT '{}'
 )"""
+# Columns added since the first release, added in place to an older jobs table.
+_ADDED = {
+    "submitted_by": "TEXT NOT NULL DEFAULT ''",
+    "files_removed_at": "TEXT",
+    "reading": "TEXT NOT NULL DEFAULT '{}'",
+}
 _FIELDS = (
     "id, state, names, files, options, folder, created_at, started_at, finished_at, "
-    "exit_code, stopped, counts, note"
+    "exit_code, stopped, counts, note, submitted_by, files_removed_at, reading"
 )
 
 
@@ -55,6 +64,9 @@ class JobState(enum.StrEnum):
     FINISHED = "finished"
     CANCELLED = "cancelled"
     FAILED = "failed"
+
+
+ENDED = (JobState.FINISHED, JobState.CANCELLED, JobState.FAILED)
 
 
 def batch_from_name(name: str) -> str:
@@ -82,6 +94,9 @@ class Job:
     stopped: str = ""
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     note: str = ""
+    submitted_by: str = ""  # the named token's name, "shared-token", "local" or "inbox"
+    files_removed_at: str | None = None  # when retention removed its files (None: kept)
+    reading: dict[str, Any] = dataclasses.field(default_factory=dict)  # timezone, batch, presets
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
@@ -97,6 +112,10 @@ class JobStore:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute(_SCHEMA)
+            have = {str(row[1]) for row in self._db.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED.items():
+                if column not in have:
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
         except (sqlite3.Error, OSError) as error:
             raise JournalError(f"{path}: cannot open the service's jobs: {error}") from None
         self.path = path
@@ -106,15 +125,29 @@ class JobStore:
 
     def _job(self, row: tuple[Any, ...]) -> Job:
         values = list(row)
-        for index in (2, 3, 4, 11):
+        for index in (2, 3, 4, 11, 15):
             values[index] = json.loads(values[index])
         return Job(*values)
 
-    def add(self, names: list[str], files: list[str], options: dict[str, Any], folder: str) -> Job:
+    def add(
+        self,
+        names: list[str],
+        files: list[str],
+        options: dict[str, Any],
+        folder: str,
+        submitted_by: str = "",
+    ) -> Job:
         cursor = self._db.execute(
-            "INSERT INTO jobs (state, names, files, options, folder, created_at) "
-            f"VALUES ('{JobState.QUEUED}', ?, ?, ?, ?, ?)",
-            (json.dumps(names), json.dumps(files), json.dumps(options), folder, _now()),
+            "INSERT INTO jobs (state, names, files, options, folder, created_at, submitted_by) "
+            f"VALUES ('{JobState.QUEUED}', ?, ?, ?, ?, ?, ?)",
+            (
+                json.dumps(names),
+                json.dumps(files),
+                json.dumps(options),
+                folder,
+                _now(),
+                submitted_by,
+            ),
         )
         job = self.get(int(cursor.lastrowid or 0))
         assert job is not None
@@ -157,11 +190,38 @@ class JobStore:
             (state, started, note, job_id),
         )
 
+    def expired(self, before: str) -> list[Job]:
+        """Ended jobs that finished before ``before`` (ISO, UTC) and still have their files."""
+        states = ", ".join(f"'{state.value}'" for state in ENDED)
+        rows = self._db.execute(
+            f"SELECT {_FIELDS} FROM jobs WHERE state IN ({states}) AND files_removed_at IS NULL "
+            "AND COALESCE(finished_at, created_at) < ? ORDER BY id",
+            (before,),
+        )
+        return [self._job(r) for r in rows]
+
+    def files_removed(self, job_id: int, when: str) -> None:
+        self._db.execute("UPDATE jobs SET files_removed_at = ? WHERE id = ?", (when, job_id))
+
     def finish(
-        self, job_id: int, state: JobState, exit_code: int, stopped: str, counts: dict[str, int]
+        self,
+        job_id: int,
+        state: JobState,
+        exit_code: int,
+        stopped: str,
+        counts: dict[str, int],
+        reading: dict[str, Any] | None = None,
     ) -> None:
         self._db.execute(
             "UPDATE jobs SET state = ?, exit_code = ?, stopped = ?, counts = ?, "
-            "finished_at = ? WHERE id = ?",
-            (state, exit_code, stopped, json.dumps(counts), _now(), job_id),
+            "finished_at = ?, reading = ? WHERE id = ?",
+            (
+                state,
+                exit_code,
+                stopped,
+                json.dumps(counts),
+                _now(),
+                json.dumps(reading or {}),
+                job_id,
+            ),
         )

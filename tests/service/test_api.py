@@ -16,10 +16,11 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
+from importer.config import Settings
 from importer.errors import ConfigError
 from importer.pipeline import RunOptions, run_import_async
 from importer.sandbox import DEFAULT_TOKEN
-from importer.service import JobStore, Runner, create_service_app, parse_listen
+from importer.service import JobStore, Runner, Submitters, create_service_app, parse_listen
 from importer.service.api import page_language
 from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
@@ -35,13 +36,19 @@ def sandbox_url() -> Iterator[str]:
 
 @contextlib.asynccontextmanager
 async def service(
-    tmp_path: Path, url: str, *, token: str = "", name: str = "journal.sqlite"
+    tmp_path: Path,
+    url: str,
+    *,
+    token: str = "",
+    name: str = "journal.sqlite",
+    settings: Settings = SETTINGS,
+    submitters: Submitters | None = None,
 ) -> AsyncIterator[tuple[TestClient[Any, Any], Runner]]:
     """The API and its worker, in this process; the journal and jobs under ``tmp_path``."""
     state = tmp_path / name
     store = JobStore(tmp_path / "service" / "jobs.sqlite")
-    runner = Runner(SETTINGS, store, state, tracker_env(url))
-    app = create_service_app(runner, tmp_path / "service" / "jobs", token)
+    runner = Runner(settings, store, state, tracker_env(url))
+    app = create_service_app(runner, tmp_path / "service" / "jobs", token, submitters=submitters)
     worker = asyncio.create_task(runner.serve())
     try:
         async with TestClient(TestServer(app)) as client:
@@ -177,16 +184,14 @@ async def test_a_job_the_service_died_in_is_resumed_exactly_once_on_restart(
 
 
 async def test_uploads_of_the_wrong_kind_or_size_are_refused_with_a_reason(
-    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str, monkeypatch: Any
+    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str
 ) -> None:
-    from importer.service import api
-
     script = tmp_path / "evil.sh"
     script.write_text("rm -rf /\n", encoding="utf-8")
-    async with service(tmp_path, sandbox_url) as (client, _):
+    small = make_settings(service={"max_upload_mb": 0.001})
+    async with service(tmp_path, sandbox_url, settings=small) as (client, _):
         wrong = await upload(client, script)
         plain = await client.post("/api/jobs", data=b"x", headers={"Content-Type": "text/csv"})
-        monkeypatch.setattr(api, "MAX_UPLOAD_BYTES", 1000)
         big = await upload(client, write_csv(month_rows(200)))
         jobs = (await (await client.get("/api/jobs")).json())["jobs"]
         refusal = (await wrong.json())["error"]
@@ -226,7 +231,7 @@ async def test_with_a_token_every_request_but_health_needs_it_and_no_answer_hold
 def test_listening_beyond_loopback_needs_an_api_token() -> None:
     assert parse_listen("127.0.0.1:8765", "") == ("127.0.0.1", 8765)
     assert parse_listen("[::1]:9000", "") == ("::1", 9000)
-    with pytest.raises(ConfigError, match="WORKLOG_IMPORT_API_TOKEN"):
+    with pytest.raises(ConfigError, match=r"tokens_file .* or WORKLOG_IMPORT_API_TOKEN"):
         parse_listen("0.0.0.0:8765", "")
     assert parse_listen("0.0.0.0:8765", "t") == ("0.0.0.0", 8765)
 
@@ -322,5 +327,7 @@ def test_two_uploads_of_one_name_are_told_apart_by_their_position() -> None:
         ("en;q=abc,ru;q=0.1", "ru"),
     ],
 )
-def test_the_page_speaks_the_language_the_browser_weighs_highest(header: str, language: str) -> None:
+def test_the_page_speaks_the_language_the_browser_weighs_highest(
+    header: str, language: str
+) -> None:
     assert page_language(header) == language

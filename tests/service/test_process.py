@@ -124,4 +124,5 @@ def test_listening_beyond_loopback_without_a_token_is_refused_at_start(tmp_path:
         env=env, capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 2
-    assert "needs an API token; set WORKLOG_IMPORT_API_TOKEN" in result.stderr
+    assert "needs API tokens; set service.tokens_file" in result.stderr
+    assert "WORKLOG_IMPORT_API_TOKEN" in result.stderr
