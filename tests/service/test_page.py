@@ -1,14 +1,16 @@
 """The web page in a real browser (Debian's headless Chromium through Selenium): upload a
-file, see the plan, start it, watch it end, download the report."""
+file, see the plan, start it, watch it end, download the report; in the language the browser
+asks for, one language at a time, and the page's switch between them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +20,42 @@ from aiohttp.test_utils import TestServer
 
 from importer.formats import parse_business_iso
 from importer.service import JobStore, Runner, create_service_app
+from importer.service.api import page
 from importer.testing import sandbox_process
 from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
 
-pytestmark = pytest.mark.slow  # a browser and a sandbox process
-
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
+pytestmark = [
+    pytest.mark.slow,  # a browser and a sandbox process
+    pytest.mark.skipif(
+        (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"),
+        reason="needs Debian's chromium and chromium-driver (.ci/run installs them; in CI it runs)",
+    ),
+]
 
-async def on_the_page(
-    runner: Runner, app: web.Application, steps: Callable[..., Any], *args: Any
-) -> Any:
-    """Serve ``app`` (its runner taking jobs beside it) while a browser does ``steps``."""
-    worker = asyncio.create_task(runner.serve())
+# What a browser of each language sends as Accept-Language. Chromium takes it from the
+# profile's "intl.accept_languages"; its --lang flag leaves headless Chromium's header en-US.
+ACCEPT_LANGUAGE = {"ru": "ru-RU,ru", "en": "en-US,en"}
+CYRILLIC = re.compile("[А-Яа-яЁё]")
+# Words of the English labels that a Russian page must not show (the data it shows is Latin:
+# file names, issue keys, logins, the server's messages).
+ENGLISH_LABELS = re.compile(
+    r"\b(files?|batch|sync|check|plan|book|import|recent jobs|state|exit|created|submitted"
+    r"|to book|hours by|times read|rows to fix|finished|rows/s|files removed)\b",
+    re.IGNORECASE,
+)
+
+
+def other_language_in(text: str, language: str) -> list[str]:
+    """What of the other language's labels ``text`` shows: Cyrillic on an English page,
+    English label words on a Russian one."""
+    found = CYRILLIC.findall(text) if language == "en" else ENGLISH_LABELS.findall(text)
+    return [str(item) for item in found]
+
+
+async def served(app: web.Application, steps: Callable[..., Any], *args: Any) -> Any:
+    """Serve ``app`` while a browser does ``steps``."""
     server = TestServer(app, host="127.0.0.1")
     await server.start_server()
     try:
@@ -38,12 +63,24 @@ async def on_the_page(
         return await asyncio.to_thread(steps, base, *args)
     finally:
         await server.close()
+
+
+async def on_the_page(
+    runner: Runner, app: web.Application, steps: Callable[..., Any], *args: Any
+) -> Any:
+    """Serve ``app`` (its runner taking jobs beside it) while a browser does ``steps``."""
+    worker = asyncio.create_task(runner.serve())
+    try:
+        return await served(app, steps, *args)
+    finally:
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
 
 
-def browser(downloads: Path) -> Any:
+def browser(language: str, downloads: Path | None = None) -> Any:
+    """Headless Chromium whose Accept-Language prefers ``language``, downloading into
+    ``downloads``."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -52,20 +89,58 @@ def browser(downloads: Path) -> Any:
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
                  "--window-size=1100,1300"):  # fmt: skip
         options.add_argument(flag)
-    options.add_experimental_option(
-        "prefs",
-        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
-    )
+    prefs: dict[str, Any] = {"intl.accept_languages": ACCEPT_LANGUAGE[language]}
+    if downloads is not None:
+        prefs["download.default_directory"] = str(downloads)
+        prefs["download.prompt_for_download"] = False
+    options.add_experimental_option("prefs", prefs)
     return webdriver.Chrome(service=Service(executable_path=str(DRIVER)), options=options)
 
 
-def steps(base: str, upload: Path, downloads: Path, screenshot: Path) -> dict[str, str]:
+def visible_text(driver: Any) -> str:
+    """All the page shows, its title included."""
+    return str(driver.title) + "\n" + str(driver.execute_script("return document.body.innerText"))
+
+
+OTHER = {"ru": "en", "en": "ru"}
+# What a person reads after the import, in each language.
+SEEN = {
+    "ru": {
+        "to_book": "будет загружено",
+        "hours": "Часы по людям",
+        "zone": "время по зоне Europe/Moscow (input.timezone)",
+        "batch": "пакет 2026-10",
+        "files": "файлы october.csv: [columns]",
+        "finished": "завершено",
+        "exit": "код 1",
+        "created": "создано",
+        "dry_run": "(план)",
+        "jobs": "Последние задания",
+    },
+    "en": {
+        "to_book": "to book",
+        "hours": "Hours by person",
+        "zone": "times read in Europe/Moscow (input.timezone)",
+        "batch": "batch 2026-10",
+        "files": "files october.csv: [columns]",
+        "finished": "finished",
+        "exit": "exit 1",
+        "created": "created",
+        "dry_run": "(plan)",
+        "jobs": "Recent jobs",
+    },
+}
+
+
+def steps(
+    base: str, upload: Path, downloads: Path, screenshot: Path, language: str
+) -> dict[str, str]:
     """What a person does on the page; returns what they saw."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = browser(downloads)
+    driver = browser(language, downloads)
     try:
         wait = WebDriverWait(driver, 60)
         driver.get(base + "/")
@@ -74,6 +149,12 @@ def steps(base: str, upload: Path, downloads: Path, screenshot: Path) -> dict[st
         driver.find_element(By.ID, "check").click()
         wait.until(shown.visibility_of_element_located((By.ID, "plan")))
         plan = driver.find_element(By.ID, "plan").text
+        reading = driver.find_element(By.ID, "plan-reading").text
+        # The switch renders the plan already shown in the other language, and back.
+        driver.find_element(By.ID, f"lang-{OTHER[language]}").click()
+        reading_switched = driver.find_element(By.ID, "plan-reading").text
+        driver.find_element(By.ID, f"lang-{language}").click()
+        plan_back = driver.find_element(By.ID, "plan").text
         driver.find_element(By.ID, "start").click()
         wait.until(shown.visibility_of_element_located((By.ID, "download-report-csv")))
         finished = driver.find_element(By.ID, "progress").text
@@ -84,17 +165,27 @@ def steps(base: str, upload: Path, downloads: Path, screenshot: Path) -> dict[st
             time.sleep(0.05)
         wait.until(lambda d: "report.csv" in d.find_element(By.ID, "jobs").text)
         driver.save_screenshot(str(screenshot))
-        return {"plan": plan, "finished": finished, "jobs": driver.find_element(By.ID, "jobs").text}
+        seen = {
+            "plan": plan,
+            "reading": reading,
+            "reading_switched": reading_switched,
+            "plan_back": plan_back,
+            "finished": finished,
+            "jobs": driver.find_element(By.ID, "jobs").text,
+            "page": visible_text(driver),
+        }
+        # The run's end and the jobs, rendered again in the other language.
+        driver.find_element(By.ID, f"lang-{OTHER[language]}").click()
+        seen["finished_switched"] = driver.find_element(By.ID, "progress").text
+        seen["jobs_switched"] = driver.find_element(By.ID, "jobs").text
+        return seen
     finally:
         driver.quit()
 
 
-@pytest.mark.skipif(
-    (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"),
-    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; in CI it runs)",
-)
+@pytest.mark.parametrize("language", ["ru", "en"])
 async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
-    write_csv: Callable[..., Path], tmp_path: Path
+    write_csv: Callable[..., Path], tmp_path: Path, language: str
 ) -> None:
     rows = [*month_rows(30), ["BAD", "01.10.2026", "09:00", "1", "broken", "a"]]
     upload = write_csv(rows, "october.csv")
@@ -104,31 +195,46 @@ async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
     with sandbox_process("--latency", "0.01") as url:
         runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
         app = create_service_app(runner, tmp_path / "service" / "jobs")
-        seen = await on_the_page(runner, app, steps, upload, downloads, tmp_path / "finished.png")
+        seen = await on_the_page(
+            runner, app, steps, upload, downloads, tmp_path / "finished.png", language
+        )
         booked = len(sandbox_get(url, "/_sandbox/worklogs"))
     store.close()
-    assert "будет загружено · to book" in seen["plan"] and "30" in seen["plan"]
+    expect, other = SEEN[language], SEEN[OTHER[language]]
+    assert expect["to_book"] in seen["plan"] and "30" in seen["plan"]
     assert "holds no issue key" in seen["plan"]  # the invalid row, with its reason
-    assert "Часы по людям · hours by person" in seen["plan"]
-    assert "times read in Europe/Moscow (input.timezone)" in seen["plan"]
-    assert "batch 2026-10" in seen["plan"] and "october.csv: [columns]" in seen["plan"]
-    assert "завершено · finished" in seen["finished"] and "код · exit 1" in seen["finished"]
-    assert "создано · created" in seen["finished"]
+    assert expect["hours"] in seen["plan"]
+    # How the files were read, in the page's language, naming the zone.
+    assert expect["zone"] in seen["reading"]
+    assert expect["batch"] in seen["reading"] and expect["files"] in seen["reading"]
+    assert other["zone"] in seen["reading_switched"] and other["batch"] in seen["reading_switched"]
+    assert seen["plan_back"] == seen["plan"]
+    assert expect["finished"] in seen["finished"] and expect["exit"] in seen["finished"]
+    assert expect["created"] in seen["finished"]
     report = (downloads / "report.csv").read_text(encoding="utf-8-sig")
     assert report.startswith("file,row,status") and report.count("\ncreated") == 0
     assert sum(",created," in line for line in report.splitlines()) == 30 == booked
-    assert "(план · plan)" in seen["jobs"]  # the dry run is listed beside the real run
-    if target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT"):
+    assert expect["dry_run"] in seen["jobs"]  # the dry run is listed beside the real run
+    # One language at a time: nothing of the other's labels anywhere on the page.
+    assert expect["jobs"] in seen["page"] and other["jobs"] not in seen["page"]
+    assert other_language_in(seen["page"], language) == []
+    assert other["finished"] in seen["finished_switched"]
+    assert (
+        other["exit"] in seen["finished_switched"] and other["created"] in seen["finished_switched"]
+    )
+    assert other["dry_run"] in seen["jobs_switched"]
+    assert expect["dry_run"] not in seen["jobs_switched"]
+    if language == "en" and (target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT")):
         shutil.copyfile(tmp_path / "finished.png", target)
 
 
-def correction_steps(base: str, upload: Path) -> dict[str, str]:
+def correction_steps(base: str, upload: Path, language: str) -> dict[str, str]:
     """A corrected month through the page: the plan finds corrections and offers the sync."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as shown
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver = browser(upload.parent)
+    driver = browser(language, upload.parent)
     try:
         wait = WebDriverWait(driver, 60)
         driver.get(base + "/")
@@ -137,6 +243,7 @@ def correction_steps(base: str, upload: Path) -> dict[str, str]:
         driver.find_element(By.ID, "check").click()
         wait.until(shown.visibility_of_element_located((By.ID, "plan-sync")))
         plain = driver.find_element(By.ID, "plan").text
+        problems = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan-problems .error")]
         driver.find_element(By.ID, "resync").click()
         wait.until(lambda d: "2026-10" in d.find_element(By.ID, "plan-job").text and
                    not d.find_element(By.ID, "plan-sync").is_displayed() and
@@ -146,6 +253,7 @@ def correction_steps(base: str, upload: Path) -> dict[str, str]:
         wait.until(shown.visibility_of_element_located((By.ID, "download-report-csv")))
         return {
             "plain": plain,
+            "problems": "\n".join(problems),
             "synced": synced,
             "finished": driver.find_element(By.ID, "progress").text,
         }
@@ -153,12 +261,25 @@ def correction_steps(base: str, upload: Path) -> dict[str, str]:
         driver.quit()
 
 
-@pytest.mark.skipif(
-    (CHROMIUM is None or DRIVER is None) and not os.environ.get("CI"),
-    reason="needs Debian's chromium and chromium-driver (.ci/run installs them; in CI it runs)",
-)
+CORRECTIONS = {
+    "ru": {
+        "needs_sync": "исправляет прежнюю запись",
+        "corrections": "Строк, исправляющих прежние записи пакета: 1;",
+        "exit": "код 0",
+        "updated": "исправлено",
+    },
+    "en": {
+        "needs_sync": "needs sync",
+        "corrections": "1 rows correct earlier bookings of the batch",
+        "exit": "exit 0",
+        "updated": "updated",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
 async def test_a_corrected_month_on_the_page_is_offered_the_sync_and_ends_equal_to_the_file(
-    write_csv: Callable[..., Path], tmp_path: Path
+    write_csv: Callable[..., Path], tmp_path: Path, language: str
 ) -> None:
     rows = month_rows(4)
     store = JobStore(tmp_path / "service" / "jobs.sqlite")
@@ -172,15 +293,198 @@ async def test_a_corrected_month_on_the_page_is_offered_the_sync_and_ends_equal_
         corrected = [r[:] for r in rows]
         corrected[1][3] = "6"  # row 2's hours corrected
         upload = write_csv(corrected, "october.csv")
-        seen = await on_the_page(runner, app, correction_steps, upload)
+        seen = await on_the_page(runner, app, correction_steps, upload, language)
         held = sorted(
             parse_business_iso(w["duration"]).total_seconds() / 3600
             for w in sandbox_get(url, "/_sandbox/worklogs")
         )
     store.close()
-    assert "исправляет прежнюю запись · needs sync" in seen["plain"]
-    assert "1 rows correct earlier bookings of the batch" in seen["plain"]
-    assert "needs sync" not in seen["synced"]
-    assert "код · exit 0" in seen["finished"] and "исправлено · updated" in seen["finished"]
+    expect = CORRECTIONS[language]
+    assert expect["needs_sync"] in seen["plain"]
+    assert expect["corrections"] in seen["plain"]
+    assert expect["needs_sync"] not in seen["synced"]
+    assert expect["exit"] in seen["finished"] and expect["updated"] in seen["finished"]
+    # The labels only: the rows' problems are the importer's own words (English).
+    labels = seen["plain"] + seen["synced"] + seen["finished"]
+    for problem in seen["problems"].splitlines():
+        labels = labels.replace(problem, "")
+    assert other_language_in(labels, language) == []
     expected = sorted(float(r[3].replace(",", ".")) for r in corrected[1:])
     assert held == expected  # one worklog per row, row 2 at its corrected hours
+
+
+def first_look_steps(base: str, language: str) -> dict[str, str]:
+    """The page as it opens, before anything is uploaded."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser(language)
+    try:
+        driver.get(base + "/")
+        return {
+            "lang": driver.execute_script("return document.documentElement.lang"),
+            "page": visible_text(driver),
+            "title": driver.title,
+            "check": driver.find_element(By.ID, "check").text,
+            "jobs": driver.find_element(By.ID, "jobs").text,
+        }
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def idle(tmp_path: Path) -> Iterator[tuple[web.Application, JobStore]]:
+    """The service's app and its jobs, no runner taking them (no Tracker is asked)."""
+    store = JobStore(tmp_path / "service" / "jobs.sqlite")
+    env = tracker_env("http://127.0.0.1:9")
+    runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", env)
+    yield create_service_app(runner, tmp_path / "service" / "jobs"), store
+    store.close()
+
+
+async def test_an_english_browser_sees_the_page_in_english_only(
+    idle: tuple[web.Application, JobStore],
+) -> None:
+    seen = await served(idle[0], first_look_steps, "en")
+    assert seen["lang"] == "en"
+    assert seen["title"] == "Timesheets into Tracker"
+    assert "Recent jobs" in seen["page"] and "Files" in seen["page"] and "Batch" in seen["page"]
+    assert seen["check"] == "Check (dry run)"
+    assert "Submitted by" in seen["jobs"]
+    assert CYRILLIC.findall(seen["page"]) == []
+
+
+async def test_a_russian_browser_sees_the_page_in_russian_only(
+    idle: tuple[web.Application, JobStore],
+) -> None:
+    seen = await served(idle[0], first_look_steps, "ru")
+    assert seen["lang"] == "ru"
+    assert seen["title"] == "Табели в Трекер"
+    assert "Последние задания" in seen["page"] and "Файлы" in seen["page"]
+    assert "Пакет" in seen["page"] and "Кто загрузил" in seen["jobs"]
+    assert seen["check"].startswith("Проверить")
+    assert other_language_in(seen["page"], "ru") == []
+    # No Latin word at all but the switch's own names for the languages.
+    assert set(re.findall("[A-Za-z]+", seen["page"])) == {"RU", "EN"}
+
+
+def switch_steps(base: str) -> dict[str, str]:
+    """A Russian browser switches the page to English and back, reloading between."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser("ru")
+    try:
+        wait = WebDriverWait(driver, 10)
+        seen: dict[str, str] = {}
+
+        def look(name: str) -> None:
+            wait.until(lambda d: "queued" in d.find_element(By.ID, "jobs").text
+                       or "в очереди" in d.find_element(By.ID, "jobs").text)  # fmt: skip
+            seen[name] = visible_text(driver)
+            seen[name + ".lang"] = driver.execute_script("return document.documentElement.lang")
+            seen[name + ".saved"] = str(
+                driver.execute_script("return localStorage.getItem('language')")
+            )
+            seen[name + ".same"] = str(driver.execute_script("return window.sameDocument === 1"))
+
+        driver.get(base + "/")
+        look("opened")
+        driver.execute_script("window.sameDocument = 1")  # gone if the page were reloaded
+        driver.find_element(By.ID, "lang-en").click()
+        look("switched")
+        driver.refresh()
+        look("reloaded")
+        driver.find_element(By.ID, "lang-ru").click()
+        look("back")
+        driver.refresh()
+        look("back_reloaded")
+        return seen
+    finally:
+        driver.quit()
+
+
+async def test_the_switch_flips_the_page_at_once_and_the_choice_survives_a_reload(
+    idle: tuple[web.Application, JobStore], tmp_path: Path
+) -> None:
+    app, store = idle
+    # A job waiting in the queue (no runner takes it): its state is rendered in the language.
+    store.add(["october.csv"], [], {"batch": "2026-10", "dry_run": True}, str(tmp_path / "q"))
+    seen = await served(app, switch_steps)
+    assert seen["opened.lang"] == "ru" and seen["opened.saved"] == "None"
+    assert "в очереди (план)" in seen["opened"] and other_language_in(seen["opened"], "ru") == []
+    # At once, without a reload: the labels, the title and the jobs already listed.
+    assert seen["switched.same"] == "True" and seen["switched.lang"] == "en"
+    assert seen["switched.saved"] == "en"
+    assert "queued (plan)" in seen["switched"] and "Recent jobs" in seen["switched"]
+    assert seen["switched"].startswith("Timesheets into Tracker\n")
+    assert CYRILLIC.findall(seen["switched"]) == []
+    # The choice outweighs the browser's Russian after a reload.
+    assert seen["reloaded.same"] == "False" and seen["reloaded.lang"] == "en"
+    assert seen["reloaded"] == seen["switched"]
+    assert seen["back.lang"] == "ru" and seen["back.saved"] == "ru"
+    assert seen["back"] == seen["opened"] == seen["back_reloaded"]
+    assert seen["back_reloaded.lang"] == "ru"
+
+
+def jobs_steps(base: str, language: str) -> dict[str, str]:
+    """The recent jobs, then the same in the other language."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser(language)
+    try:
+        driver.get(base + "/")
+        WebDriverWait(driver, 10).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")) == 2
+        )
+
+        def rows() -> list[str]:
+            return [
+                " | ".join(td.text for td in row.find_elements(By.TAG_NAME, "td"))
+                for row in driver.find_elements(By.CSS_SELECTOR, "#jobs tbody tr")
+            ]
+
+        seen = {"header": driver.find_element(By.CSS_SELECTOR, "#jobs thead").text}
+        seen["rows"] = "\n".join(rows())
+        seen["links"] = ",".join(
+            str(a.get_attribute("href")).removeprefix(base)
+            for a in driver.find_elements(By.CSS_SELECTOR, "#jobs a")
+        )
+        driver.find_element(By.ID, f"lang-{OTHER[language]}").click()
+        seen["switched"] = "\n".join(rows())
+        return seen
+    finally:
+        driver.quit()
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_the_jobs_show_who_submitted_them_and_when_their_files_were_removed(
+    tmp_path: Path, language: str
+) -> None:
+    """Each job's ``submitted_by`` and ``files_removed_at`` (jobs from before them lack them)."""
+    store = JobStore(tmp_path / "jobs.sqlite")
+    old = store.add(["september.csv"], [], {"batch": "2026-09"}, str(tmp_path / "1"))
+    new = store.add(["october.csv"], [], {"batch": "2026-10"}, str(tmp_path / "2"))
+    store.close()
+    jobs = [
+        {**new.as_json(), "state": "finished", "exit_code": 0, "submitted_by": "a.smirnova",
+         "files_removed_at": "2026-12-02T03:00:00+00:00"},
+        {**old.as_json(), "state": "finished", "exit_code": 0},
+    ]  # fmt: skip
+
+    async def list_jobs(request: web.Request) -> web.Response:
+        return web.json_response({"jobs": jobs})
+
+    app = web.Application()
+    app.router.add_get("/", page)
+    app.router.add_get("/api/jobs", list_jobs)
+    seen = await served(app, jobs_steps, language)
+    removed = {"ru": "файлы удалены 2026-12-02 03:00:00 UTC",
+               "en": "files removed 2026-12-02 03:00:00 UTC"}  # fmt: skip
+    header = {"ru": "Кто загрузил", "en": "Submitted by"}
+    assert header[language] in seen["header"]
+    newer, older = seen["rows"].splitlines()
+    assert newer.endswith(f" | a.smirnova | {removed[language]}")
+    assert older.endswith(" |  | report.csv")  # no one named; its files still there
+    assert seen["links"] == f"/api/jobs/{old.id}/report.csv"  # none for the removed files
+    assert seen["switched"].splitlines()[0].endswith(f" | a.smirnova | {removed[OTHER[language]]}")
