@@ -2,4 +2,5 @@
 
 from importer.cli import main
 
-main()
+if __name__ == "__main__":  # not when a job's process imports it
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import logging
 import sys
 from collections.abc import Iterator, MutableMapping
@@ -32,6 +33,11 @@ def redacting(*secrets: str) -> Iterator[None]:
         yield
     finally:
         _SECRETS.reset(token)
+
+
+def secrets_redacted() -> frozenset[str]:
+    """The secrets scrubbed here and now: a job's process is told them to scrub them too."""
+    return _SECRETS.get()
 
 
 def _scrub(value: Any, secrets: frozenset[str]) -> Any:
@@ -88,11 +94,38 @@ def log_file_failure() -> str:
     return next((f.failure for f in _GUARDED if f.failure), "")
 
 
+@dataclasses.dataclass(frozen=True)
+class LogSetup:
+    """How this process logs, so a process it starts can log the same way."""
+
+    fmt: LogFormat = "console"
+    level: int = logging.INFO
+    file: str | None = None  # a log file (appended to), or None: stderr
+
+    def apply(self) -> None:
+        """In the started process: the same format, level and destination."""
+        stream = None
+        if self.file is not None:
+            try:
+                stream = GuardedFile(open(self.file, "a", encoding="utf-8"), self.file)  # noqa: SIM115
+            except OSError:
+                stream = None  # the parent logs that its file fails; this one uses stderr
+        configure_logging(self.fmt, level=self.level, stream=stream)
+
+
+_SETUP = [LogSetup()]
+
+
+def log_setup() -> LogSetup:
+    return _SETUP[0]
+
+
 def configure_logging(
     fmt: LogFormat = "console", *, level: int = logging.INFO, stream: Any = None
 ) -> None:
     """Send structlog events to ``stream`` (stderr by default) in the chosen format."""
     _GUARDED[:] = [stream] if isinstance(stream, GuardedFile) else []
+    _SETUP[0] = LogSetup(fmt, level, stream.name if isinstance(stream, GuardedFile) else None)
     renderer: Any = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
         if fmt == "json"

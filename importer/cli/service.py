@@ -105,9 +105,14 @@ _tokens_file_option = click.option(
 def token() -> None:
     """The service's API tokens, one per person: add, revoke, list.
 
+    Each job records whose token submitted it. Only a token's SHA-256 is kept in the file
+    (service.tokens_file); a revoked token stops working at once, without restarting the
+    service.
+
     \b
-    Each job records whose token submitted it. Only a token's SHA-256 is kept in the file;
-    a revoked token stops working at once, without restarting the service.
+    Example:
+      worklog-import token add alice -c config.toml    # prints alice's token, once
+      worklog-import token revoke alice -c config.toml
     """
 
 

@@ -330,7 +330,7 @@ class _Collector:
         counts = runner.finished_rows.copy()
         progress = runner.current.progress if runner.current is not None else None
         if progress is not None:
-            counts.update(progress.snapshot())
+            counts.update(progress.counts)
         for status, n in sorted(counts.items()):
             rows.add_metric([status], n)
         yield rows

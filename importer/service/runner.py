@@ -4,12 +4,9 @@ One Tracker organisation per service (its config), and its rate limit is the
 organisation's: jobs never run side by side. A ``run`` from cron holding the journal's lock
 makes the next job wait, with a note, instead of failing it.
 
-A job runs in a thread of its own, on an event loop of its own: reading, normalizing,
-planning and writing reports are CPU work, and on the service's loop they would hold up the
-health check, the pages and other people's uploads for as long as a big file takes (a
-200,000-row dry run held ``/api/health`` for 5.6 s). The service's loop only hands the job
-over, reads its progress and, on cancel, wakes the job's loop thread-safely. Everything the
-job touches (journal, report, Tracker session) is opened and closed inside its thread.
+A job runs in a process of its own (:mod:`importer.service.worker`): its CPU work never
+holds up the health check, the pages or other people's uploads. The service's loop starts
+it, reads its progress and tells it to stop.
 """
 
 from __future__ import annotations
@@ -18,19 +15,20 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
-import threading
+import os
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from importer.config import Settings
-from importer.errors import ExitCode, ImporterError, StateLocked, exit_code_for
+from importer.errors import ExitCode
 from importer.log import get_logger
-from importer.models import Mode, Outcome, RequestStats
-from importer.pipeline import RunOptions, run_import_async
+from importer.models import Mode
+from importer.pipeline import RunOptions
 from importer.report import RunSummary
 from importer.service.jobs import Job, JobState, JobStore
+from importer.service.worker import Ended, JobProcess, warm_up
 
 if TYPE_CHECKING:
     from importer.sandbox import SandboxSettings
@@ -40,9 +38,8 @@ LOCKED_RETRY = 10.0  # seconds between tries while another run holds the journal
 
 
 class JobProgress:
-    """A job's rows so far, for the API: counts by status, rows a second, the ETA.
-
-    Written by the job's thread, read by the service's: every access holds the lock."""
+    """A job's rows so far, as its process last told: counts by status, rows a second, the
+    ETA, requests."""
 
     def __init__(self) -> None:
         self.total: int | None = None
@@ -51,79 +48,52 @@ class JobProgress:
         self.retries = 0
         self.responses_429 = 0
         self._started = time.monotonic()
-        self._lock = threading.Lock()
 
-    def start(self, total: int | None) -> None:
-        with self._lock:
-            self.total = total
+    def update(self, told: dict[str, Any]) -> None:
+        """A progress message from the job's process."""
+        if self.total is None and told.get("total") is not None:
             self._started = time.monotonic()
-
-    def advance(self, outcome: Outcome, stats: RequestStats | None) -> None:
-        with self._lock:
-            self.counts[outcome.status] += 1
-            if stats is not None:
-                self.requests, self.retries = stats.requests, stats.retries
-                self.responses_429 = stats.responses_429
-
-    def stop(self) -> None:
-        return None
-
-    def snapshot(self) -> collections.Counter[str]:
-        with self._lock:
-            return self.counts.copy()
+        self.total = told.get("total")
+        self.counts = collections.Counter(told.get("counts", {}))
+        self.requests = int(told.get("requests", self.requests))
+        self.retries = int(told.get("retries", self.retries))
+        self.responses_429 = int(told.get("responses_429", self.responses_429))
 
     def as_json(self) -> dict[str, object]:
-        with self._lock:
-            counts, total, started = dict(self.counts), self.total, self._started
-            requests, retries, limited = self.requests, self.retries, self.responses_429
-        done = sum(counts.values())
-        rate = done / max(time.monotonic() - started, 1e-6)
-        left = (total - done) if total is not None else None
+        done = sum(self.counts.values())
+        rate = done / max(time.monotonic() - self._started, 1e-6)
+        left = (self.total - done) if self.total is not None else None
         return {
             "rows_done": done,
-            "rows_total": total,
-            "counts": counts,
+            "rows_total": self.total,
+            "counts": dict(self.counts),
             "rows_per_second": round(rate, 1),
             "eta_seconds": round(left / rate, 1) if left is not None and rate > 0 else None,
-            "requests": requests,
-            "retries": retries,
-            "responses_429": limited,
+            "requests": self.requests,
+            "retries": self.retries,
+            "responses_429": self.responses_429,
         }
 
 
 class JobCancel:
-    """A running job's stop, set from the service's loop, awaited on the job's own.
-
-    ``asyncio.Event`` is not thread-safe: the service's loop asks the job's loop to set it.
-    Asked before the job's loop exists, it is set as soon as the loop attaches."""
+    """A job's stop: asked before its process exists, it is passed on once it does."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
         self._asked = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._event: asyncio.Event | None = None
+        self._process: JobProcess | None = None
 
-    def attach(self) -> asyncio.Event:
-        """On the job's loop: the event the run waits on."""
-        event = asyncio.Event()
-        with self._lock:
-            self._loop, self._event = asyncio.get_running_loop(), event
-            if self._asked:
-                event.set()
-        return event
+    def attach(self, process: JobProcess) -> None:
+        self._process = process
+        if self._asked:
+            process.cancel()
 
     def set(self) -> None:
-        with self._lock:
-            self._asked = True
-            loop, event = self._loop, self._event
-        if loop is not None and event is not None:
-            # RuntimeError: the job's loop closed meanwhile, nothing is left to stop
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+        self._asked = True
+        if self._process is not None:
+            self._process.cancel()
 
     def is_set(self) -> bool:
-        with self._lock:
-            return self._asked
+        return self._asked
 
 
 @dataclasses.dataclass
@@ -134,33 +104,26 @@ class Running:
     shutting_down: bool = False  # the service stops: the job resumes on the next start
 
 
-def _run_in_own_loop(options: RunOptions, cancel: JobCancel) -> RunSummary:
-    """In the job's thread: the run on a loop of its own, its cancel attached to that loop."""
-
-    async def job() -> RunSummary:
-        return await run_import_async(dataclasses.replace(options, cancel=cancel.attach()))
-
-    return asyncio.run(job())
-
-
 def shown_names(names: list[str]) -> list[str]:
     """The uploads' own names, two with the same name told apart by their position."""
     counts = collections.Counter(names)
     return [f"{n} (file {i + 1})" if counts[n] > 1 else n for i, n in enumerate(names)]
 
 
-async def _in_thread(options: RunOptions, running: Running) -> RunSummary:
-    """The job in its thread. Cancelled meanwhile (the service is going down and will not
-    wait any longer), the job is stopped as SIGTERM stops a run and is let settle, so the
-    thread never outlives the service's loop; it resumes on the next start."""
-    job = asyncio.ensure_future(asyncio.to_thread(_run_in_own_loop, options, running.cancel))
+async def _in_process(options: RunOptions, running: Running) -> Ended:
+    """The job in its process. Cancelled meanwhile (the service is going down and will not
+    wait any longer), the job is stopped as SIGTERM stops a run and is let settle, so it
+    never outlives the service unnoticed; it resumes on the next start."""
+    job = JobProcess(options, running.progress.update)
+    await job.start()
+    running.cancel.attach(job)
     try:
-        return await asyncio.shield(job)
+        return await job.ended()
     except asyncio.CancelledError:
         running.shutting_down = True
         running.cancel.set()
         with contextlib.suppress(Exception):
-            await job
+            await job.ended()
         raise
 
 
@@ -189,6 +152,7 @@ class Runner:
 
     async def serve(self) -> None:
         """Run queued jobs until cancelled."""
+        await asyncio.to_thread(warm_up)
         for job_id in self.store.resume_interrupted():
             log.warning("job_resumed", job=job_id)
         while not self.stopping:
@@ -228,14 +192,35 @@ class Runner:
 
     async def run(self, job: Job) -> bool:
         """Import one job; False when another run holds the journal (try again later)."""
-        progress, cancel = JobProgress(), JobCancel()
-        running = Running(job, progress, cancel)
+        running = Running(job, JobProgress(), JobCancel())
         self.current = running
         waited = job.note.startswith("waiting:")  # a resumed job keeps saying it was resumed
         self.store.set_state(job.id, JobState.RUNNING, note="" if waited else None)
-        folder = Path(job.folder)
-        opts = job.options
-        options = RunOptions(
+        log.info(
+            "job_started", job=job.id, files=job.names, submitted_by=job.submitted_by, **job.options
+        )
+        try:
+            ended = await _in_process(self._options(job), running)
+        finally:
+            self.current = None
+        if ended.locked:
+            self.store.set_state(job.id, JobState.QUEUED, note=f"waiting: {ended.locked}")
+            log.warning("job_waiting", job=job.id, reason=ended.locked)
+            return False
+        if running.shutting_down:
+            self.store.set_state(job.id, JobState.RUNNING, note="the service stopped mid-job")
+            return True  # found running at the next start: resumed
+        if ended.summary is None:
+            self.store.finish(job.id, JobState.FAILED, ended.exit_code, ended.reason, {})
+            log.warning("job_failed", job=job.id, reason=ended.reason)
+        else:
+            self._finished(running, ended.summary)
+        self._ended(job.id)
+        return True
+
+    def _options(self, job: Job) -> RunOptions:
+        folder, opts = Path(job.folder), job.options
+        return RunOptions(
             files=[Path(f) for f in job.files],
             file_names=shown_names(job.names),
             settings=self.settings,
@@ -246,30 +231,15 @@ class Runner:
             batch=str(opts["batch"]) if opts.get("batch") else None,
             sync=bool(opts.get("sync")),
             allow_mass_delete=bool(opts.get("allow_mass_delete")),
-            environ=self.environ,
+            environ=self.environ if self.environ is not None else dict(os.environ),
             sandbox=self.sandbox,
-            progress=progress,
             submitted_by=job.submitted_by or None,
         )
-        log.info("job_started", job=job.id, files=job.names, submitted_by=job.submitted_by, **opts)
-        try:
-            summary = await _in_thread(options, running)
-        except StateLocked as error:
-            self.store.set_state(job.id, JobState.QUEUED, note=f"waiting: {error}")
-            log.warning("job_waiting", job=job.id, reason=str(error))
-            return False
-        except ImporterError as error:
-            self.store.finish(job.id, JobState.FAILED, int(exit_code_for(error)), str(error), {})
-            log.warning("job_failed", job=job.id, reason=str(error))
-            self._ended(job.id)
-            return True
-        finally:
-            self.current = None
+
+    def _finished(self, running: Running, summary: RunSummary) -> None:
+        job = running.job
         counts = {k: v for k, v in summary.counts.items() if v}
-        if running.shutting_down:
-            self.store.set_state(job.id, JobState.RUNNING, note="the service stopped mid-job")
-            return True  # found running at the next start: resumed
-        state = JobState.CANCELLED if cancel.is_set() else JobState.FINISHED
+        state = JobState.CANCELLED if running.cancel.is_set() else JobState.FINISHED
         reading = {"timezone": summary.timezone, "batch": summary.batch, "presets": summary.presets}
         self.store.finish(job.id, state, int(summary.exit_code), summary.stopped, counts, reading)
         self.finished_rows.update(summary.counts)
@@ -280,5 +250,3 @@ class Runner:
             exit_code=int(summary.exit_code),
             submitted_by=job.submitted_by,
         )
-        self._ended(job.id)
-        return True

@@ -4,87 +4,21 @@ exactly as `run` does, one at a time; cancel, restart, limits and the token."""
 from __future__ import annotations
 
 import asyncio
-import collections
-import contextlib
 import csv
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
-from importer.config import Settings
 from importer.errors import ConfigError
 from importer.pipeline import RunOptions, run_import_async
 from importer.sandbox import DEFAULT_TOKEN
-from importer.service import JobStore, Runner, Submitters, create_service_app, parse_listen
+from importer.service import JobStore, parse_listen
 from importer.service.api import page_language
 from importer.testing import sandbox_process
-from tests.helpers import make_settings, month_rows, read_report, sandbox_get, tracker_env
-
-SETTINGS = make_settings()
-
-
-@pytest.fixture
-def sandbox_url() -> Iterator[str]:
-    with sandbox_process("--latency", "0.002") as url:
-        yield url
-
-
-@contextlib.asynccontextmanager
-async def service(
-    tmp_path: Path,
-    url: str,
-    *,
-    token: str = "",
-    name: str = "journal.sqlite",
-    settings: Settings = SETTINGS,
-    submitters: Submitters | None = None,
-) -> AsyncIterator[tuple[TestClient[Any, Any], Runner]]:
-    """The API and its worker, in this process; the journal and jobs under ``tmp_path``."""
-    state = tmp_path / name
-    store = JobStore(tmp_path / "service" / "jobs.sqlite")
-    runner = Runner(settings, store, state, tracker_env(url))
-    app = create_service_app(runner, tmp_path / "service" / "jobs", token, submitters=submitters)
-    worker = asyncio.create_task(runner.serve())
-    try:
-        async with TestClient(TestServer(app)) as client:
-            yield client, runner
-    finally:
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
-        store.close()
-
-
-async def upload(
-    client: TestClient[Any, Any], path: Path, headers: dict[str, str] | None = None, **fields: str
-) -> aiohttp.ClientResponse:
-    form = aiohttp.FormData()
-    form.add_field("file", path.read_bytes(), filename=path.name, content_type="text/csv")
-    for key, value in fields.items():
-        form.add_field(key, value)
-    return await client.post("/api/jobs", data=form, headers=headers or {})
-
-
-async def until_ended(client: TestClient[Any, Any], job_id: int) -> dict[str, Any]:
-    for _ in range(3000):
-        answer = await client.get(f"/api/jobs/{job_id}")
-        job: dict[str, Any] = await answer.json()
-        if job["state"] in ("finished", "cancelled", "failed"):
-            return job
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"job {job_id} did not end")
-
-
-def stored(url: str) -> collections.Counter[tuple[str, str, str, str]]:
-    return collections.Counter(
-        (w["issue"]["key"], w["start"], w["duration"], w["comment"])
-        for w in sandbox_get(url, "/_sandbox/worklogs")
-    )
+from tests.helpers import make_settings, month_rows, read_report, tracker_env
+from tests.service.serving import SETTINGS, service, stored, until_ended, upload
 
 
 async def test_an_upload_books_what_run_books_and_its_report_is_run_s_report(

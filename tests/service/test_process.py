@@ -53,11 +53,15 @@ def get(port: int, path: str) -> Any:
         return json.load(answer)
 
 
-def upload(port: int, path: Path) -> int:
+def upload(port: int, path: Path, **fields: str) -> int:
     boundary = "worklogboundary"
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
     body = (
         (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            head + f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
             f'filename="{path.name}"\r\nContent-Type: text/csv\r\n\r\n'
         ).encode()
         + path.read_bytes()
@@ -68,7 +72,7 @@ def upload(port: int, path: Path) -> int:
         data=body,
         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
     )
-    with urllib.request.urlopen(request, timeout=10) as answer:
+    with urllib.request.urlopen(request, timeout=30) as answer:
         assert answer.status == 202
         return int(json.load(answer)["id"])
 
