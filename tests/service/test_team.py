@@ -186,3 +186,24 @@ async def test_an_upload_cut_off_mid_body_leaves_nothing_behind(
 def test_keep_days_cannot_be_negative() -> None:
     with pytest.raises(ConfigError, match=r"service\.keep_days must be 0"):
         make_settings(service={"keep_days": -1})
+
+
+async def test_a_job_without_a_timezone_is_refused_in_the_cli_s_words(
+    write_csv: Callable[..., Path], tmp_path: Path, sandbox_url: str
+) -> None:
+    from importer.errors import ImporterError
+    from importer.pipeline import RunOptions, run_import_async
+
+    zoneless = make_settings(input={"timezone": ""})
+    path = write_csv(month_rows(3))
+    with pytest.raises(ImporterError) as cli:
+        await run_import_async(
+            RunOptions([path], zoneless, dry_run=True, report_path=tmp_path / "r.csv")
+        )
+    async with service(tmp_path, sandbox_url, settings=zoneless) as (client, _):
+        job = await (await upload(client, path, dry_run="1")).json()
+        ended = await until_ended(client, job["id"])
+    assert ended["state"] == "failed" and ended["exit_code"] == 2
+    # The CLI's refusal word for word, naming the file as it was uploaded.
+    assert ended["stopped"] == str(cli.value).replace(str(path), path.name)
+    assert "input.timezone is not set" in ended["stopped"]
