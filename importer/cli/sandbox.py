@@ -25,7 +25,8 @@ from importer.errors import ImporterError
 def _knob_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for field in reversed(dataclasses.fields(SandboxSection)):
         choices = field.metadata.get("choices")
-        kind: Any = int if field.type in (int, "int") else float
+        named = str(getattr(field.type, "__name__", field.type))
+        kind: Any = {"int": int, "str": str}.get(named, float)
         command = click.option(
             "--" + field.name.replace("_", "-"),
             field.name,

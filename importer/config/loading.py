@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 from importer.config.sections import SandboxSection, Settings
 from importer.errors import ConfigError
+from importer.formats import ISSUE_KEY
 
 
 def _check_type(where: str, value: Any, hint: Any) -> Any:
@@ -153,6 +154,10 @@ def _check_sandbox(sandbox: SandboxSection) -> None:
             raise ConfigError(f"{where} must be between 0 and 1, got {value!r}")
         if field.name != "seed" and isinstance(value, int | float) and value < 0:
             raise ConfigError(f"{where} must be 0 or more, got {value!r}")
+        if field.metadata.get("keys"):
+            bad = [k for k in sandbox.keys(field.name) if not ISSUE_KEY.fullmatch(k)]
+            if bad:
+                raise ConfigError(f"{where}: {bad[0]!r} is not an issue key (e.g. PORT-12)")
 
 
 def check_batch_name(name: str, where: str = "--batch") -> str:

@@ -182,6 +182,18 @@ class SandboxSection:
     seed: int = dataclasses.field(
         default=0, metadata={"help": "Seed for the fault dice (the same seed, the same faults)."}
     )
+    missing_issues: str = dataclasses.field(
+        default="",
+        metadata={"help": "Issue keys that do not exist (404), comma-separated.", "keys": True},
+    )
+    hidden_issues: str = dataclasses.field(
+        default="",
+        metadata={"help": "Issue keys the token may not see (403), comma-separated.", "keys": True},
+    )
+
+    def keys(self, knob: str) -> frozenset[str]:
+        """A comma-separated knob's issue keys."""
+        return frozenset(k.strip() for k in str(getattr(self, knob)).split(",") if k.strip())
 
 
 @dataclasses.dataclass(frozen=True)

@@ -97,7 +97,11 @@ class Holdings:
         """Every id Tracker may show as ``createdBy`` for whoever this row is booked for."""
         if self.mode is not Mode.IMPORT:
             return self.owner
-        return await shared(self._people, worklog.author, lambda: self._identities(worklog.author))
+        return await self.identities(worklog.author)
+
+    async def identities(self, login: str) -> frozenset[str]:
+        """A person's ids, looked up once per run (``Rejected`` 404: no such user)."""
+        return await shared(self._people, login, lambda: self._identities(login))
 
     async def existing(self, worklog: Worklog) -> Record | None:
         """An unclaimed worklog booked before this run that matches (the pre-check)."""

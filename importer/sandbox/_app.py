@@ -14,7 +14,7 @@ from aiohttp import web
 
 from importer.formats import ISSUE_KEY
 from importer.sandbox._faults import faults
-from importer.sandbox._http import base_url, issue_key, json_body
+from importer.sandbox._http import base_url, int_param, issue_key, json_body, visible
 from importer.sandbox._search import search_worklogs_get, search_worklogs_post
 from importer.sandbox._settings import (
     BUCKET,
@@ -39,21 +39,53 @@ from importer.sandbox._worklogs import (
 )
 
 
+def _issue_record(request: web.Request, key: str) -> dict[str, Any]:
+    base = base_url(request)
+    return {
+        "self": f"{base}/v2/issues/{key}",
+        "id": hashlib.sha1(key.encode()).hexdigest()[:24],
+        "key": key,
+        "version": 1,
+        "summary": f"Issue {key}",
+        "queue": {"self": f"{base}/v2/queues/{key.split('-')[0]}", "key": key.split("-")[0]},
+    }
+
+
 async def get_issue(request: web.Request) -> web.Response:
     """``GET /v2/issues/{key}``: enough of an issue for clients that look it up first."""
     key = issue_key(request)
     if isinstance(key, web.Response):
         return key
-    base = base_url(request)
+    return web.json_response(_issue_record(request, key))
+
+
+async def search_issues(request: web.Request) -> web.Response:
+    """``POST /v2/issues/_search`` with ``keys`` (a key or a list): the issues among them
+    that exist and the token may see, in the order asked, paged by ``perPage`` (default 50)
+    and ``page`` with ``X-Total-Count``/``X-Total-Pages`` as Tracker pages. Keys that do not
+    exist or are hidden are simply absent, as in Tracker's search; ``keys`` with ``filter``
+    or ``query`` is refused as Tracker refuses it. Other searches find nothing here."""
+    body = await json_body(request)
+    if isinstance(body, web.Response):
+        return body
+    if ("keys" in body or "queue" in body) and ("filter" in body or "query" in body):
+        return tracker_error(400, "You can only use keys, queue or search request")
+    per_page = int_param(request, "perPage", 50)
+    page = int_param(request, "page", 1)
+    if isinstance(per_page, web.Response) or isinstance(page, web.Response):
+        return per_page if isinstance(per_page, web.Response) else page  # type: ignore[return-value]
+    keys = body.get("keys", [])
+    keys = [keys] if isinstance(keys, str) else keys
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        return tracker_error(422, "JSON validation error")
+    settings = request.app[SETTINGS]
+    found = [k for k in dict.fromkeys(keys) if visible(settings, k)]
+    per_page = max(1, per_page)
+    pages = max(1, -(-len(found) // per_page))
+    chunk = found[(page - 1) * per_page : page * per_page]
     return web.json_response(
-        {
-            "self": f"{base}/v2/issues/{key}",
-            "id": hashlib.sha1(key.encode()).hexdigest()[:24],
-            "key": key,
-            "version": 1,
-            "summary": f"Issue {key}",
-            "queue": {"self": f"{base}/v2/queues/{key.split('-')[0]}", "key": key.split("-")[0]},
-        }
+        [_issue_record(request, k) for k in chunk],
+        headers={"X-Total-Count": str(len(found)), "X-Total-Pages": str(pages)},
     )
 
 
@@ -148,6 +180,7 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     app.router.add_get("/v2/myself", myself)
     app.router.add_get("/v3/users/{id}", user)
     app.router.add_get("/v2/users/{id}", user)
+    app.router.add_post("/v2/issues/_search", search_issues)
     app.router.add_get("/v2/issues/{key}", get_issue)
     app.router.add_get("/v2/fields", fields)
     app.router.add_get("/v2/fields/", fields)

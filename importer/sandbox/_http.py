@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from importer.formats import ISSUE_KEY
-from importer.sandbox._settings import SETTINGS, tracker_error
+from importer.sandbox._settings import SETTINGS, SandboxSettings, tracker_error
 
 
 def base_url(request: web.Request) -> str:
@@ -18,12 +18,26 @@ def base_url(request: web.Request) -> str:
 def issue_key(request: web.Request) -> str | web.Response:
     key = request.match_info["key"]
     settings = request.app[SETTINGS]
-    known = settings.known_issues
-    if not ISSUE_KEY.match(key) or (known is not None and key not in known):
-        return tracker_error(404, "Задача не существует.")
-    if key.split("-")[0] in settings.forbidden_queues:
+    if not visible(settings, key):
+        if not ISSUE_KEY.match(key) or not exists(settings, key):
+            return tracker_error(404, "Задача не существует.")
         return tracker_error(403, "У вас нет доступа к этой задаче.")
     return key
+
+
+def exists(settings: SandboxSettings, key: str) -> bool:
+    known = settings.known_issues
+    return (known is None or key in known) and key not in settings.keys("missing_issues")
+
+
+def visible(settings: SandboxSettings, key: str) -> bool:
+    """Whether the token may see the issue: it exists, and neither its queue nor it is hidden."""
+    return (
+        bool(ISSUE_KEY.match(key))
+        and exists(settings, key)
+        and key.split("-")[0] not in settings.forbidden_queues
+        and key not in settings.keys("hidden_issues")
+    )
 
 
 async def json_body(request: web.Request) -> dict[str, Any] | web.Response:

@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +39,7 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 PAGE_SIZE = 500
 SEARCH_PAGE = 500  # worklogs per search page asked for (Tracker may answer fewer)
 SURELY_LAST_PAGE = 50  # a search page with fewer worklogs than this is the last
+ISSUE_PAGE = 100  # issues per page of an issue search by keys (Tracker's default is 50)
 
 # How each page of a paged read is asked for: the caller may retry a page on its own, so a
 # failure on page 7 of a big issue repeats page 7, not pages 1–7.
@@ -280,6 +281,35 @@ class TrackerClient:
         if not isinstance(record, dict):
             raise Rejected(f"GET /v3/users/{wanted} answered with something that is not a user")
         return record
+
+    async def issue(self, key: str) -> Record:
+        """``GET /v2/issues/<key>``: an issue (404: no such issue, 403: not for this token)."""
+        record = await self._request("GET", f"/v2/issues/{quote(key, safe='')}")
+        if not isinstance(record, dict):
+            raise Rejected(f"GET /v2/issues/{key} answered with something that is not an issue")
+        return record
+
+    async def issues_by_keys(
+        self, keys: Sequence[str], *, each_page: PageFetch = _once
+    ) -> list[Record]:
+        """``POST /v2/issues/_search`` with ``keys``: those of ``keys`` that exist and this
+        token may see (Tracker leaves the others out, saying nothing of why), page by page
+        until a page shorter than asked for or ``X-Total-Pages`` says it was the last."""
+        found: list[Record] = []
+        page = 1
+        while True:
+            params = {"perPage": str(ISSUE_PAGE), "page": str(page)}
+            answer = await each_page(
+                functools.partial(
+                    self._request, "POST", "/v2/issues/_search", body={"keys": list(keys)},
+                    params=params,
+                )
+            )  # fmt: skip
+            records = [r for r in answer if isinstance(r, dict)] if isinstance(answer, list) else []
+            found.extend(records)
+            if len(records) < ISSUE_PAGE or len(found) >= len(keys):
+                return found
+            page += 1
 
     async def create_worklog(
         self, issue: str, payload: Mapping[str, str], sent: SentAt | None = None, **how: bool
