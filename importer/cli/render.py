@@ -62,6 +62,53 @@ def _batch_notes(summary: RunSummary) -> list[str]:
     return lines
 
 
+MARKED_SHOWN = 8  # marked days listed per person; the summary JSON holds them all
+
+
+def _days(dates: list[str]) -> str:
+    shown = ", ".join(d[5:] for d in dates[:MARKED_SHOWN])
+    return shown + (f" … ({len(dates)} days)" if len(dates) > MARKED_SHOWN else "")
+
+
+def month_lines(summary: RunSummary) -> list[str]:
+    """What the month as a whole and Tracker's lookups found: the marked days per person,
+    rows that overlap or lie outside the month, issues and authors Tracker would refuse."""
+    lines: list[str] = []
+    checks = summary.tracker_checks
+    if checks:
+        for key, why in sorted(checks["unknown_issues"].items()):
+            lines.append(f"Tracker would refuse {key}: {why}")
+        for login, why in sorted(checks["unknown_authors"].items()):
+            lines.append(f"Tracker would refuse author {login}: {why}")
+    month = summary.month
+    if not month:
+        return lines
+    period = month["period"]
+    found = month["found"]
+    if period["from"]:
+        named = "the batch's month" if period["named_by_batch"] else "the rows' dates"
+        lines.append(
+            f"month {period['from']} … {period['to']} ({named}): {len(month['working_days'])} "
+            f"working days, {len(month['people'])} people"
+            + "".join(
+                f", {what}: {found[key]} rows"
+                for key, what in (
+                    ("overlaps", "overlapping"),
+                    ("over_day", f"on days past {month['limit_hours']:g} h"),
+                    ("outside_month", "outside the month"),
+                )
+                if found.get(key)
+            )
+        )
+    for person, dates in month["marks"]["over"].items():
+        lines.append(
+            f"  {person or '(the token owner)'}: past {month['limit_hours']:g} h on {_days(dates)}"
+        )
+    for person, dates in month["marks"]["empty"].items():
+        lines.append(f"  {person or '(the token owner)'}: no hours on {_days(dates)}")
+    return lines
+
+
 def print_summary(summary: RunSummary) -> None:
     """The run in a few lines: counts, hours, rows to fix, where the files are."""
     c = summary.counts
@@ -99,6 +146,7 @@ def print_summary(summary: RunSummary) -> None:
             if summary.timezone
             else "times carried their own UTC offsets (input.timezone not set)"
         )
+    lines += month_lines(summary)
     if summary.hours_by_author:
         what = "hours to create" if summary.dry_run else "hours created"
         lines += _hours_table(f"{what} by person", summary.hours_by_author)

@@ -8,6 +8,7 @@ presets' own business: :func:`importer.read.presets.check_preset_name`.)
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import re
 import tomllib
@@ -45,6 +46,11 @@ def _check_type(where: str, value: Any, hint: Any) -> Any:
                 continue
         names = " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(hint))
         raise ConfigError(f"{where} must be {names}, got {value!r}")
+    if origin is tuple:  # tuple[X, ...]: a TOML array of X
+        if not isinstance(value, list):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        item = typing.get_args(hint)[0]
+        return tuple(_check_type(f"{where}[{i}]", v, item) for i, v in enumerate(value))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if (hint is int and isinstance(value, bool)) or not isinstance(value, hint):
@@ -132,6 +138,7 @@ def _check_values(settings: Settings) -> None:
     share = settings.sync.max_delete_share
     if not 0 <= share <= 1:
         raise ConfigError(f"sync.max_delete_share must be between 0 and 1, got {share!r}")
+    _check_month(settings)
     if settings.service.keep_days < 0:
         raise ConfigError(
             f"service.keep_days must be 0 (keep) or more, got {settings.service.keep_days!r}"
@@ -140,6 +147,19 @@ def _check_values(settings: Settings) -> None:
     if settings.run.batch:
         check_batch_name(settings.run.batch, "run.batch")
     _check_sandbox(settings.sandbox)
+
+
+def _check_month(settings: Settings) -> None:
+    month = settings.month
+    for key in ("holidays", "workdays"):
+        for day in getattr(month, key):
+            try:
+                dt.date.fromisoformat(day)
+            except ValueError:
+                raise ConfigError(f"month.{key}: {day!r} is not a date (YYYY-MM-DD)") from None
+    for day in month.weekend:
+        if not 1 <= day <= 7:
+            raise ConfigError(f"month.weekend: {day!r} is not a weekday (1 Monday … 7 Sunday)")
 
 
 def _check_sandbox(sandbox: SandboxSection) -> None:

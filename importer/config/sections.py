@@ -86,6 +86,7 @@ class DeliverySection:
     backoff_max: float = 30.0
     give_up_after: float = 300.0
     precheck: bool = True
+    check_issues: bool = True  # look every distinct issue (and author) up before booking
     # A worklog write nobody answered (timeout, dropped connection, 502/504) is concluded
     # absent only by a read that starts this many seconds after the write was sent.
     commit_horizon: float = 60.0
@@ -104,6 +105,23 @@ class RunSection:
 @dataclasses.dataclass(frozen=True)
 class SyncSection:
     max_delete_share: float = 0.25  # a --sync deleting more of its batch than this refuses
+
+
+Check = Literal["warn", "invalid", "off"]
+
+
+@dataclasses.dataclass(frozen=True)
+class MonthSection:
+    """The checks only the month as a whole shows: each ``warn`` (the row's ``warning``),
+    ``invalid`` (the row is not booked) or ``off``."""
+
+    overlaps: Check = "warn"  # two rows of one person overlapping in time
+    over_day: Check = "warn"  # a person's day past input.max_day_hours
+    outside_month: Check = "warn"  # a row dated outside the month the batch names
+    empty_days: Literal["warn", "off"] = "warn"  # working days a person has no hours (listed)
+    weekend: tuple[int, ...] = (6, 7)  # ISO weekdays that are not working days
+    holidays: tuple[str, ...] = ()  # dates (YYYY-MM-DD) that are not working days
+    workdays: tuple[str, ...] = ()  # weekend dates that are working days (a moved day)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +228,7 @@ class Settings:
     state: StateSection = StateSection()
     run: RunSection = RunSection()
     sync: SyncSection = SyncSection()
+    month: MonthSection = MonthSection()
     service: ServiceSection = ServiceSection()
     sandbox: SandboxSection = dataclasses.field(default_factory=SandboxSection)
     explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set

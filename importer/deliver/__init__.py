@@ -13,6 +13,7 @@ the run's stop policy, ``waiting`` lets waiting rows lend their place and gather
 from importer.deliver.calls import Calls
 from importer.deliver.holdings import Holdings
 from importer.deliver.identity import Occurrences, booking_content, fingerprint
+from importer.deliver.lookups import Refusals, look_up
 from importer.deliver.planner import Planner
 from importer.deliver.rows import Deliverer
 from importer.deliver.stops import RunStop, Stopped, identity_refused
@@ -26,9 +27,11 @@ __all__ = [
     "Occurrences",
     "Parking",
     "Planner",
+    "Refusals",
     "RunStop",
     "Stopped",
     "booking_content",
     "fingerprint",
     "identity_refused",
+    "look_up",
 ]

@@ -23,7 +23,7 @@ from importer.deliver.stops import RunStop, Stopped
 from importer.errors import Retryable, TrackerUnavailable
 from importer.log import get_logger
 from importer.tracker import TrackerClient
-from importer.tracker.client import PageFetch
+from importer.tracker.paged import PageFetch
 
 log = get_logger()
 _T = TypeVar("_T")

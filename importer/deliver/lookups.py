@@ -25,7 +25,7 @@ from importer.errors import Rejected
 from importer.log import get_logger
 from importer.models import Mode, Worklog
 from importer.tracker import Record, TrackerClient
-from importer.tracker.client import PageFetch
+from importer.tracker.paged import PageFetch
 
 log = get_logger()
 KEYS_PER_SEARCH = 100
@@ -58,10 +58,10 @@ class Refusals:
 
 def _why(what: str, error: Rejected) -> str:
     if error.status == 404:
-        return f"{what} does not exist in Tracker (404: {error.message})"
+        return f"{what} does not exist in Tracker ({error.message})"
     if error.status == 403:
-        return f"{what} exists, but this token may not see it (403: {error.message})"
-    return f"Tracker refuses {what} ({error.status}: {error.message})"
+        return f"{what} exists, but this token may not see it ({error.message})"
+    return f"Tracker refuses {what} ({error.message})"
 
 
 async def look_up(

@@ -5,7 +5,6 @@
 """
 
 from importer.normalize.cells import is_blank
-from importer.normalize.limits import DayTotals
 from importer.normalize.rows import Normalizer, effective_input
 
-__all__ = ["DayTotals", "Normalizer", "effective_input", "is_blank"]
+__all__ = ["Normalizer", "effective_input", "is_blank"]

@@ -46,6 +46,7 @@ class Delivery:
     """What a run with credentials talks to Tracker through."""
 
     client: TrackerClient
+    calls: Calls
     holdings: Holdings
     deliverer: Deliverer
     editor: Editor  # --sync and undo: edits and deletes of earlier bookings
@@ -88,4 +89,4 @@ async def open_delivery(
         gate=gate,
     )
     editor = Editor(calls, journal, Looks(calls, holdings), deliverer, zone)
-    return Delivery(client, holdings, deliverer, editor)
+    return Delivery(client, calls, holdings, deliverer, editor)

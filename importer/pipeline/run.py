@@ -25,8 +25,8 @@ from importer.errors import (
 )
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome
-from importer.normalize import DayTotals
-from importer.pipeline.bookings import bookings
+from importer.month import find
+from importer.pipeline.bookings import RowNotes, bookings, survey
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import InputFile, open_inputs
 from importer.pipeline.options import (
@@ -150,11 +150,11 @@ async def run_import_async(
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)
+    facts = survey(inputs)  # the first pass: the month as a whole, before anything is sent
+    findings = find(facts, settings.month, settings.input.max_day_hours, batch)
     report_path = report_path_for(options)
     async with RunSession.open(options, readonly=dry_run) as session:
         session.begin("sync" if options.sync else "run", batch, [str(i.table.path) for i in inputs])
-        rows = bookings(inputs, mode, session.target, DayTotals(settings.input.max_day_hours))
-        work = _steps_for(options, session, rows, batch)
         summary_at = summary_path(options, report_path)
         sink = session.open_sink(report_path, union_columns(inputs), summary_at, options.progress)
         _show_progress(options, inputs, session)
@@ -170,12 +170,19 @@ async def run_import_async(
         with session.signals():
             if delivery is not None and (precheck_on(options) or not dry_run):
                 await session.identify()
+            refusals = await session.check_tracker(facts, mode)
+            notes = RowNotes(findings, refusals, mode)
+            work = _steps_for(
+                options, session, bookings(inputs, mode, session.target, notes), batch
+            )
             async with flushing(sink):
                 await _book_or_plan(options, work.steps, session, delivery)
     summary = session.summary
     assert summary is not None
     summary.timezone = settings.input.timezone
     summary.presets = {i.table.shown: i.column_map.preset_name or "" for i in inputs}
+    summary.month = findings.as_json()
+    summary.tracker_checks = refusals.as_json() if refusals is not None else None
     work.complete(summary, batch)
     summary.publish(
         "run_finished",

@@ -24,11 +24,12 @@ from types import TracebackType
 
 from importer.clock import Clock
 from importer.config import Credentials, DeliverySection, resolve_credentials
-from importer.deliver import RunStop
-from importer.errors import ConfigError, ImporterError, exit_code_for
+from importer.deliver import Refusals, RunStop, Stopped, look_up
+from importer.errors import ConfigError, DeliveryError, ImporterError, exit_code_for
 from importer.journal import Journal, exclusive
 from importer.log import get_logger, redacting
 from importer.models import Mode, RequestStats
+from importer.month import MonthFacts
 from importer.pipeline.delivery import Delivery, identify, open_delivery, target_of
 from importer.pipeline.options import EMBEDDED_SANDBOX, RunOptions, state_path
 from importer.pipeline.pool import WorkerPool
@@ -200,6 +201,23 @@ class RunSession:
         """Learn whose token this is, or stop the run saying why no row could be booked."""
         assert self.delivery is not None
         await identify(self.delivery.holdings, self.stops, self.credentials)
+
+    async def check_tracker(self, facts: MonthFacts, mode: Mode) -> Refusals | None:
+        """Which of the rows' issues (and, in import mode, authors) Tracker will refuse,
+        asked once each before the first row is sent; None when it could not be asked."""
+        delivery = self.delivery
+        if delivery is None or self.stops.reason is not None:
+            return None
+        if not self.options.settings.delivery.check_issues:
+            return None
+        authors = [a for a in facts.people if a]
+        try:
+            return await look_up(delivery.calls, delivery.holdings, facts.issues, authors, mode)
+        except DeliveryError as exc:
+            self.stops.stop(exc)
+        except Stopped:
+            pass
+        return None
 
     @contextlib.contextmanager
     def signals(self) -> Iterator[None]:

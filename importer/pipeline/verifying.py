@@ -17,7 +17,6 @@ from importer.errors import Rejected
 from importer.journal.schema import Booked
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status
-from importer.normalize import DayTotals
 from importer.pipeline.bookings import bookings
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import open_inputs
@@ -77,7 +76,7 @@ async def verify_async(
     async with RunSession.open(options, readonly=True, lock=False) as session:
         session.command, session.batch = "verify", batch
         target, stops = session.target, session.stops
-        items = list(bookings(inputs, mode, target, DayTotals(settings.input.max_day_hours)))
+        items = list(bookings(inputs, mode, target))
         rows = [item for item in items if isinstance(item, Booking)]
         earlier = session.journal.batch_bookings(target, batch)
         columns = union_columns(inputs)

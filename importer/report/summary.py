@@ -113,6 +113,8 @@ class RunSummary:
     timezone: str = ""  # input.timezone the times were read in ("": they carried offsets)
     presets: dict[str, str] = dataclasses.field(default_factory=dict)  # file → preset ("": none)
     submitted_by: str | None = None  # the service's job: who submitted it
+    month: dict[str, Any] | None = None  # the month's findings and its person × day grid
+    tracker_checks: dict[str, Any] | None = None  # issues and authors Tracker would refuse
 
     @classmethod
     def of(

@@ -103,7 +103,7 @@ async def test_unknown_author_with_a_user_map_is_invalid_before_anything_is_sent
     assert posts == 1 and summary.exit_code == ExitCode.ROWS_FAILED  # type: ignore[attr-defined]
 
 
-async def test_unknown_author_without_a_map_is_decided_by_tracker(
+async def test_unknown_author_without_a_map_is_found_before_anything_is_sent(
     tmp_path: Path, write_csv: Callable[..., Path]
 ) -> None:
     rows = [
@@ -117,11 +117,13 @@ async def test_unknown_author_without_a_map_is_decided_by_tracker(
     async with running_sandbox() as sandbox:
         summary = await import_team(sandbox, tmp_path, "r.csv", file=path, authors=AuthorsSection())
         stored = [w.author.login for w in sandbox.store.worklogs.values()]
+        imports = sandbox.stats.routes["POST /v3/issues/{key}/worklogs/_import"]
     report = {line["row"]: line for line in read_report(tmp_path / "r.csv")}
-    assert stored == ["a.smirnova"]
-    assert report["3"]["status"] == "failed"
-    assert report["3"]["http_status"] == "404"
-    assert report["3"]["error"] == "HTTP 404: Пользователь не существует."
+    assert stored == ["a.smirnova"] and imports == 1  # nothing was sent for p.novikov
+    assert report["3"]["status"] == "invalid"
+    assert report["3"]["error"] == (
+        "author 'p.novikov' does not exist in Tracker (HTTP 404: Пользователь не существует.)"
+    )
     assert summary.exit_code == ExitCode.ROWS_FAILED  # type: ignore[attr-defined]
 
 

@@ -74,7 +74,6 @@ async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the
     from importer.config import resolve_credentials
     from importer.journal import Journal
     from importer.models import Mode
-    from importer.normalize import DayTotals
     from importer.pipeline.bookings import bookings
     from importer.pipeline.delivery import target_of
     from importer.pipeline.inputs import open_inputs
@@ -88,7 +87,7 @@ async def test_a_row_an_earlier_run_left_unanswered_waits_out_its_horizon_in_the
         # still on its way into Tracker (stored 1.5 s after it arrives).
         target = target_of(resolve_credentials(settings, env))
         [opened] = open_inputs([csv], settings)
-        first = next(b for b in bookings([opened], Mode.CREATE, target, DayTotals(12)))
+        first = next(b for b in bookings([opened], Mode.CREATE, target))
         journal = Journal.open(tmp_path / "journal.sqlite")
         await journal.mark_sending(
             first.fingerprint, first.worklog, target=target, mode=Mode.CREATE,  # type: ignore[union-attr]

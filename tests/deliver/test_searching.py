@@ -45,9 +45,9 @@ async def test_unanswered_posts_are_reconciled_by_search_not_by_listing_issues(
 async def test_a_search_past_the_item_limit_is_split_until_each_half_reads_whole(
     write_csv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from importer.tracker import client
+    from importer.tracker import paged
 
-    monkeypatch.setattr(client, "SEARCH_PAGE", 5)  # small pages, so 20 items is the limit
+    monkeypatch.setattr(paged, "SEARCH_PAGE", 5)  # small pages, so 20 items is the limit
     rows = month_rows(150)
     knobs = SandboxSettings(search_cap=20, **DROPS)  # type: ignore[arg-type]
     async with running_sandbox(knobs) as sandbox:

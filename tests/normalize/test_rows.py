@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from importer.models import Invalid, Skipped, SourceRow, Worklog
-from importer.normalize import DayTotals, Normalizer
+from importer.normalize import Normalizer
 from tests.helpers import make_settings
 
 MSK = dt.timezone(dt.timedelta(hours=3))
@@ -173,19 +173,6 @@ def test_overlong_comments_are_invalid() -> None:
     assert result.reason == (
         "column 'Comment': the comment has 11 characters, more than input.max_comment_length = 10"
     )
-
-
-def test_a_long_day_warns_once_on_the_row_that_crosses_the_limit() -> None:
-    totals = DayTotals(12)
-    day = [row(Hours="5", Start=f"{h:02d}:00") for h in (8, 13, 18, 23)]
-    normalizer = Normalizer(make_settings())
-    warnings = [totals.add(normalizer.normalize(r)) for r in day]  # type: ignore[arg-type]
-    assert warnings == [
-        "",
-        "",
-        "a.smirnova books 15 h on 2026-10-01, more than input.max_day_hours = 12",
-        "",
-    ]
 
 
 def test_a_preset_option_yields_to_the_config() -> None:

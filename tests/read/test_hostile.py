@@ -194,32 +194,43 @@ async def test_a_broken_file_after_good_ones_sends_nothing(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
-    ("breaks_after", "code"), [(1, ExitCode.BAD_INPUT), (10, ExitCode.STOPPED_PART_WAY)]
+    ("reading", "breaks_after", "code"),
+    [(1, 10, None), (2, 1, ExitCode.BAD_INPUT), (2, 10, ExitCode.STOPPED_PART_WAY)],
 )
 async def test_a_file_that_breaks_mid_run_stops_it_and_the_exit_code_tells_the_truth(
+    reading: int,
     breaks_after: int,
-    code: ExitCode,
+    code: ExitCode | None,
     write_csv: Callable[..., Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Files are read whole before the first request; one that breaks while the run reads
-    it (changed on disk, a failing disk) stops the run: exit 2 if nothing was sent yet,
-    else 6, with a summary of what was booked."""
+    """Files are read whole before the first request — once to check them, once more to see
+    the month as a whole — and then once more as rows are booked. One that breaks in the
+    month's reading stops the run before anything is sent (exit 2); one that breaks while
+    rows are booked (changed on disk, a failing disk) stops the run: exit 2 if nothing was
+    sent yet, else 6, with a summary of what was booked."""
     from importer.read import tables
 
     path = write_csv(month_rows(12))
     readable = tables.records
+    reads = [0]
 
     def breaking(*args: object) -> Iterator[tuple[int, list[str]]]:
+        reads[0] += 1
         for number, fields in readable(*args):  # type: ignore[arg-type]
-            if number > breaks_after:
+            if reads[0] == reading and number > breaks_after:
                 raise InputError(f"{path}: cannot read after row {number - 1}: I/O error")
             yield number, fields
 
     monkeypatch.setattr(tables, "records", breaking)
     settings = make_settings(delivery={"concurrency": 1})
     async with running_sandbox() as sandbox:
+        if code is None:
+            with pytest.raises(InputError, match="cannot read after row 10: I/O error"):
+                await import_into(sandbox, [path], settings, tmp_path / "r.csv")
+            assert not sandbox.store.worklogs and not sandbox.stats.routes
+            return
         summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv")
         stored = len(sandbox.store.worklogs)
     assert summary.exit_code == code

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
 import re
 import shutil
@@ -22,7 +23,7 @@ from importer.formats import parse_business_iso
 from importer.service import JobStore, Runner, create_service_app
 from importer.service.api import page
 from importer.testing import sandbox_process
-from tests.helpers import make_settings, month_rows, sandbox_get, tracker_env
+from tests.helpers import HEADER, make_settings, month_rows, sandbox_get, tracker_env
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
@@ -488,3 +489,189 @@ async def test_the_jobs_show_who_submitted_them_and_when_their_files_were_remove
     assert older.endswith(" |  | report.csv")  # no one named; its files still there
     assert seen["links"] == f"/api/jobs/{old.id}/report.csv"  # none for the removed files
     assert seen["switched"].splitlines()[0].endswith(f" | a.smirnova | {removed[OTHER[language]]}")
+
+
+def october_rows() -> list[list[str]]:
+    """Two people's October 2026, 8 h every working day, but: i.petrov has no hours on
+    Wednesday 2026-10-14; a.smirnova's Monday 2026-10-05 is 14 h of two rows that overlap
+    (09:00–17:00 and 16:00–22:00); a.smirnova books 2 h on Saturday 2026-10-10 on PORT-999,
+    an issue Tracker does not have; i.petrov books 2 h on 2026-11-02, outside the month."""
+    rows = [HEADER]
+    day = dt.date(2026, 10, 1)
+    while day.month == 10:
+        for person in ("a.smirnova", "i.petrov"):
+            date = day.strftime("%d.%m.%Y")
+            if day.isoweekday() > 5 or (person, day.day) == ("i.petrov", 14):
+                continue
+            if (person, day.day) == ("a.smirnova", 5):
+                rows.append(["PORT-401", date, "09:00", "8", "long day", person])
+                rows.append(["PORT-402", date, "16:00", "6", "evening", person])
+            else:
+                rows.append(["PORT-400", date, "09:00", "8", f"{person} {date}", person])
+        day += dt.timedelta(days=1)
+    rows.append(["PORT-999", "10.10.2026", "10:00", "2", "saturday", "a.smirnova"])
+    rows.append(["PORT-400", "02.11.2026", "09:00", "2", "november", "i.petrov"])
+    return rows
+
+
+def hours_by_day(rows: list[list[str]]) -> dict[tuple[str, str], float]:
+    """The rows' hours per (person, ISO day) of October 2026."""
+    hours: dict[tuple[str, str], float] = {}
+    for _, date, _, duration, _, person in rows[1:]:
+        day = dt.datetime.strptime(date, "%d.%m.%Y").date()
+        if (day.year, day.month) == (2026, 10):
+            key = (person, day.isoformat())
+            hours[key] = hours.get(key, 0.0) + float(duration)
+    return hours
+
+
+def month_steps(base: str, upload: Path, language: str, screenshot: Path) -> dict[str, Any]:
+    """A month checked on the page: its grid, legend and findings, in both languages."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser(language)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(base + "/")
+        driver.find_element(By.ID, "files").send_keys(str(upload))
+        driver.find_element(By.ID, "batch").send_keys("2026-10")
+        driver.find_element(By.ID, "check").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "plan-grid")))
+
+        def texts() -> dict[str, str]:
+            return {
+                name: driver.find_element(By.ID, f"plan-{name}").text
+                for name in ("month-title", "found", "legend", "tracker")
+            }
+
+        seen: dict[str, Any] = {
+            "cells": driver.execute_script(
+                "return [...document.querySelectorAll('#plan-grid td')].map((td) => ({"
+                "person: td.dataset.person, day: td.dataset.day, hours: td.dataset.hours,"
+                "classes: [...td.classList], title: td.title}))"
+            ),
+            "days": driver.execute_script(
+                "return [...document.querySelectorAll('#plan-grid thead th[data-day]')]"
+                ".map((th) => [th.dataset.day, th.classList.contains('off')])"
+            ),
+            "people": [
+                e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan-grid th.person")
+            ],
+            **texts(),
+        }
+        # The plan, grid and all, as a picture: the window as tall as the page.
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(1100, int(height) + 200)
+        driver.find_element(By.ID, "plan").screenshot(str(screenshot))
+        driver.find_element(By.ID, f"lang-{OTHER[language]}").click()
+        seen["switched"] = texts()
+        seen["switched_title"] = driver.find_element(
+            By.CSS_SELECTOR, '#plan-grid td[data-person="a.smirnova"][data-day="2026-10-05"]'
+        ).get_attribute("title")
+        return seen
+    finally:
+        driver.quit()
+
+
+MONTH = {
+    "ru": {
+        "title": "Месяц по дням: 2026-10-01 … 2026-10-31 (месяц из названия пакета)",
+        "found": "строк, пересекающихся по времени: 2; строк в днях больше 12 ч: 2; "
+        "строк вне месяца: 1; рабочих дней без часов: 1",
+        "legend": [
+            "до 3 ч",
+            "до 6 ч",
+            "до 9 ч",
+            "до 12 ч",
+            "больше 12 ч за день",
+            "рабочий день без часов",
+            "выходной",
+        ],
+        "tracker": "Трекер откажет: PORT-999 (issue PORT-999 does not exist in Tracker",
+        "over": "2026-10-05 · 14 ч · october.csv:{}, october.csv:{} · больше 12 ч за день",
+        "empty": "2026-10-14 · 0 ч · рабочий день без часов",
+    },
+    "en": {
+        "title": "The month by day: 2026-10-01 … 2026-10-31 (the month the batch names)",
+        "found": "rows overlapping in time: 2; rows on days past 12 h: 2; "
+        "rows outside the month: 1; working days with no hours: 1",
+        "legend": [
+            "up to 3 h",
+            "up to 6 h",
+            "up to 9 h",
+            "up to 12 h",
+            "more than 12 h a day",
+            "working day with no hours",
+            "day off",
+        ],
+        "tracker": "Tracker would refuse: PORT-999 (issue PORT-999 does not exist in Tracker",
+        "over": "2026-10-05 · 14 h · october.csv:{}, october.csv:{} · more than 12 h a day",
+        "empty": "2026-10-14 · 0 h · working day with no hours",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_the_plan_draws_the_month_as_a_grid_of_people_and_days(
+    write_csv: Callable[..., Path], tmp_path: Path, language: str
+) -> None:
+    rows = october_rows()
+    upload = write_csv(rows, "october.csv")
+    store = JobStore(tmp_path / "service" / "jobs.sqlite")
+    settings = make_settings(delivery={"check_issues": True})  # PORT-999 looked up
+    with sandbox_process("--latency", "0.01", "--missing-issues", "PORT-999") as url:
+        runner = Runner(settings, store, tmp_path / "journal.sqlite", tracker_env(url))
+        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        shot = tmp_path / "month-grid.png"
+        seen = await on_the_page(runner, app, month_steps, upload, language, shot)
+        assert sandbox_get(url, "/_sandbox/worklogs") == []  # a dry run
+    store.close()
+    expect, other = MONTH[language], MONTH[OTHER[language]]
+    october = [(dt.date(2026, 10, 1) + dt.timedelta(days=n)).isoformat() for n in range(31)]
+    # Days across, weekends shaded; people down.
+    assert [day for day, _ in seen["days"]] == october
+    off = {day for day, shaded in seen["days"] if shaded}
+    assert off == {d for d in october if dt.date.fromisoformat(d).isoweekday() > 5}
+    assert len(off) == 9
+    assert seen["people"] == ["a.smirnova", "i.petrov"]
+    cells = {(c["person"], c["day"]): c for c in seen["cells"]}
+    assert len(cells) == len(seen["cells"]) == 2 * 31
+    # Every cell holds the file's hours of its person and day (November's row is not drawn).
+    expected = hours_by_day(rows)
+    drawn = {key: float(c["hours"]) for key, c in cells.items() if float(c["hours"])}
+    assert drawn == expected
+    assert (
+        expected[("a.smirnova", "2026-10-05")] == 14 and ("i.petrov", "2026-10-14") not in expected
+    )
+    # The day past the limit and the working day with no hours, and only they, are marked.
+    over = [key for key, c in cells.items() if "over" in c["classes"]]
+    empty = [key for key, c in cells.items() if "empty" in c["classes"]]
+    assert over == [("a.smirnova", "2026-10-05")]
+    assert empty == [("i.petrov", "2026-10-14")]
+    assert "off" in cells[("a.smirnova", "2026-10-10")]["classes"]  # Saturday, with hours
+    # Hovering a cell names its day, hours and rows (sheet rows: the header is row 1).
+    numbers = [
+        n + 1 for n, row in enumerate(rows) if row[1] == "05.10.2026" and row[5] == "a.smirnova"
+    ]
+    assert cells[("a.smirnova", "2026-10-05")]["title"] == expect["over"].format(*numbers)
+    assert cells[("i.petrov", "2026-10-14")]["title"] == expect["empty"]
+    assert seen["switched_title"] == other["over"].format(*numbers)
+    # The legend, the findings and what Tracker would refuse, in the page's language...
+    assert seen["month-title"] == expect["title"]
+    assert seen["found"] == expect["found"]
+    assert all(item in seen["legend"] for item in expect["legend"])
+    assert seen["tracker"].startswith(expect["tracker"])
+    # ... and redrawn in the other by the switch.
+    switched = seen["switched"]
+    assert switched["month-title"] == other["title"] and switched["found"] == other["found"]
+    assert all(item in switched["legend"] for item in other["legend"])
+    assert not any(item in switched["legend"] for item in expect["legend"])
+    assert switched["tracker"].startswith(other["tracker"])
+    # One language at a time (Tracker's own words, quoted in the refusal, aside).
+    labels = ("month-title", "found", "legend")
+    assert other_language_in(" ".join(switched[k] for k in labels), OTHER[language]) == []
+    assert other_language_in(" ".join(seen[k] for k in labels), language) == []
+    if language == "en" and (target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT_GRID")):
+        shutil.copyfile(shot, target)
