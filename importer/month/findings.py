@@ -2,9 +2,11 @@
 limit, rows outside the batch's month, working days with no hours, and the person × day grid.
 
 The rows are seen twice: a first pass over every valid row records a few numbers per row
-(:class:`MonthFacts`, arrays of integers: a million rows cost about 40 MB), the findings are
-worked out from them, and the second pass — the one that books — attaches each row's
-warning (or, where the config says so, refuses it). Pure: no I/O.
+(:class:`MonthFacts`: arrays of integers, about 40 bytes a row), the findings are worked
+out from them with numpy (a million rows in well under a second, a few arrays of their
+size), and the second pass — the one that books — asks each row's note in file order,
+which is when its text is written: nothing per row is kept but a partner and a few bits.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import array
 import collections
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+
+import numpy as np
 
 from importer.config import MonthSection
 from importer.models import Worklog
 from importer.month.period import days, month_days, named_month, working_days
 
-CELL_ROWS = 10  # rows named per grid cell (hover); the hours count them all
-NOTES_PER_CHECK = 3  # a row overlapping many others names the first few
+CELL_ROWS = 10  # rows named per grid cell (hover); the hours and the count cover them all
+LABELS = 50_000  # rows named in the whole grid at most: a big file's cells name fewer each
+OVER_DAY, OUTSIDE = 1, 2  # a row's flags
 RowKey = tuple[int, int]  # (the file's position among the inputs, the row number)
+_EPOCH_DAY = dt.date(1970, 1, 1).toordinal()
 
 
 class MonthFacts:
@@ -32,57 +38,69 @@ class MonthFacts:
         self.files = files  # shown names, by position
         self.people: dict[str, int] = {}
         self.issues: set[str] = set()
-        self._file = array.array("i")
-        self._row = array.array("q")
-        self._person = array.array("i")
-        self._start = array.array("q")  # epoch minutes
-        self._minutes = array.array("q")
-        self._day = array.array("i")  # the local date's ordinal
-        self._offset = array.array("i")  # the start's UTC offset, minutes (to show local times)
+        self.key = array.array("q")  # the file's position << 32 | the row number
+        self.person = array.array("q")
+        self.start = array.array("q")  # epoch minutes
+        self.minutes = array.array("q")
+        self.offset = array.array("q")  # the start's UTC offset, minutes (local times, days)
 
     def add(self, file: int, row: int, worklog: Worklog) -> None:
-        person = self.people.setdefault(worklog.author, len(self.people))
+        """One valid row (a million of them: kept to five integers and two lookups)."""
+        people = self.people
+        person = people.get(worklog.author)
+        if person is None:
+            person = people[worklog.author] = len(people)
         self.issues.add(worklog.issue)
         start = worklog.start
         offset = start.utcoffset()
-        self._file.append(file)
-        self._row.append(row)
-        self._person.append(person)
-        self._start.append(int(start.timestamp()) // 60)
-        self._minutes.append(int(worklog.duration.total_seconds()) // 60)
-        self._day.append(start.date().toordinal())
-        self._offset.append(int(offset.total_seconds()) // 60 if offset is not None else 0)
+        self.key.append(file << 32 | row)
+        self.person.append(person)
+        self.start.append(int(start.timestamp()) // 60)
+        self.minutes.append(int(worklog.duration.total_seconds()) // 60)
+        self.offset.append(int(offset.total_seconds()) // 60 if offset is not None else 0)
 
     def __len__(self) -> int:
-        return len(self._row)
+        return len(self.key)
+
+    def file(self, index: int) -> int:
+        return self.key[index] >> 32
+
+    def row(self, index: int) -> int:
+        return self.key[index] & 0xFFFFFFFF
+
+    def day(self, index: int) -> int:
+        """The ordinal of the row's local date (in the start's own offset)."""
+        return (self.start[index] + self.offset[index]) // 1440 + _EPOCH_DAY
 
     def label(self, index: int) -> str:
-        return f"{self.files[self._file[index]]}:{self._row[index]}"
-
-    def key(self, index: int) -> RowKey:
-        return self._file[index], self._row[index]
+        return f"{self.files[self.file(index)]}:{self.row(index)}"
 
     def span(self, index: int) -> str:
         """The row's local start and end, ``09:00–11:00``."""
-        start = self._start[index] + self._offset[index]
-        end = start + self._minutes[index]
+        start = self.start[index] + self.offset[index]
+        end = start + self.minutes[index]
         return f"{start // 60 % 24:02d}:{start % 60:02d}–{end // 60 % 24:02d}:{end % 60:02d}"
 
-    def rows(self) -> Iterator[tuple[int, int, int, int, int]]:
-        """(index, person, day, start, minutes) of every row."""
-        yield from zip(
-            range(len(self)), self._person, self._day, self._start, self._minutes, strict=True
-        )
+    def days(self) -> np.ndarray:
+        """Every row's local date, as ordinals."""
+        local: np.ndarray = (self.numbers("start") + self.numbers("offset")) // 1440
+        return local + _EPOCH_DAY
+
+    def numbers(self, name: str) -> np.ndarray:
+        """One of the arrays, as numpy sees it (no copy)."""
+        return np.frombuffer(getattr(self, name), dtype=np.int64)
 
 
 @dataclasses.dataclass
 class MonthFindings:
-    """The month's findings: notes per row, marked days, the grid."""
+    """The month's findings: per row a partner and flags, marked days, the grid."""
 
+    facts: MonthFacts
     rules: MonthSection
     limit_minutes: int
-    warnings: dict[RowKey, list[str]] = dataclasses.field(default_factory=dict)
-    refusals: dict[RowKey, str] = dataclasses.field(default_factory=dict)
+    partner: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.int64))
+    flags: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.uint8))
+    totals: dict[tuple[int, int], int] = dataclasses.field(default_factory=dict)  # minutes
     period: tuple[dt.date, dt.date] | None = None
     named: bool = False  # the period is the month the batch names
     working: list[dt.date] = dataclasses.field(default_factory=list)
@@ -92,28 +110,69 @@ class MonthFindings:
     over: dict[str, list[dt.date]] = dataclasses.field(default_factory=dict)
     empty: dict[str, list[dt.date]] = dataclasses.field(default_factory=dict)
     counts: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
-    _noted: collections.Counter[tuple[RowKey, str]] = dataclasses.field(
-        default_factory=collections.Counter
-    )
+    names: list[str] = dataclasses.field(default_factory=list)  # people by their number
+    _cursor: int = 0
+    _noted: bytes = b""  # per row: whether any check found something
 
-    def note(self, key: RowKey, check: str, text: str) -> None:
-        """A row's finding, as the config says: a warning, a refusal, or nothing."""
-        how = getattr(self.rules, check)
-        seen = self._noted[key, check]
-        if how == "off" or seen >= NOTES_PER_CHECK:
-            return
-        self._noted[key, check] += 1
-        if not seen:
-            self.counts[check] += 1  # rows, not pairs
-        if how == "invalid":
-            self.refusals[key] = f"{self.refusals[key]}; {text}" if key in self.refusals else text
-        else:
-            self.warnings.setdefault(key, []).append(text)
+    def notes(self, index: int) -> Iterator[tuple[str, str]]:
+        """(check, text) of each finding of one row, whatever the config does with it."""
+        facts, rules = self.facts, self.rules
+        other = int(self.partner[index]) if rules.overlaps != "off" else -1
+        if other >= 0:
+            span = facts.span(other)
+            yield "overlaps", f"overlaps {facts.label(other)} ({span}) of the same person"
+        if self.flags[index] & OVER_DAY and rules.over_day != "off":
+            person, day = facts.person[index], facts.day(index)
+            who = self.names[person] or "the author"
+            total = self.totals[person, day]
+            yield (
+                "over_day",
+                (
+                    f"{who} books {total / 60:g} h on {dt.date.fromordinal(day).isoformat()}, "
+                    f"more than input.max_day_hours = {self.limit_minutes / 60:g}"
+                ),
+            )
+        if self.flags[index] & OUTSIDE and rules.outside_month != "off" and self.period is not None:
+            dated = dt.date.fromordinal(facts.day(index))
+            yield (
+                "outside_month",
+                (
+                    f"dated {dated.isoformat()}, outside {self.period[0]:%Y-%m}, the month the "
+                    "batch names"
+                ),
+            )
 
     def for_row(self, file: int, row: int) -> tuple[str, str]:
-        """(warning, refusal) of one row."""
-        key = (file, row)
-        return "; ".join(self.warnings.get(key, ())), self.refusals.get(key, "")
+        """(warning, refusal) of one row. Asked in file order (the second pass reads the files
+        as the first did): a cursor walks the first pass's rows, so nothing is looked up."""
+        keys, wanted = self.facts.key, file << 32 | row
+        while self._cursor < len(keys) and keys[self._cursor] < wanted:
+            self._cursor += 1
+        if self._cursor >= len(keys) or keys[self._cursor] != wanted:
+            return "", ""  # not a valid row in the first pass
+        if not self._noted[self._cursor]:
+            return "", ""  # the most rows: nothing found (read from bytes, not numpy: fast)
+        return self.of(self._cursor)
+
+    def of(self, index: int) -> tuple[str, str]:
+        """(warning, refusal) of the first pass's row ``index``, as ``[month]`` says."""
+        warnings, refusals = [], []
+        for check, text in self.notes(index):
+            how = getattr(self.rules, check)
+            if how == "invalid":
+                refusals.append(text)
+            elif how == "warn":
+                warnings.append(text)
+        return "; ".join(warnings), "; ".join(refusals)
+
+    def noted(self) -> dict[RowKey, tuple[str, str]]:
+        """Every row with a warning or a refusal (for tests and tools; the run asks row by row)."""
+        found = {}
+        for index in range(len(self.facts)):
+            note = self.of(index)
+            if any(note):
+                found[self.facts.file(index), self.facts.row(index)] = note
+        return found
 
     def as_json(self) -> dict[str, object]:
         first, last = self.period or (None, None)
@@ -131,14 +190,8 @@ class MonthFindings:
                 p: {d.isoformat(): round(m / 60, 4) for d, m in sorted(cells.items())}
                 for p, cells in sorted(self.grid.items())
             },
-            "rows": {
-                p: {d.isoformat(): labels for d, labels in sorted(cells.items())}
-                for p, cells in sorted(self.cells.items())
-            },
-            "row_counts": {
-                p: {d.isoformat(): n for d, n in sorted(counts.items())}
-                for p, counts in sorted(self.cell_rows.items())
-            },
+            "rows": _by_day(self.cells),
+            "row_counts": _by_day(self.cell_rows),
             "marks": {
                 "over": {p: [d.isoformat() for d in v] for p, v in sorted(self.over.items())},
                 "empty": {p: [d.isoformat() for d in v] for p, v in sorted(self.empty.items())},
@@ -147,85 +200,101 @@ class MonthFindings:
         }
 
 
+def _by_day(cells: Mapping[str, Mapping[dt.date, object]]) -> dict[str, dict[str, object]]:
+    return {
+        person: {day.isoformat(): value for day, value in sorted(by_day.items())}
+        for person, by_day in sorted(cells.items())
+    }
+
+
 def find(facts: MonthFacts, rules: MonthSection, limit_hours: float, batch: str) -> MonthFindings:
     """Every finding of the month the rows make up (see the module's docstring)."""
-    findings = MonthFindings(rules, round(limit_hours * 60))
-    for check in ("overlaps", "over_day", "outside_month", "empty_days"):
-        if getattr(rules, check) != "off":
-            findings.counts[check] = 0  # on, and nothing found (absent: the check is off)
-    names = {index: name for name, index in facts.people.items()}
-    _grid(facts, findings, names)
-    _overlaps(facts, findings)
-    _over_days(facts, findings, names)
-    _period(facts, findings, batch)
-    _outside(facts, findings)
+    size = len(facts)
+    findings = MonthFindings(
+        facts,
+        rules,
+        round(limit_hours * 60),
+        partner=np.full(size, -1, dtype=np.int64),
+        flags=np.zeros(size, dtype=np.uint8),
+        names=list(facts.people),
+    )
+    if size:
+        _days_and_grid(facts, findings)
+        _overlaps(facts, findings)
+    _period(findings, batch)
+    if size:
+        _outside(facts, findings)
+    _count(findings)
     _empty_days(findings)
+    findings._noted = _noted(findings).astype(np.uint8).tobytes()
     return findings
 
 
-def _grid(facts: MonthFacts, findings: MonthFindings, names: dict[int, str]) -> None:
-    for index, person, day, _, minutes in facts.rows():
-        date = dt.date.fromordinal(day)
-        cells = findings.grid.setdefault(names[person], {})
-        cells[date] = cells.get(date, 0) + minutes
-        labels = findings.cells.setdefault(names[person], {}).setdefault(date, [])
-        if len(labels) < CELL_ROWS:
-            labels.append(facts.label(index))
-        counted = findings.cell_rows.setdefault(names[person], {})
-        counted[date] = counted.get(date, 0) + 1
+def _noted(findings: MonthFindings) -> np.ndarray:
+    """Per row: whether a check that is on found something."""
+    rules = findings.rules
+    noted = np.zeros(len(findings.flags), dtype=bool)
+    if rules.overlaps != "off":
+        noted |= findings.partner >= 0
+    if rules.over_day != "off":
+        noted |= (findings.flags & OVER_DAY) > 0
+    if rules.outside_month != "off":
+        noted |= (findings.flags & OUTSIDE) > 0
+    return noted
+
+
+def _days_and_grid(facts: MonthFacts, findings: MonthFindings) -> None:
+    """Hours per person and day, the rows behind each cell, and the days past the limit."""
+    person, day, minutes = facts.numbers("person"), facts.days(), facts.numbers("minutes")
+    first_day = int(day.min())
+    cell_keys = person * (1 << 24) + (day - first_day)
+    keys, which, rows = np.unique(cell_keys, return_inverse=True, return_counts=True)
+    totals = np.bincount(which, weights=minutes).astype(np.int64)
+    order = np.argsort(which, kind="stable")
+    starts = np.concatenate(([0], np.cumsum(rows)[:-1]))
+    named = max(1, min(CELL_ROWS, LABELS // len(keys)))
+    names = findings.names
+    for cell, key in enumerate(keys.tolist()):
+        who, date = names[key >> 24], dt.date.fromordinal((key & 0xFFFFFF) + first_day)
+        findings.grid.setdefault(who, {})[date] = int(totals[cell])
+        findings.cell_rows.setdefault(who, {})[date] = int(rows[cell])
+        behind = order[starts[cell] : starts[cell] + min(int(rows[cell]), named)]
+        findings.cells.setdefault(who, {})[date] = [facts.label(int(i)) for i in behind]
+        if totals[cell] > findings.limit_minutes:
+            findings.over.setdefault(who, []).append(date)
+            findings.totals[key >> 24, (key & 0xFFFFFF) + first_day] = int(totals[cell])
+    findings.flags[totals[which] > findings.limit_minutes] |= OVER_DAY
 
 
 def _overlaps(facts: MonthFacts, findings: MonthFindings) -> None:
     """Per person, rows by start: a row that starts before the latest end so far overlaps
-    the row that ends there (each names the other)."""
-    by_person: dict[int, list[int]] = {}
-    for index, person, _, _, minutes in facts.rows():
-        if minutes > 0:
-            by_person.setdefault(person, []).append(index)
-    starts = facts._start
-    ends = [s + m for s, m in zip(facts._start, facts._minutes, strict=True)]
-    for indices in by_person.values():
-        indices.sort(key=starts.__getitem__)
-        latest = -1
-        for index in indices:
-            if latest >= 0 and starts[index] < ends[latest]:
-                for one, other in ((index, latest), (latest, index)):
-                    findings.note(
-                        facts.key(one),
-                        "overlaps",
-                        f"overlaps {facts.label(other)} ({facts.span(other)}) of the same person",
-                    )
-            if latest < 0 or ends[index] > ends[latest]:
-                latest = index
+    the row that ends there; each is given the other as its partner."""
+    person, start = facts.numbers("person"), facts.numbers("start")
+    minutes = facts.numbers("minutes")
+    timed = np.nonzero(minutes > 0)[0]
+    if len(timed) < 2:
+        return
+    order = timed[np.lexsort((start[timed], person[timed]))]
+    who, begins = person[order], start[order]
+    ends = begins + minutes[order]
+    # The latest end so far within each person: ends lifted by the person's rank, so one
+    # running maximum over everyone never carries one person's end into the next's.
+    lifted = ends - ends.min() + who * (int(ends.max() - ends.min()) + 1)
+    latest = np.maximum.accumulate(lifted)
+    holder = np.maximum.accumulate(np.where(lifted == latest, np.arange(len(order)), 0))
+    same = np.concatenate(([False], who[1:] == who[:-1]))
+    before = np.concatenate(([0], holder[:-1]))
+    hits = np.nonzero(same & (begins < ends[before]))[0]
+    rows, partners = order[hits], order[before[hits]]
+    findings.partner[partners] = rows  # the earlier row names one that overlaps it ...
+    findings.partner[rows] = partners  # ... and each later row the one it overlaps
 
 
-def _over_days(facts: MonthFacts, findings: MonthFindings, names: dict[int, str]) -> None:
-    limit = findings.limit_minutes
-    over = {
-        (person, date): minutes
-        for person, cells in findings.grid.items()
-        for date, minutes in cells.items()
-        if minutes > limit
-    }
-    for name, date in sorted(over):
-        findings.over.setdefault(name, []).append(date)
-    for index, person, day, _, _ in facts.rows():
-        total = over.get((names[person], dt.date.fromordinal(day)))
-        if total is not None:
-            who = names[person] or "the author"
-            findings.note(
-                facts.key(index),
-                "over_day",
-                f"{who} books {total / 60:g} h on {dt.date.fromordinal(day).isoformat()}, "
-                f"more than input.max_day_hours = {limit / 60:g}",
-            )
-
-
-def _period(facts: MonthFacts, findings: MonthFindings, batch: str) -> None:
+def _period(findings: MonthFindings, batch: str) -> None:
     month = named_month(batch)
     if month is not None:
         findings.period, findings.named = month_days(*month), True
-    elif len(facts):
+    elif findings.grid:
         dates = [d for cells in findings.grid.values() for d in cells]
         findings.period = (min(dates), max(dates))
     if findings.period is not None:
@@ -235,20 +304,28 @@ def _period(facts: MonthFacts, findings: MonthFindings, batch: str) -> None:
 def _outside(facts: MonthFacts, findings: MonthFindings) -> None:
     if not findings.named or findings.period is None:
         return
-    first, last = findings.period
-    for index, _, day, _, _ in facts.rows():
-        date = dt.date.fromordinal(day)
-        if not first <= date <= last:
-            findings.note(
-                facts.key(index),
-                "outside_month",
-                f"dated {date.isoformat()}, outside {first:%Y-%m}, the month the batch names",
-            )
+    first, last = (d.toordinal() for d in findings.period)
+    day = facts.days()
+    findings.flags[(day < first) | (day > last)] |= OUTSIDE
+
+
+def _count(findings: MonthFindings) -> None:
+    """Rows found by each check that is on (0: on, nothing found; absent: off)."""
+    rules = findings.rules
+    found = {
+        "overlaps": int(np.count_nonzero(findings.partner >= 0)),
+        "over_day": int(np.count_nonzero(findings.flags & OVER_DAY)),
+        "outside_month": int(np.count_nonzero(findings.flags & OUTSIDE)),
+    }
+    for check, rows in found.items():
+        if getattr(rules, check) != "off":
+            findings.counts[check] = rows
 
 
 def _empty_days(findings: MonthFindings) -> None:
     if findings.rules.empty_days == "off":
         return
+    findings.counts["empty_days"] = 0
     first, last = findings.period or (dt.date.max, dt.date.min)
     for person, cells in findings.grid.items():
         if not any(first <= d <= last for d in cells):

@@ -40,7 +40,7 @@ def clean_month() -> list[Worklog]:
 
 def test_a_clean_month_shows_nothing() -> None:
     findings = find(facts_of(clean_month()), MonthSection(), 12, "2026-10")
-    assert findings.warnings == {} and findings.refusals == {}
+    assert findings.noted() == {}
     assert findings.over == {} and findings.empty == {}
     assert findings.period == (dt.date(2026, 10, 1), dt.date(2026, 10, 31)) and findings.named
     assert len(findings.working) == 22  # October 2026: 22 weekdays
@@ -52,7 +52,7 @@ def test_overlaps_are_found_and_each_row_names_the_other() -> None:
     rows.append(worklog("i.petrov", 5, "17:00", 1))  # 17:00 touches 13:00–17:00: no overlap
     facts = facts_of(rows)
     findings = find(facts, MonthSection(), 12, "2026-10")
-    flagged = dict(findings.warnings)
+    flagged = {key: warning for key, (warning, _) in findings.noted().items()}
     new_row = len(rows)  # rows are numbered from 2: the 13:30 row is the one before last
     afternoon = next(
         i + 2
@@ -60,12 +60,12 @@ def test_overlaps_are_found_and_each_row_names_the_other() -> None:
         if r.author == "a.smirnova" and r.start.day == 5 and r.start.hour == 13
     )
     assert set(flagged) == {(0, new_row), (0, afternoon)}
-    assert flagged[(0, new_row)] == [
+    assert flagged[(0, new_row)] == (
         f"overlaps october.csv:{afternoon} (13:00–17:00) of the same person"
-    ]
-    assert flagged[(0, afternoon)] == [
+    )
+    assert flagged[(0, afternoon)] == (
         f"overlaps october.csv:{new_row} (13:30–14:00) of the same person"
-    ]
+    )
     assert findings.counts["overlaps"] == 2
 
 
@@ -75,7 +75,7 @@ def test_a_day_past_the_limit_warns_on_every_row_of_that_day() -> None:
     findings = find(facts_of(rows), MonthSection(), 12, "2026-10")
     day_rows = [i + 2 for i, r in enumerate(rows) if r.author == "i.petrov" and r.start.day == 6]
     text = "i.petrov books 13 h on 2026-10-06, more than input.max_day_hours = 12"
-    assert findings.warnings == {(0, n): [text] for n in day_rows}
+    assert findings.noted() == {(0, n): (text, "") for n in day_rows}
     assert findings.over == {"i.petrov": [dt.date(2026, 10, 6)]}
 
 
@@ -94,13 +94,12 @@ def test_rows_outside_the_month_the_batch_names_are_marked_and_can_be_refused() 
     rows = [*clean_month(), worklog("a.smirnova", 2, "10:00", 1, month=11)]
     outside = (0, len(rows) + 1)
     warned = find(facts_of(rows), MonthSection(), 12, "timesheet-2026-10")
-    assert warned.warnings[outside] == [
-        "dated 2026-11-02, outside 2026-10, the month the batch names"
-    ]
+    text = "dated 2026-11-02, outside 2026-10, the month the batch names"
+    assert warned.noted() == {outside: (text, "")}
     refused = find(facts_of(rows), MonthSection(outside_month="invalid"), 12, "2026-10")
-    assert refused.for_row(*outside) == ("", refused.refusals[outside])
+    assert refused.for_row(0, 2) == ("", "") and refused.for_row(*outside) == ("", text)
     unnamed = find(facts_of(rows), MonthSection(), 12, "october")
-    assert outside not in unnamed.warnings and not unnamed.named
+    assert unnamed.noted() == {} and not unnamed.named
     assert unnamed.period == (dt.date(2026, 10, 1), dt.date(2026, 11, 2))
 
 
@@ -121,3 +120,34 @@ def test_the_grid_holds_each_person_s_hours_per_day_and_names_the_rows() -> None
 )  # fmt: skip
 def test_the_month_a_batch_names(batch: str, month: tuple[int, int] | None) -> None:
     assert named_month(batch) == month
+
+
+def test_a_row_is_flagged_exactly_when_it_overlaps_another_and_its_partner_does() -> None:
+    """Against the plain definition, on many small random days of a few people."""
+    import random
+
+    rng = random.Random(7)
+    for _ in range(200):
+        rows = [
+            worklog(
+                rng.choice(["a", "b", "c"]),
+                rng.randint(1, 3),
+                f"{rng.randint(8, 18):02d}:{rng.choice([0, 15, 30, 45]):02d}",
+                rng.choice([0.25, 0.5, 1, 2, 3]),
+            )
+            for _ in range(rng.randint(1, 12))
+        ]
+        findings = find(facts_of(rows), MonthSection(over_day="off"), 12, "2026-10")
+
+        for i in range(len(rows)):
+            partner = int(findings.partner[i])
+            expected = any(_overlap(rows[i], rows[j]) for j in range(len(rows)) if j != i)
+            assert (partner >= 0) == expected
+            if partner >= 0:
+                assert partner != i and _overlap(rows[i], rows[partner])
+
+
+def _overlap(a: Worklog, b: Worklog) -> bool:
+    return (
+        a.author == b.author and a.start < b.start + b.duration and b.start < a.start + a.duration
+    )
