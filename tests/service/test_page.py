@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from importer.config import Settings
 from importer.formats import parse_business_iso
 from importer.service import JobStore, Runner, create_service_app
 from importer.service.api import page
@@ -77,6 +78,17 @@ async def on_the_page(
         worker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await worker
+
+
+def page_service(
+    tmp_path: Path, url: str, settings: Settings | None = None
+) -> tuple[Runner, web.Application, JobStore]:
+    """The service's worker, app and jobs over a journal in ``tmp_path``, booking into ``url``."""
+    store = JobStore(tmp_path / "service" / "jobs.sqlite")
+    runner = Runner(
+        settings or make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url)
+    )
+    return runner, create_service_app(runner, tmp_path / "service" / "jobs"), store
 
 
 def browser(language: str, downloads: Path | None = None) -> Any:
@@ -192,10 +204,8 @@ async def test_a_person_uploads_checks_the_plan_starts_and_downloads_the_report(
     upload = write_csv(rows, "october.csv")
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    store = JobStore(tmp_path / "service" / "jobs.sqlite")
     with sandbox_process("--latency", "0.01") as url:
-        runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
-        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        runner, app, store = page_service(tmp_path, url)
         seen = await on_the_page(
             runner, app, steps, upload, downloads, tmp_path / "finished.png", language
         )
@@ -283,10 +293,8 @@ async def test_a_corrected_month_on_the_page_is_offered_the_sync_and_ends_equal_
     write_csv: Callable[..., Path], tmp_path: Path, language: str
 ) -> None:
     rows = month_rows(4)
-    store = JobStore(tmp_path / "service" / "jobs.sqlite")
     with sandbox_process("--latency", "0.01") as url:
-        runner = Runner(make_settings(), store, tmp_path / "journal.sqlite", tracker_env(url))
-        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        runner, app, store = page_service(tmp_path, url)
         first = store.add(["october.csv"], [str(write_csv(rows, "first.csv"))],
                           {"batch": "2026-10"}, str(tmp_path / "first"))  # fmt: skip
         await runner.run(first)
@@ -619,11 +627,9 @@ async def test_the_plan_draws_the_month_as_a_grid_of_people_and_days(
 ) -> None:
     rows = october_rows()
     upload = write_csv(rows, "october.csv")
-    store = JobStore(tmp_path / "service" / "jobs.sqlite")
     settings = make_settings(delivery={"check_issues": True})  # PORT-999 looked up
     with sandbox_process("--latency", "0.01", "--missing-issues", "PORT-999") as url:
-        runner = Runner(settings, store, tmp_path / "journal.sqlite", tracker_env(url))
-        app = create_service_app(runner, tmp_path / "service" / "jobs")
+        runner, app, store = page_service(tmp_path, url, settings)
         shot = tmp_path / "month-grid.png"
         seen = await on_the_page(runner, app, month_steps, upload, language, shot)
         assert sandbox_get(url, "/_sandbox/worklogs") == []  # a dry run
