@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -80,9 +83,12 @@ def serve(
         fail(error)
 
 
-def _tokens_file(config_path: Path, tokens_file: Path | None) -> Path:
+def _tokens_file(config_path: Path | None, tokens_file: Path | None) -> Path:
+    """--tokens-file, or service.tokens_file of the config (relative to the config)."""
     if tokens_file is not None:
         return tokens_file
+    if config_path is None:
+        raise ConfigError("name the config (-c CONFIG, its service.tokens_file) or --tokens-file")
     from importer.config import config_path as relative_to_config
 
     settings = load_settings(config_path)
@@ -94,11 +100,24 @@ def _tokens_file(config_path: Path, tokens_file: Path | None) -> Path:
     return relative_to_config(settings, settings.service.tokens_file)
 
 
-_tokens_file_option = click.option(
-    "--tokens-file",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="The tokens file (default: service.tokens_file of the config).",
-)
+def _on_tokens_file(command: Callable[..., None]) -> Callable[..., None]:
+    """``-c CONFIG`` / ``--tokens-file PATH`` → the tokens file, given to ``command`` as
+    ``path``; an error ends the command with its line and exit code."""
+
+    @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+    @click.option(
+        "--tokens-file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The tokens file (default: service.tokens_file of the config).",
+    )
+    @functools.wraps(command)
+    def run(config_path: Path | None, tokens_file: Path | None, **given: Any) -> None:
+        try:
+            command(_tokens_file(config_path, tokens_file), **given)
+        except ImporterError as error:
+            fail(error)
+
+    return run
 
 
 @click.group()
@@ -118,22 +137,17 @@ def token() -> None:
 
 @token.command("add")
 @click.argument("name")
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
-@_tokens_file_option
-def token_add(name: str, config_path: Path | None, tokens_file: Path | None) -> None:
+@_on_tokens_file
+def token_add(path: Path, name: str) -> None:
     """Make NAME a new token and print it, once: give it to NAME; it is not kept anywhere."""
     from importer.service.people import check_name, new_token, read_tokens, token_hash, write_tokens
 
-    try:
-        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
-        check_name(name)
-        tokens = read_tokens(path) if path.exists() else {}
-        if name in tokens:
-            raise ConfigError(f"{path}: {name!r} has a token already (revoke it first)")
-        secret = new_token()
-        write_tokens(path, {**tokens, name: token_hash(secret)})
-    except ImporterError as error:
-        fail(error)
+    check_name(name)
+    tokens = read_tokens(path) if path.exists() else {}
+    if name in tokens:
+        raise ConfigError(f"{path}: {name!r} has a token already (revoke it first)")
+    secret = new_token()
+    write_tokens(path, {**tokens, name: token_hash(secret)})
     click.echo(secret)
     click.echo(
         f"{name}'s token, shown only now; clients send 'Authorization: Bearer <token>'.", err=True
@@ -142,42 +156,25 @@ def token_add(name: str, config_path: Path | None, tokens_file: Path | None) -> 
 
 @token.command("revoke")
 @click.argument("name")
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
-@_tokens_file_option
-def token_revoke(name: str, config_path: Path | None, tokens_file: Path | None) -> None:
+@_on_tokens_file
+def token_revoke(path: Path, name: str) -> None:
     """Stop NAME's token: a running service refuses it from its next request on."""
     from importer.service.people import read_tokens, write_tokens
 
-    try:
-        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
-        tokens = read_tokens(path)
-        if name not in tokens:
-            known = ", ".join(sorted(tokens)) or "none"
-            raise ConfigError(f"{path}: no token named {name!r} (there are: {known})")
-        del tokens[name]
-        write_tokens(path, tokens)
-    except ImporterError as error:
-        fail(error)
+    tokens = read_tokens(path)
+    if name not in tokens:
+        known = ", ".join(sorted(tokens)) or "none"
+        raise ConfigError(f"{path}: no token named {name!r} (there are: {known})")
+    del tokens[name]
+    write_tokens(path, tokens)
     click.echo(f"{name}'s token is revoked.")
 
 
 @token.command("list")
-@click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
-@_tokens_file_option
-def token_list(config_path: Path | None, tokens_file: Path | None) -> None:
+@_on_tokens_file
+def token_list(path: Path) -> None:
     """The names that hold a token (never the tokens)."""
     from importer.service.people import read_tokens
 
-    try:
-        path = _tokens_file(_needed(config_path, tokens_file), tokens_file)
-        names = sorted(read_tokens(path)) if path.exists() else []
-    except ImporterError as error:
-        fail(error)
-    for name in names:
+    for name in sorted(read_tokens(path)) if path.exists() else []:
         click.echo(name)
-
-
-def _needed(config_path: Path | None, tokens_file: Path | None) -> Path:
-    if config_path is None and tokens_file is None:
-        raise ConfigError("name the config (-c CONFIG, its service.tokens_file) or --tokens-file")
-    return config_path or Path()
