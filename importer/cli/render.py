@@ -75,6 +75,11 @@ def month_lines(summary: RunSummary) -> list[str]:
     rows that overlap or lie outside the month, issues and authors Tracker would refuse."""
     lines: list[str] = []
     checks = summary.tracker_checks
+    if checks is None and summary.dry_run and not summary.requests:
+        lines.append(
+            "issues (and import-mode authors) not looked up in Tracker: no token; a real run "
+            "looks them up before its first POST"
+        )
     if checks:
         for key, why in sorted(checks["unknown_issues"].items()):
             lines.append(f"Tracker would refuse {key}: {why}")
@@ -91,11 +96,11 @@ def month_lines(summary: RunSummary) -> list[str]:
             f"month {period['from']} … {period['to']} ({named}): {len(month['working_days'])} "
             f"working days, {len(month['people'])} people"
             + "".join(
-                f", {what}: {found[key]} rows"
+                f", {what}: {found[key]}"
                 for key, what in (
-                    ("overlaps", "overlapping"),
-                    ("over_day", f"on days past {month['limit_hours']:g} h"),
-                    ("outside_month", "outside the month"),
+                    ("overlaps", "overlapping rows"),
+                    ("over_day", f"rows on days past {month['limit_hours']:g} h"),
+                    ("outside_month", "rows outside the month"),
                 )
                 if found.get(key)
             )

@@ -104,7 +104,13 @@ def _on_tokens_file(command: Callable[..., None]) -> Callable[..., None]:
     """``-c CONFIG`` / ``--tokens-file PATH`` → the tokens file, given to ``command`` as
     ``path``; an error ends the command with its line and exit code."""
 
-    @click.option("-c", "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False))
+    @click.option(
+        "-c",
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="The TOML config whose service.tokens_file to use.",
+    )
     @click.option(
         "--tokens-file",
         type=click.Path(path_type=Path, dir_okay=False),

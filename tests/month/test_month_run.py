@@ -9,6 +9,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from importer.pipeline import RunOptions, run_import
 from tests.helpers import HEADER, make_settings, read_report
 
@@ -101,3 +103,35 @@ def test_a_check_made_invalid_keeps_its_rows_from_being_booked(
     refused = [line for line in report if line["status"] == "invalid"]
     assert len(refused) == 2 and all(line["error"].startswith("overlaps ") for line in refused)
     assert summary["counts"]["invalid"] == 2  # type: ignore[index]
+
+
+def test_the_dry_run_prints_the_marked_days(
+    write_csv: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from importer.cli import main
+    from tests.helpers import CONFIG_TOML
+
+    for name in ("TRACKER_TOKEN", "TRACKER_ORG_ID", "TRACKER_CLOUD_ORG_ID"):
+        monkeypatch.delenv(name, raising=False)
+    extra = [
+        ["PORT-1", "05.10.2026", "13:30", "0,5", "overlaps the afternoon", "a.smirnova"],
+        ["PORT-1", "06.10.2026", "18:00", "5", "a long day", "i.petrov"],
+    ]
+    path = write_csv(month(extra, skip=("i.petrov", 14)), name="2026-10.csv")
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG_TOML, encoding="utf-8")
+    report = tmp_path / "plan.csv"
+    result = CliRunner().invoke(
+        main, ["run", str(path), "-c", str(config), "--dry-run", "--report", str(report)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert (
+        "month 2026-10-01 … 2026-10-31 (the batch's month): 22 working days, 2 people, "
+        "overlapping rows: 2, rows on days past 12 h: 3"
+    ) in lines
+    assert "  i.petrov: past 12 h on 10-06" in lines
+    assert "  i.petrov: no hours on 10-14" in lines
+    assert any(line.startswith("issues (and import-mode authors) not looked up") for line in lines)
