@@ -21,7 +21,8 @@ from collections.abc import Awaitable, Callable, Iterable
 
 from importer.deliver.calls import Calls
 from importer.deliver.holdings import Holdings
-from importer.errors import Rejected
+from importer.deliver.stops import SYSTEMIC_FORBIDDEN
+from importer.errors import AuthError, Rejected
 from importer.log import get_logger
 from importer.models import Mode, Worklog
 from importer.tracker import Record, TrackerClient
@@ -74,6 +75,7 @@ async def look_up(
     logins = sorted(set(authors)) if mode is Mode.IMPORT else []
     refusals = Refusals(looked_up=len(keys) + len(logins))
     shown = await _searched(calls, keys)
+    forbidden = 0
     for key in keys:
         if key in shown:
             continue
@@ -81,6 +83,12 @@ async def look_up(
             await calls.fetch(f"issue {key}", functools.partial(client.issue, key))
         except Rejected as error:
             refusals.issues[key] = _why(f"issue {key}", error)
+            forbidden += error.status == 403
+    if forbidden == len(keys) >= SYSTEMIC_FORBIDDEN:
+        # As when every POST is refused: the token may see none of them, not these issues.
+        raise AuthError(
+            f"this token may not see any of the files' {len(keys)} issues (403 on each)", 403
+        )
     for login in logins:
         try:
             await holdings.identities(login)

@@ -152,3 +152,18 @@ async def test_check_issues_off_asks_nothing(
         summary = await import_into(sandbox, [path], settings, tmp_path / "r.csv", dry_run=True)
         routes = sandbox.stats.routes
     assert summary.tracker_checks is None and not routes["POST /v2/issues/_search"]
+
+
+async def test_an_issue_lookup_refused_for_every_issue_stops_the_run_with_exit_3(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    """As when every POST is refused: the token may see nothing, so nothing is booked and the
+    run stops as an authorisation problem, not with every row "invalid"."""
+    path = write_csv(month_rows(20))
+    knobs = SandboxSettings(forbidden_queues=frozenset({"PORT"}))
+    async with running_sandbox(knobs) as sandbox:
+        summary = await import_into(sandbox, [path], checking(make_settings()), tmp_path / "r.csv")
+        posts = sandbox.stats.routes["POST /v2/issues/{key}/worklog"]
+    assert summary.exit_code == ExitCode.AUTH and posts == 0
+    assert "may not see any of the files' 7 issues (403 on each)" in summary.stopped
+    assert {line["status"] for line in read_report(tmp_path / "r.csv")} == {"pending"}
