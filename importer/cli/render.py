@@ -91,7 +91,7 @@ def month_lines(summary: RunSummary) -> list[str]:
     period = month["period"]
     found = month["found"]
     if period["from"]:
-        named = "the batch's month" if period["named_by_batch"] else "the rows' dates"
+        named = "the batch's month" if period["named_by_batch"] else "the month most rows fall in"
         lines.append(
             f"month {period['from']} … {period['to']} ({named}): {len(month['working_days'])} "
             f"working days, {len(month['people'])} people"

@@ -291,12 +291,18 @@ def _overlaps(facts: MonthFacts, findings: MonthFindings) -> None:
 
 
 def _period(findings: MonthFindings, batch: str) -> None:
+    """The month the batch names; else the calendar month most rows fall in (a stray date
+    years away must not make the plan a decade long)."""
     month = named_month(batch)
     if month is not None:
         findings.period, findings.named = month_days(*month), True
-    elif findings.grid:
-        dates = [d for cells in findings.grid.values() for d in cells]
-        findings.period = (min(dates), max(dates))
+    elif findings.cell_rows:
+        rows: collections.Counter[tuple[int, int]] = collections.Counter()
+        for counts in findings.cell_rows.values():
+            for date, n in counts.items():
+                rows[date.year, date.month] += n
+        busiest = max(rows.items(), key=lambda item: (item[1], item[0]))[0]
+        findings.period = month_days(*busiest)
     if findings.period is not None:
         findings.working = working_days(days(*findings.period), findings.rules)
 

@@ -3,6 +3,7 @@ working days and the grid — found in a crafted month and nowhere else."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -100,7 +101,24 @@ def test_rows_outside_the_month_the_batch_names_are_marked_and_can_be_refused() 
     assert refused.for_row(0, 2) == ("", "") and refused.for_row(*outside) == ("", text)
     unnamed = find(facts_of(rows), MonthSection(), 12, "october")
     assert unnamed.noted() == {} and not unnamed.named
-    assert unnamed.period == (dt.date(2026, 10, 1), dt.date(2026, 11, 2))
+    assert unnamed.period == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))  # most rows
+
+
+def test_without_a_named_month_a_stray_date_does_not_stretch_the_plan() -> None:
+    rows = [*clean_month(), worklog("a.smirnova", 2, "10:00", 1, month=10)]
+    rows[-1] = dataclasses.replace(rows[-1], start=rows[-1].start.replace(year=2016))
+    findings = find(facts_of(rows), MonthSection(), 12, "export")
+    assert findings.period == (dt.date(2026, 10, 1), dt.date(2026, 10, 31))
+    assert len(findings.as_json()["days"]) == 31  # type: ignore[arg-type]
+    assert findings.empty == {}
+
+
+def test_a_month_without_a_valid_row_finds_nothing() -> None:
+    findings = find(facts_of([]), MonthSection(), 12, "2026-10")
+    assert findings.noted() == {} and findings.grid == {} and findings.empty == {}
+    assert findings.as_json()["found"] == {
+        "overlaps": 0, "over_day": 0, "outside_month": 0, "empty_days": 0,
+    }  # fmt: skip
 
 
 def test_the_grid_holds_each_person_s_hours_per_day_and_names_the_rows() -> None:
