@@ -95,12 +95,15 @@ class Worklog:
 
 @dataclasses.dataclass(slots=True)
 class Booking:
-    """One valid row on its way to Tracker."""
+    """One valid row on its way to Tracker — or, merged (``[merge] per = "day"``), the rows
+    of one person, issue and day as one worklog: ``members`` are those rows and what each
+    would have booked alone; ``source`` is the first of them."""
 
     source: SourceRow
     worklog: Worklog
     fingerprint: str
     warning: str = ""
+    members: tuple[tuple[SourceRow, Worklog], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -132,6 +135,8 @@ class Outcome:
     error: str = ""
     warning: str = ""
     previous: Worklog | None = None  # what the worklog held before this run edited/deleted it
+    members: tuple[tuple[SourceRow, Worklog], ...] = ()  # a merged booking's rows (see Booking)
+    group: str = ""  # the rows that share this row's worklog ("file.csv:2,5,9")
 
 
 @dataclasses.dataclass

@@ -81,6 +81,12 @@ from importer.report.progress import TerminalProgress
     help="Without --sync, book a row that corrects an earlier booking of its batch beside it "
     "(both worklogs stay in Tracker). By default such a row is not booked (needs_sync).",
 )
+@click.option(
+    "--merge",
+    type=click.Choice(["off", "day"]),
+    help="day: one worklog per person, issue and day (the rows' hours summed, their comments "
+    "joined); off: one per row. Default: merge.per of the config.",
+)
 @log_options
 def run(
     files: tuple[Path, ...],
@@ -95,6 +101,7 @@ def run(
     sync: bool,
     allow_mass_delete: bool,
     book_beside: bool,
+    merge: str | None,
     watching: Watching,
 ) -> None:
     """Import FILE... into Tracker and write a per-row report.
@@ -127,6 +134,7 @@ def run(
             sync=sync,
             allow_mass_delete=allow_mass_delete,
             book_beside=book_beside,
+            merge=merge,
         )
         return run_import(options)
 

@@ -152,6 +152,12 @@ def print_summary(summary: RunSummary) -> None:
             else "times carried their own UTC offsets (input.timezone not set)"
         )
     lines += month_lines(summary)
+    if summary.merge:
+        m = summary.merge
+        lines.append(
+            f"merged per person, issue and day: {m['rows']} rows make {m['groups']} worklogs "
+            f"({m['requests_saved']} requests saved); the hours per person are the files'"
+        )
     if summary.hours_by_author:
         what = "hours to create" if summary.dry_run else "hours created"
         lines += _hours_table(f"{what} by person", summary.hours_by_author)

@@ -125,6 +125,16 @@ class MonthSection:
 
 
 @dataclasses.dataclass(frozen=True)
+class MergeSection:
+    """One worklog per person, issue and day (``per = "day"``) instead of one per row."""
+
+    per: Literal["off", "day"] = "off"
+    separator: str = "; "  # between the distinct comments of a group, in start order
+    # A group with an invalid row: "hold" books none of it, "book_valid" books the rest.
+    partial: Literal["hold", "book_valid"] = "hold"
+
+
+@dataclasses.dataclass(frozen=True)
 class ServiceSection:
     """``worklog-import serve``: who may submit jobs, how long their files are kept."""
 
@@ -229,6 +239,7 @@ class Settings:
     run: RunSection = RunSection()
     sync: SyncSection = SyncSection()
     month: MonthSection = MonthSection()
+    merge: MergeSection = MergeSection()
     service: ServiceSection = ServiceSection()
     sandbox: SandboxSection = dataclasses.field(default_factory=SandboxSection)
     explicit: frozenset[str] = frozenset()  # "section.key" of every key the file set

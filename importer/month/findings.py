@@ -37,12 +37,14 @@ class MonthFacts:
     def __init__(self, files: list[str]) -> None:
         self.files = files  # shown names, by position
         self.people: dict[str, int] = {}
-        self.issues: set[str] = set()
+        self.issues: dict[str, int] = {}
         self.key = array.array("q")  # the file's position << 32 | the row number
         self.person = array.array("q")
-        self.start = array.array("q")  # epoch minutes
-        self.minutes = array.array("q")
-        self.offset = array.array("q")  # the start's UTC offset, minutes (local times, days)
+        self.issue = array.array("q")  # the issue's number (``issues``)
+        self.start = array.array("q")  # epoch seconds
+        self.seconds = array.array("q")  # the duration
+        self.offset = array.array("q")  # the start's UTC offset, seconds (local times, days)
+        self.strays: list[tuple[int, int, str, str, int]] = []  # invalid rows' group keys
 
     def add(self, file: int, row: int, worklog: Worklog) -> None:
         """One valid row (a million of them: kept to five integers and two lookups)."""
@@ -50,14 +52,24 @@ class MonthFacts:
         person = people.get(worklog.author)
         if person is None:
             person = people[worklog.author] = len(people)
-        self.issues.add(worklog.issue)
+        issue = self.issues.get(worklog.issue)
+        if issue is None:
+            issue = self.issues[worklog.issue] = len(self.issues)
         start = worklog.start
         offset = start.utcoffset()
         self.key.append(file << 32 | row)
         self.person.append(person)
-        self.start.append(int(start.timestamp()) // 60)
-        self.minutes.append(int(worklog.duration.total_seconds()) // 60)
-        self.offset.append(int(offset.total_seconds()) // 60 if offset is not None else 0)
+        self.issue.append(issue)
+        self.start.append(int(start.timestamp()))
+        self.seconds.append(int(worklog.duration.total_seconds()))
+        self.offset.append(int(offset.total_seconds()) if offset is not None else 0)
+
+    def add_stray(self, file: int, row: int, author: str, issue: str, start: dt.datetime) -> None:
+        """An invalid row whose author, issue and day can still be read (a merged run holds
+        back the group it would have joined)."""
+        offset = start.utcoffset()
+        local = int(start.timestamp()) + (int(offset.total_seconds()) if offset else 0)
+        self.strays.append((file, row, author, issue, local // 86400 + _EPOCH_DAY))
 
     def __len__(self) -> int:
         return len(self.key)
@@ -70,20 +82,20 @@ class MonthFacts:
 
     def day(self, index: int) -> int:
         """The ordinal of the row's local date (in the start's own offset)."""
-        return (self.start[index] + self.offset[index]) // 1440 + _EPOCH_DAY
+        return (self.start[index] + self.offset[index]) // 86400 + _EPOCH_DAY
 
     def label(self, index: int) -> str:
         return f"{self.files[self.file(index)]}:{self.row(index)}"
 
     def span(self, index: int) -> str:
         """The row's local start and end, ``09:00–11:00``."""
-        start = self.start[index] + self.offset[index]
-        end = start + self.minutes[index]
+        start = (self.start[index] + self.offset[index]) // 60
+        end = (self.start[index] + self.offset[index] + self.seconds[index]) // 60
         return f"{start // 60 % 24:02d}:{start % 60:02d}–{end // 60 % 24:02d}:{end % 60:02d}"
 
     def days(self) -> np.ndarray:
         """Every row's local date, as ordinals."""
-        local: np.ndarray = (self.numbers("start") + self.numbers("offset")) // 1440
+        local: np.ndarray = (self.numbers("start") + self.numbers("offset")) // 86400
         return local + _EPOCH_DAY
 
     def numbers(self, name: str) -> np.ndarray:
@@ -97,14 +109,14 @@ class MonthFindings:
 
     facts: MonthFacts
     rules: MonthSection
-    limit_minutes: int
+    limit_seconds: int
     partner: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.int64))
     flags: np.ndarray = dataclasses.field(default_factory=lambda: np.empty(0, np.uint8))
-    totals: dict[tuple[int, int], int] = dataclasses.field(default_factory=dict)  # minutes
+    totals: dict[tuple[int, int], int] = dataclasses.field(default_factory=dict)  # seconds
     period: tuple[dt.date, dt.date] | None = None
     named: bool = False  # the period is the month the batch names
     working: list[dt.date] = dataclasses.field(default_factory=list)
-    grid: dict[str, dict[dt.date, int]] = dataclasses.field(default_factory=dict)  # minutes
+    grid: dict[str, dict[dt.date, int]] = dataclasses.field(default_factory=dict)  # seconds
     cells: dict[str, dict[dt.date, list[str]]] = dataclasses.field(default_factory=dict)
     cell_rows: dict[str, dict[dt.date, int]] = dataclasses.field(default_factory=dict)
     over: dict[str, list[dt.date]] = dataclasses.field(default_factory=dict)
@@ -128,8 +140,8 @@ class MonthFindings:
             yield (
                 "over_day",
                 (
-                    f"{who} books {total / 60:g} h on {dt.date.fromordinal(day).isoformat()}, "
-                    f"more than input.max_day_hours = {self.limit_minutes / 60:g}"
+                    f"{who} books {total / 3600:g} h on {dt.date.fromordinal(day).isoformat()}, "
+                    f"more than input.max_day_hours = {self.limit_seconds / 3600:g}"
                 ),
             )
         if self.flags[index] & OUTSIDE and rules.outside_month != "off" and self.period is not None:
@@ -145,14 +157,19 @@ class MonthFindings:
     def for_row(self, file: int, row: int) -> tuple[str, str]:
         """(warning, refusal) of one row. Asked in file order (the second pass reads the files
         as the first did): a cursor walks the first pass's rows, so nothing is looked up."""
+        index = self.index_of(file, row)
+        if index < 0 or not self._noted[index]:
+            return "", ""  # the most rows: nothing found (read from bytes, not numpy: fast)
+        return self.of(index)
+
+    def index_of(self, file: int, row: int) -> int:
+        """The first pass's number of a row (-1: not a valid row then). Asked in file order."""
         keys, wanted = self.facts.key, file << 32 | row
         while self._cursor < len(keys) and keys[self._cursor] < wanted:
             self._cursor += 1
         if self._cursor >= len(keys) or keys[self._cursor] != wanted:
-            return "", ""  # not a valid row in the first pass
-        if not self._noted[self._cursor]:
-            return "", ""  # the most rows: nothing found (read from bytes, not numpy: fast)
-        return self.of(self._cursor)
+            return -1
+        return self._cursor
 
     def of(self, index: int) -> tuple[str, str]:
         """(warning, refusal) of the first pass's row ``index``, as ``[month]`` says."""
@@ -184,10 +201,10 @@ class MonthFindings:
             },
             "days": [d.isoformat() for d in days(first, last)] if first and last else [],
             "working_days": [d.isoformat() for d in self.working],
-            "limit_hours": self.limit_minutes / 60,
+            "limit_hours": self.limit_seconds / 3600,
             "people": sorted(self.grid),
             "grid": {
-                p: {d.isoformat(): round(m / 60, 4) for d, m in sorted(cells.items())}
+                p: {d.isoformat(): round(m / 3600, 4) for d, m in sorted(cells.items())}
                 for p, cells in sorted(self.grid.items())
             },
             "rows": _by_day(self.cells),
@@ -213,7 +230,7 @@ def find(facts: MonthFacts, rules: MonthSection, limit_hours: float, batch: str)
     findings = MonthFindings(
         facts,
         rules,
-        round(limit_hours * 60),
+        round(limit_hours * 3600),
         partner=np.full(size, -1, dtype=np.int64),
         flags=np.zeros(size, dtype=np.uint8),
         names=list(facts.people),
@@ -245,11 +262,11 @@ def _noted(findings: MonthFindings) -> np.ndarray:
 
 def _days_and_grid(facts: MonthFacts, findings: MonthFindings) -> None:
     """Hours per person and day, the rows behind each cell, and the days past the limit."""
-    person, day, minutes = facts.numbers("person"), facts.days(), facts.numbers("minutes")
+    person, day, seconds = facts.numbers("person"), facts.days(), facts.numbers("seconds")
     first_day = int(day.min())
     cell_keys = person * (1 << 24) + (day - first_day)
     keys, which, rows = np.unique(cell_keys, return_inverse=True, return_counts=True)
-    totals = np.bincount(which, weights=minutes).astype(np.int64)
+    totals = np.bincount(which, weights=seconds).astype(np.int64)
     order = np.argsort(which, kind="stable")
     starts = np.concatenate(([0], np.cumsum(rows)[:-1]))
     named = max(1, min(CELL_ROWS, LABELS // len(keys)))
@@ -260,23 +277,23 @@ def _days_and_grid(facts: MonthFacts, findings: MonthFindings) -> None:
         findings.cell_rows.setdefault(who, {})[date] = int(rows[cell])
         behind = order[starts[cell] : starts[cell] + min(int(rows[cell]), named)]
         findings.cells.setdefault(who, {})[date] = [facts.label(int(i)) for i in behind]
-        if totals[cell] > findings.limit_minutes:
+        if totals[cell] > findings.limit_seconds:
             findings.over.setdefault(who, []).append(date)
             findings.totals[key >> 24, (key & 0xFFFFFF) + first_day] = int(totals[cell])
-    findings.flags[totals[which] > findings.limit_minutes] |= OVER_DAY
+    findings.flags[totals[which] > findings.limit_seconds] |= OVER_DAY
 
 
 def _overlaps(facts: MonthFacts, findings: MonthFindings) -> None:
     """Per person, rows by start: a row that starts before the latest end so far overlaps
     the row that ends there; each is given the other as its partner."""
     person, start = facts.numbers("person"), facts.numbers("start")
-    minutes = facts.numbers("minutes")
-    timed = np.nonzero(minutes > 0)[0]
+    seconds = facts.numbers("seconds")
+    timed = np.nonzero(seconds > 0)[0]
     if len(timed) < 2:
         return
     order = timed[np.lexsort((start[timed], person[timed]))]
     who, begins = person[order], start[order]
-    ends = begins + minutes[order]
+    ends = begins + seconds[order]
     # The latest end so far within each person: ends lifted by the person's rank, so one
     # running maximum over everyone never carries one person's end into the next's.
     lifted = ends - ends.min() + who * (int(ends.max() - ends.min()) + 1)

@@ -7,6 +7,7 @@ same cell always gives the same answer.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
@@ -52,16 +53,18 @@ def _present(column: str, value: Cell) -> Cell:
 
 
 def _checked_span(
-    column: str, value: Cell, duration: dt.timedelta, most: dt.timedelta
+    column: str, value: Cell, duration: dt.timedelta, most: dt.timedelta, rounded: bool = True
 ) -> dt.timedelta:
-    """A positive duration in whole minutes, at most ``most``."""
+    """A positive duration in whole minutes, at most ``most``; ``rounded=False`` keeps the
+    seconds (rows summed into one worklog are rounded once, after summing)."""
     if duration <= dt.timedelta(0):
         raise RowInvalid(
             f"column '{column}' value {cell_text(value)!r}: duration must be positive",
             column,
             value,
         )
-    duration = whole_minutes(duration, column, value)
+    if rounded:
+        duration = whole_minutes(duration, column, value)
     if duration > most:
         limit = most.total_seconds() / 3600
         raise RowInvalid(
@@ -99,6 +102,7 @@ class Normalizer:
         self.default_start = settings.default_start_time
         self.unit = options.duration_unit
         self.max_duration = dt.timedelta(hours=options.max_duration_hours)
+        self.rounded = settings.merge.per == "off"  # merged: rounded once, as their sum
         self.max_comment = options.max_comment_length
         self.allow_future = options.allow_future
         needs_map = column_map.preset is not None and column_map.preset.issue_map
@@ -182,6 +186,12 @@ class Normalizer:
                 return Skipped("totals row (no issue, date or text; only numbers)")
             return Invalid(exc.reason, exc.column, exc.value)
 
+    def whose(self, row: SourceRow) -> tuple[str, str, dt.datetime] | None:
+        """An invalid row's author, issue and start, if readable: the group it would join."""
+        with contextlib.suppress(RowInvalid):
+            return self.authors.of(row.values), self._issue(row), self._start(row)
+        return None
+
     def _only_totals(self, row: SourceRow) -> bool:
         c = self.columns
         texts = (c.issue, c.start or c.date, c.time, c.comment, c.author)
@@ -260,14 +270,15 @@ class Normalizer:
         if c.duration:
             return self._span_at(row.values.get(c.duration))
         value = self._required(row, c.end)
-        return _checked_span(c.end, value, self._until_end(row, start, value), self.max_duration)
+        span = self._until_end(row, start, value)
+        return _checked_span(c.end, value, span, self.max_duration, self.rounded)
 
     def _span_from(self, value: Cell) -> dt.timedelta:
         """A duration cell as Tracker books it; memoised per cell (``_span_at``)."""
         column = self.columns.duration
         value = _present(column, value)
         duration = self._parse(column, value, self._parse_span)
-        return _checked_span(column, value, duration, self.max_duration)
+        return _checked_span(column, value, duration, self.max_duration, self.rounded)
 
     def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
         """Elapsed time from the start to an end time; an end before the start is next day."""

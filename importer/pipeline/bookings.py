@@ -11,25 +11,31 @@ a valid one as a ``Booking`` carrying its month warnings.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from importer.deliver import Occurrences, Refusals, booking_content
 from importer.deliver.identity import Fingerprints
+from importer.errors import InputError
 from importer.log import get_logger
-from importer.models import Booking, Invalid, Mode, Outcome, Status, Worklog
+from importer.models import Booking, Invalid, Mode, Outcome, SourceRow, Status, Worklog
 from importer.month import MonthFacts, MonthFindings
 from importer.pipeline.inputs import InputFile
+from importer.pipeline.merging import Merger
 
 
-def survey(inputs: Sequence[InputFile]) -> MonthFacts:
-    """The first pass: every valid row's person, issue, day and time, nothing else kept."""
+def survey(inputs: Sequence[InputFile], merged: bool = False) -> MonthFacts:
+    """The first pass: every valid row's person, issue, day and time, nothing else kept;
+    ``merged``: also where each invalid row would have been booked, if that can be read."""
     facts = MonthFacts([opened.table.shown for opened in inputs])
     for position, opened in enumerate(inputs):
-        normalize = opened.normalizer.normalize
+        normalizer = opened.normalizer
+        normalize = normalizer.normalize
         for source in opened.table.rows():
             result = normalize(source)
             if isinstance(result, Worklog):
                 facts.add(position, source.row, result)
+            elif merged and isinstance(result, Invalid) and (whose := normalizer.whose(source)):
+                facts.add_stray(position, source.row, *whose)
     return facts
 
 
@@ -40,6 +46,8 @@ class RowNotes:
     findings: MonthFindings | None = None
     refusals: Refusals | None = None
     mode: Mode = Mode.CREATE
+
+    merger: Merger | None = None  # [merge] per = "day": the groups the rows close into
 
     def of(self, file: int, row: int, worklog: Worklog) -> tuple[str, str]:
         """(warning, why the row is refused) of one valid row."""
@@ -53,8 +61,7 @@ def bookings(
 ) -> Iterator[Booking | Outcome]:
     """Every row of every file, in order, as a booking or as the outcome it already has."""
     log = get_logger()
-    occurrences = Occurrences()
-    prints = Fingerprints(target, mode)
+    fingerprint = _fingerprinter(target, mode)
     notes = notes or RowNotes()
     for position, opened in enumerate(inputs):
         table, normalizer = opened.table, opened.normalizer
@@ -67,10 +74,59 @@ def bookings(
                 yield Outcome(source, status, error=result.reason)
                 continue
             warning, refused = notes.of(position, source.row, result)
+            if notes.merger is not None:
+                yield from _merged(notes, position, source, result, warning, refused, fingerprint)
+                continue
             if refused:
                 yield Outcome(source, Status.INVALID, error=refused)
                 continue
-            content = booking_content(result).encode()
-            fp = prints.of(content, occurrences.next(content))
-            yield Booking(source, result, fp, warning)
+            yield Booking(source, result, fingerprint(result), warning)
         log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
+    if notes.merger is not None:
+        yield from notes.merger.held()
+
+
+def _fingerprinter(target: str, mode: Mode) -> Callable[[Worklog], str]:
+    occurrences = Occurrences()
+    prints = Fingerprints(target, mode)
+
+    def fingerprint(worklog: Worklog) -> str:
+        content = booking_content(worklog).encode()
+        return prints.of(content, occurrences.next(content))
+
+    return fingerprint
+
+
+def _merged(
+    notes: RowNotes,
+    file: int,
+    source: SourceRow,
+    worklog: Worklog,
+    warning: str,
+    refused: str,
+    fingerprint: Callable[[Worklog], str],
+) -> Iterator[Booking | Outcome]:
+    """One valid row of a merged run: into its group; at the group's last row, the group."""
+    merger = notes.merger
+    assert merger is not None and notes.findings is not None
+    index = notes.findings.index_of(file, source.row)
+    if index < 0:
+        raise InputError(
+            f"{source.file}: row {source.row} was not there, or not valid, when the files "
+            "were first read: the file changed while it was read"
+        )
+    if refused:
+        yield Outcome(source, Status.INVALID, error=refused)
+        merger.refuse(index, source)
+    else:
+        merger.add(index, source, worklog, warning)
+    for closed in merger.close(index):
+        if isinstance(closed, Outcome):
+            yield closed
+            continue
+        merged = merger.merged(closed.members)
+        if isinstance(merged, str):
+            for member in closed.members:
+                yield Outcome(member.source, Status.INVALID, error=merged)
+            continue
+        yield closed.booking(merged, fingerprint(merged))

@@ -11,24 +11,29 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from importer.clock import Clock
 from importer.config import DeliverySection, check_batch_name
 from importer.deliver import (
     Planner,
+    Refusals,
     RunStop,
 )
 from importer.errors import (
+    ConfigError,
     InputError,
     SyncRefused,
 )
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome
-from importer.month import find
+from importer.month import MonthFacts, MonthFindings, find
+from importer.month.groups import group
 from importer.pipeline.bookings import RowNotes, bookings, survey
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import InputFile, open_inputs
+from importer.pipeline.merging import MERGED_RUN, Merger, merge_option, refuse_switch
 from importer.pipeline.options import (
     RunOptions,
     precheck_on,
@@ -79,19 +84,38 @@ async def _book_or_plan(
     """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
     journal, stops, pool = session.journal, session.stops, session.pool
     assert pool is not None
+    merged = options.settings.merge.per != "off"
     if options.dry_run:
         holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
         planner = Planner(journal, session.target, stops, holdings)
         # Without --sync every step is a row: the planner takes it directly (a coroutine
         # less per row of a million-row plan).
         plan = handler(None, planner.plan, options.settings.zone) if options.sync else planner.plan
-        await pool.run(steps, plan, pooled=lambda: False)
+        await pool.run(steps, with_members(plan, merged), pooled=lambda: False)
     else:
         assert delivery is not None  # a real run always has a token
         handle = handler(delivery.editor, delivery.deliverer.deliver)
-        await pool.run(steps, handle, pooled=lambda: stops.reason is None)
+        await pool.run(steps, with_members(handle, merged), pooled=lambda: stops.reason is None)
     if not journal.readonly:
         await journal.flush()
+
+
+_Handle = Callable[[Any], Awaitable[Outcome]]
+
+
+def with_members(handle: _Handle, merged: bool) -> _Handle:
+    """A merged booking's outcome carries its rows, so the sink writes a line for each
+    (unmerged, the handler as it is: no coroutine more per row)."""
+    if not merged:
+        return handle
+
+    async def handled(step: Any) -> Outcome:
+        outcome = await handle(step)
+        if isinstance(step, Booking) and step.members:
+            outcome = dataclasses.replace(outcome, members=step.members)
+        return outcome
+
+    return handled
 
 
 def batch_for(options: RunOptions, inputs: Sequence[InputFile]) -> str:
@@ -135,8 +159,43 @@ def _steps_for(
         journal.recall(target),
         book_beside=options.book_beside,
         zone=options.settings.zone,
+        per_day=options.settings.merge.per == "day",
     )
     return _Steps(guard.rows(_until_unreadable(rows, session.stops)), guard=guard)
+
+
+@dataclasses.dataclass
+class _Read:
+    """What a run knows before its session opens: the files, the batch, the month."""
+
+    options: RunOptions
+    mode: Mode
+    inputs: list[InputFile]
+    batch: str
+    facts: MonthFacts
+    findings: MonthFindings
+    merger: Merger | None
+
+
+def _read(options: RunOptions, now: Callable[[], dt.datetime] | None) -> _Read:
+    """Open the files and read them whole once: nothing is sent before this is done."""
+    options = merge_option(options)
+    settings = options.settings
+    merged = settings.merge.per != "off"
+    if merged and options.sync:
+        raise ConfigError(
+            '--sync with merge.per = "day" is not supported yet: sync this batch as it '
+            'was booked (merge.per = "off"), or take it back (undo --batch) and run again'
+        )
+    mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
+    inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
+    batch = batch_for(options, inputs)
+    facts = survey(inputs, merged)  # the first pass: the month as a whole
+    findings = find(facts, settings.month, settings.input.max_day_hours, batch)
+    merger = (
+        Merger(group(facts), settings.merge, settings.input.max_comment_length) if merged else None
+    )
+    return _Read(options, mode, inputs, batch, facts, findings, merger)
 
 
 async def run_import_async(
@@ -146,15 +205,14 @@ async def run_import_async(
     now: Callable[[], dt.datetime] | None = None,
 ) -> RunSummary:
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
-    settings, dry_run = options.settings, options.dry_run
-    mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
-    inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
-    batch = batch_for(options, inputs)
-    facts = survey(inputs)  # the first pass: the month as a whole, before anything is sent
-    findings = find(facts, settings.month, settings.input.max_day_hours, batch)
+    read = _read(options, now)
+    options, mode, inputs, batch = read.options, read.mode, read.inputs, read.batch
     report_path = report_path_for(options)
-    async with RunSession.open(options, readonly=dry_run) as session:
-        session.begin("sync" if options.sync else "run", batch, [str(i.table.path) for i in inputs])
+    async with RunSession.open(options, readonly=options.dry_run) as session:
+        command = "sync" if options.sync else "run"
+        files = [str(i.table.path) for i in inputs]
+        session.begin(command, batch, files, recorded=MERGED_RUN if read.merger else None)
+        refuse_switch(session.journal, session.target, batch, merged=read.merger is not None)
         summary_at = summary_path(options, report_path)
         sink = session.open_sink(report_path, union_columns(inputs), summary_at, options.progress)
         _show_progress(options, inputs, session)
@@ -168,22 +226,32 @@ async def run_import_async(
             )
         _log_start(options, inputs, session, mode)
         with session.signals():
-            if delivery is not None and (precheck_on(options) or not dry_run):
+            if delivery is not None and (precheck_on(options) or not options.dry_run):
                 await session.identify()
-            refusals = await session.check_tracker(facts, mode)
-            notes = RowNotes(findings, refusals, mode)
-            work = _steps_for(
-                options, session, bookings(inputs, mode, session.target, notes), batch
-            )
+            refusals = await session.check_tracker(read.facts, mode)
+            notes = RowNotes(read.findings, refusals, mode, read.merger)
+            rows = bookings(inputs, mode, session.target, notes)
+            work = _steps_for(options, session, rows, batch)
             async with flushing(sink):
                 await _book_or_plan(options, work.steps, session, delivery)
+    return _concluded(session, read, work, refusals)
+
+
+def _concluded(
+    session: RunSession, read: _Read, work: _Steps, refusals: Refusals | None
+) -> RunSummary:
     summary = session.summary
     assert summary is not None
+    settings = read.options.settings
     summary.timezone = settings.input.timezone
-    summary.presets = {i.table.shown: i.column_map.preset_name or "" for i in inputs}
-    summary.month = findings.as_json()
+    summary.presets = {i.table.shown: i.column_map.preset_name or "" for i in read.inputs}
+    summary.month = read.findings.as_json()
     summary.tracker_checks = refusals.as_json() if refusals is not None else None
-    work.complete(summary, batch)
+    if read.merger is not None:
+        groups = len(read.merger.groups)
+        summary.merge = {"per": "day", "rows": len(read.facts), "groups": groups,
+                         "requests_saved": len(read.facts) - groups}  # fmt: skip
+    work.complete(summary, read.batch)
     summary.publish(
         "run_finished",
         hours_created=summary.hours_created,

@@ -138,10 +138,15 @@ class RunSession:
             self.summary = self._summarise()
             self._end(int(self.summary.exit_code))
 
-    def begin(self, command: str, batch: str, files: Sequence[str]) -> None:
-        """Record the run in the journal (a read-only session records nothing)."""
+    def begin(
+        self, command: str, batch: str, files: Sequence[str], recorded: str | None = None
+    ) -> None:
+        """Record the run in the journal (a read-only session records nothing); ``recorded``:
+        the journal's name for it, when it says more than the command (a merged run)."""
         self.command, self.batch = command, batch
-        self.journal.begin_run(command, target=self.target, batch=batch, files=list(files))
+        self.journal.begin_run(
+            recorded or command, target=self.target, batch=batch, files=list(files)
+        )
 
     def _end(self, exit_code: int) -> None:
         if self.journal.run_id is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from importer.errors import ImporterError, OutputError
 from importer.log import get_logger, log_file_failure
 from importer.models import Outcome, RequestStats, Status
+from importer.pipeline.merging import members_label
 from importer.report import FailedRowsWriter, ReportWriter, Tally
 from importer.report.files import check_writable
 from importer.report.progress import NoProgress, RunProgress, TerminalProgress
@@ -88,6 +90,18 @@ class Sink:
         self.check_log()
 
     def __call__(self, outcome: Outcome) -> None:
+        if outcome.members:  # a merged worklog: a line for each of its rows, as it booked
+            group = members_label([source for source, _ in outcome.members])
+            for source, worklog in outcome.members:
+                self._row(
+                    dataclasses.replace(
+                        outcome, source=source, worklog=worklog, members=(), group=group
+                    )
+                )
+            return
+        self._row(outcome)
+
+    def _row(self, outcome: Outcome) -> None:
         if self.broken is None:
             try:
                 self.report.write(outcome)

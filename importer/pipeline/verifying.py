@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from importer.clock import Clock
-from importer.errors import Rejected
+from importer.errors import ConfigError, Rejected
 from importer.journal.schema import Booked
 from importer.log import get_logger
 from importer.models import Booking, Mode, Outcome, Status
@@ -67,6 +67,11 @@ async def verify_async(
 ) -> RunSummary:
     """Compare the files with Tracker; raises ``ConfigError``/``InputError`` on bad input."""
     settings = options.settings
+    if settings.merge.per != "off":
+        raise ConfigError(
+            'verify with merge.per = "day" is not supported yet: it compares rows with '
+            "Tracker's worklogs one by one"
+        )
     mode = Mode(options.mode or settings.tracker.mode)
     inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)

@@ -115,6 +115,7 @@ class RunSummary:
     submitted_by: str | None = None  # the service's job: who submitted it
     month: dict[str, Any] | None = None  # the month's findings and its person × day grid
     tracker_checks: dict[str, Any] | None = None  # issues and authors Tracker would refuse
+    merge: dict[str, Any] | None = None  # merged per day: rows, groups, requests saved
 
     @classmethod
     def of(

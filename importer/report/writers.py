@@ -35,6 +35,7 @@ REPORT_COLUMNS = (
     "warning",
     "previous_duration",  # --sync/undo: what the worklog held before it was edited or deleted
     "previous_comment",
+    "group",  # [merge] per = "day": the rows that share this row's worklog
 )
 _FORMULA_STARTS = frozenset("=+-@\t\r")
 _FLUSH_EVERY = 200  # lines …
@@ -115,6 +116,7 @@ class ReportWriter:
             "'" + warning if warning and warning[0] in _FORMULA_STARTS else warning,
             _duration(previous.duration) if previous else "",
             neutralised(previous.comment) if previous else "",
+            _neutral_file(outcome.group) if outcome.group else "",
         ]
         texts = [v if type(v) is str else cell_text(v) for v in self._source_cells(source)]
         line += ["'" + t if t and t[0] in _FORMULA_STARTS else t for t in texts]

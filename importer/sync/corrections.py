@@ -36,20 +36,39 @@ class CorrectionGuard:
         *,
         book_beside: bool = False,
         zone: dt.tzinfo | None = None,
+        per_day: bool = False,
     ) -> None:
         self.earlier = list(earlier)
         self._recall = recall
         self.book_beside = book_beside
         self._zone = zone
+        # Merged per day, a group is itself by person, issue and day: a corrected export may
+        # move its earliest row, and with it the worklog's start.
+        self._per_day = per_day
         self._by_fp = {e.fingerprint: e for e in self.earlier}
         self._by_key: dict[tuple[str, str, str], list[Booked]] = defaultdict(list)
         for e in self.earlier:
-            self._by_key[e.key].append(e)
+            self._by_key[self._earlier_key(e)].append(e)
         self._seen: set[str] = set()  # earlier bookings whose own row is in the files
         self._corrected: set[str] = set()  # earlier bookings a held-back row corrects
         self.needs_sync = 0  # rows held back
         self.booked_beside = 0  # rows booked beside their earlier booking (book_beside)
         self.read_all = False
+
+    def _row_key(self, row: Booking) -> tuple[str, str, str]:
+        worklog = row.worklog
+        if not self._per_day:
+            return correction_key(worklog)
+        return (worklog.issue, self._day(worklog.start), worklog.author)
+
+    def _earlier_key(self, earlier: Booked) -> tuple[str, str, str]:
+        if not self._per_day:
+            return earlier.key
+        start = dt.datetime.fromisoformat(earlier.start_utc.replace("Z", "+00:00"))
+        return (earlier.issue, self._day(start), earlier.author)
+
+    def _day(self, start: dt.datetime) -> str:
+        return (start.astimezone(self._zone) if self._zone else start).date().isoformat()
 
     @property
     def removed(self) -> int:
@@ -69,7 +88,7 @@ class CorrectionGuard:
             if isinstance(row, Booking):
                 if row.fingerprint in self._by_fp:
                     self._seen.add(row.fingerprint)
-                elif self._by_key.get(correction_key(row.worklog)):
+                elif self._by_key.get(self._row_key(row)):
                     held.append(row)
                     continue
             yield row
@@ -81,7 +100,7 @@ class CorrectionGuard:
         entry = self._recall(row.fingerprint)
         if entry is not None and entry.state != "deleted":
             return row  # booked before under another batch: the deliverer says so
-        key = correction_key(row.worklog)
+        key = self._row_key(row)
         left = [e for e in self._by_key[key] if e.fingerprint not in self._seen]
         if not left:
             return row  # every earlier booking of that key still has its row: a new row
@@ -114,6 +133,7 @@ class CorrectionGuard:
             ),
             warning=row.warning,
             previous=was,
+            members=row.members,  # a merged group: each of its rows is reported held
         )
 
 

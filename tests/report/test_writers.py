@@ -38,6 +38,7 @@ def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) ->
         "warning": "",
         "previous_duration": "",
         "previous_comment": "",
+        "group": "",
         "Задача": "PORT-1",
         "Часы": "1,5",
         "Дата": "2026-10-01",
