@@ -124,6 +124,11 @@ class Holdings:
         """An answered POST bounds how Tracker's clock differs from ours (for searches)."""
         self.searches.clock.observe(record, sent, received)
 
+    def may_search(self) -> bool:
+        """Whether reconciliation can be a search, now or once an answer bounded Tracker's
+        clock (create mode needs the owner; nothing refused a search so far)."""
+        return self.searches.usable and (self.mode is Mode.IMPORT or bool(self.searches.owner))
+
     def searchable(self, window: tuple[float, float] | None) -> bool:
         """Whether a reconciliation of a POST sent and settled in ``window`` is a search
         (cheap, whatever the issue holds) rather than a listing of the issue."""

@@ -261,13 +261,17 @@ class Deliverer:
         holdings, failed_at, clock = self.holdings, row.failed_at, self.calls.clock
         window = (row.sent_wall, row.settled_wall) if row.sent_wall is not None else None
         early = row.sent_wall is not None and row.decisive_after > clock.monotonic()
-        # A listing of a big issue is no quick look: only a search is made early.
-        if early and holdings.searchable((row.sent_wall or 0.0, clock.wall())):
+        # A listing of a big issue is no quick look: only a search is made early. A POST
+        # whose answer was lost before any answer bounded Tracker's clock waits for the
+        # shared early look too: by then other answers have bounded it, and the search can
+        # be made (else it waited its whole commit horizon).
+        if early and holdings.may_search():
             await self._gathered()
             so_far = (row.sent_wall or 0.0, clock.wall())
-            found = await holdings.reconcile(worklog, failed_at, clock.monotonic(), so_far)
-            if found is not None:
-                return found
+            if holdings.searchable(so_far):
+                found = await holdings.reconcile(worklog, failed_at, clock.monotonic(), so_far)
+                if found is not None:
+                    return found
         return await holdings.reconcile(worklog, failed_at, row.decisive_after, window)
 
     async def _gathered(self) -> None:
