@@ -681,3 +681,41 @@ async def test_the_plan_draws_the_month_as_a_grid_of_people_and_days(
     assert other_language_in(" ".join(seen[k] for k in labels), language) == []
     if language == "en" and (target := os.environ.get("WORKLOG_IMPORT_SCREENSHOT_GRID")):
         shutil.copyfile(shot, target)
+
+
+def merge_steps(base: str, upload: Path) -> dict[str, str]:
+    """Check a file on a page whose service merges per day; the plan's merge line."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser("en")
+    try:
+        driver.get(base + "/")
+        driver.find_element(By.ID, "files").send_keys(str(upload))
+        driver.find_element(By.ID, "check").click()
+        WebDriverWait(driver, 60).until(shown.visibility_of_element_located((By.ID, "plan")))
+        merged = driver.find_element(By.ID, "plan-merge").text
+        driver.find_element(By.ID, "lang-ru").click()
+        return {"merged": merged, "merged_ru": driver.find_element(By.ID, "plan-merge").text}
+    finally:
+        driver.quit()
+
+
+async def test_a_merged_plan_says_how_many_worklogs_the_rows_make(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = [HEADER] + [
+        ["PORT-1", f"0{day}.10.2026", f"{9 + n}:00", "1", f"entry {n}", "a.smirnova"]
+        for day in (1, 2) for n in range(3)
+    ]  # fmt: skip
+    upload = write_csv(rows, "timer.csv")
+    with sandbox_process("--latency", "0.01") as url:
+        runner, app, store = page_service(tmp_path, url, make_settings(merge={"per": "day"}))
+        seen = await on_the_page(runner, app, merge_steps, upload)
+    store.close()
+    assert seen["merged"] == (
+        "Merged per person, issue and day: 6 rows make 2 worklogs (4 requests saved); "
+        "the hours per person are the files'"
+    )
+    assert seen["merged_ru"].startswith("Объединено по человеку, задаче и дню: 6 строк станут 2")
