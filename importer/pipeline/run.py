@@ -22,7 +22,6 @@ from importer.deliver import (
     RunStop,
 )
 from importer.errors import (
-    ConfigError,
     InputError,
     SyncRefused,
 )
@@ -50,7 +49,7 @@ from importer.pipeline.syncing import (
     plan_summary,
 )
 from importer.report import RunSummary
-from importer.sync import CorrectionGuard, Step, SyncPlan
+from importer.sync import CorrectionGuard, Step, SyncPlan, Update
 
 
 def union_columns(inputs: Sequence[InputFile]) -> list[str]:
@@ -111,8 +110,9 @@ def with_members(handle: _Handle, merged: bool) -> _Handle:
 
     async def handled(step: Any) -> Outcome:
         outcome = await handle(step)
-        if isinstance(step, Booking) and step.members:
-            outcome = dataclasses.replace(outcome, members=step.members)
+        booking = step.booking if isinstance(step, Update) else step
+        if isinstance(booking, Booking) and booking.members:
+            outcome = dataclasses.replace(outcome, members=booking.members)
         return outcome
 
     return handled
@@ -165,7 +165,7 @@ def _steps_for(
 
 
 @dataclasses.dataclass
-class _Read:
+class ReadFiles:
     """What a run knows before its session opens: the files, the batch, the month."""
 
     options: RunOptions
@@ -177,16 +177,11 @@ class _Read:
     merger: Merger | None
 
 
-def _read(options: RunOptions, now: Callable[[], dt.datetime] | None) -> _Read:
+def read_files(options: RunOptions, now: Callable[[], dt.datetime] | None) -> ReadFiles:
     """Open the files and read them whole once: nothing is sent before this is done."""
     options = merge_option(options)
     settings = options.settings
     merged = settings.merge.per != "off"
-    if merged and options.sync:
-        raise ConfigError(
-            '--sync with merge.per = "day" is not supported yet: sync this batch as it '
-            'was booked (merge.per = "off"), or take it back (undo --batch) and run again'
-        )
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)
@@ -195,7 +190,7 @@ def _read(options: RunOptions, now: Callable[[], dt.datetime] | None) -> _Read:
     merger = (
         Merger(group(facts), settings.merge, settings.input.max_comment_length) if merged else None
     )
-    return _Read(options, mode, inputs, batch, facts, findings, merger)
+    return ReadFiles(options, mode, inputs, batch, facts, findings, merger)
 
 
 async def run_import_async(
@@ -205,7 +200,7 @@ async def run_import_async(
     now: Callable[[], dt.datetime] | None = None,
 ) -> RunSummary:
     """Run one import; raises ``ConfigError``/``InputError``/``StateLocked`` before sending."""
-    read = _read(options, now)
+    read = read_files(options, now)
     options, mode, inputs, batch = read.options, read.mode, read.inputs, read.batch
     report_path = report_path_for(options)
     async with RunSession.open(options, readonly=options.dry_run) as session:
@@ -238,7 +233,7 @@ async def run_import_async(
 
 
 def _concluded(
-    session: RunSession, read: _Read, work: _Steps, refusals: Refusals | None
+    session: RunSession, read: ReadFiles, work: _Steps, refusals: Refusals | None
 ) -> RunSummary:
     summary = session.summary
     assert summary is not None

@@ -13,15 +13,14 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from importer.clock import Clock
-from importer.errors import ConfigError, Rejected
+from importer.errors import Rejected
 from importer.journal.schema import Booked
 from importer.log import get_logger
-from importer.models import Booking, Mode, Outcome, Status
-from importer.pipeline.bookings import bookings
+from importer.models import Booking, Outcome, Status
+from importer.pipeline.bookings import RowNotes, bookings
 from importer.pipeline.delivery import Delivery
-from importer.pipeline.inputs import open_inputs
 from importer.pipeline.options import RunOptions, summary_path
-from importer.pipeline.run import batch_for, union_columns
+from importer.pipeline.run import read_files, union_columns
 from importer.pipeline.session import RunSession
 from importer.report import RunSummary
 from importer.sync.verify import Audit, audit
@@ -66,22 +65,23 @@ async def verify_async(
     now: Callable[[], dt.datetime] | None = None,
 ) -> RunSummary:
     """Compare the files with Tracker; raises ``ConfigError``/``InputError`` on bad input."""
-    settings = options.settings
-    if settings.merge.per != "off":
-        raise ConfigError(
-            'verify with merge.per = "day" is not supported yet: it compares rows with '
-            "Tracker's worklogs one by one"
-        )
-    mode = Mode(options.mode or settings.tracker.mode)
-    inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
-    batch = batch_for(options, inputs)
+    read = read_files(options, now)  # merged per day: groups are compared, as they were booked
+    options, settings, mode, inputs, batch = (
+        read.options,
+        read.options.settings,
+        read.mode,
+        read.inputs,
+        read.batch,
+    )
     report_path = verify_report_path(options)
     result = Audit()
     # Read-only: no lock (a run from cron may hold the journal), nothing recorded.
     async with RunSession.open(options, readonly=True, lock=False) as session:
         session.command, session.batch = "verify", batch
         target, stops = session.target, session.stops
-        items = list(bookings(inputs, mode, target))
+        items = list(
+            bookings(inputs, mode, target, RowNotes(read.findings, None, mode, read.merger))
+        )
         rows = [item for item in items if isinstance(item, Booking)]
         earlier = session.journal.batch_bookings(target, batch)
         columns = union_columns(inputs)
@@ -96,7 +96,15 @@ async def verify_async(
                     sink(item)
                 elif item.worklog.issue in result.refused:
                     reason = result.refused[item.worklog.issue]
-                    sink(Outcome(item.source, Status.FAILED, item.worklog, error=reason))
+                    sink(
+                        Outcome(
+                            item.source,
+                            Status.FAILED,
+                            item.worklog,
+                            error=reason,
+                            members=item.members,
+                        )
+                    )
             for outcome in result.outcomes:
                 sink(outcome)
     summary = session.summary

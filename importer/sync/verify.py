@@ -188,4 +188,5 @@ def _line(row: Booking, status: Status, record: Record | None, error: str) -> Ou
         worklog_id=str(record.get("id")) if record else "",
         error=error,
         warning=row.warning,
+        members=row.members,  # merged per day: a line for each of the group's rows
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
@@ -169,17 +170,6 @@ async def test_a_batch_booked_one_way_is_not_booked_the_other(
         await import_into(sandbox, [path], MERGED, tmp_path / "r3.csv", state=other)
         with pytest.raises(ConfigError, match=r"merge\.per as it was"):
             await import_into(sandbox, [path], make_settings(), tmp_path / "r4.csv", state=other)
-        with pytest.raises(ConfigError, match=r"--sync with merge\.per"):
-            await run_import_async(
-                RunOptions(
-                    [path],
-                    MERGED,
-                    sync=True,
-                    report_path=tmp_path / "r5.csv",
-                    state_path=other,
-                    environ=sandbox_env(sandbox),
-                )
-            )
 
 
 async def test_a_corrected_export_merged_again_is_held_for_sync_never_booked_beside(
@@ -220,11 +210,88 @@ async def test_short_entries_are_rounded_once_as_their_sum_and_long_comments_cut
     assert worklog.comment.startswith("ping 0 " + "x" * 20)  # type: ignore[attr-defined]
 
 
-async def test_verify_with_a_merged_batch_says_it_is_not_supported_yet(
+async def test_verify_compares_a_merged_batch_group_by_group(
     write_csv: Callable[..., Path], tmp_path: Path
 ) -> None:
-    from importer import verify
+    from importer.pipeline import verify_async
 
-    path = write_csv(timer_export(days=1))
-    with pytest.raises(ConfigError, match="verify with merge"):
-        await asyncio.to_thread(verify, RunOptions([path], MERGED, report_path=tmp_path / "v.csv"))
+    rows = timer_export(days=2)
+    path = write_csv(rows)
+    state = tmp_path / "journal.sqlite"
+    async with running_sandbox() as sandbox:
+        await import_into(sandbox, [path], MERGED, tmp_path / "r.csv", state=state)
+        options = RunOptions([path], MERGED, report_path=tmp_path / "v.csv", state_path=state,
+                             environ=sandbox_env(sandbox))  # fmt: skip
+        equal = await verify_async(options)
+        changed = [list(r) for r in rows]
+        changed[2][3] = "0:45:00"  # one group's sum differs from what Tracker holds
+        other = await verify_async(dataclasses.replace(options, files=[write_csv(changed)]))
+    assert {k: v for k, v in equal.counts.items() if v} == {"present": len(rows) - 1}
+    assert other.counts["different"] == 4 and other.counts["present"] == len(rows) - 5
+    lines = {line["row"]: line for line in read_report(tmp_path / "v.csv")}
+    assert lines["2"]["group"].endswith(":2,3,5,6") and lines["3"]["status"] == "different"
+
+
+def expected_groups(rows: list[list[str]]) -> collections.Counter[tuple[str, str, int, str]]:
+    """What Tracker should hold for a file merged per day: issue, start, minutes, comment."""
+    groups: dict[tuple[str, str, str], list[list[str]]] = {}
+    for row in rows[1:]:
+        groups.setdefault((row[5], row[0], row[1]), []).append(row)
+    found: collections.Counter[tuple[str, str, int, str]] = collections.Counter()
+    for (_, issue, date), members in groups.items():
+        members.sort(key=lambda r: r[2])
+        seconds = sum(
+            int(h) * 3600 + int(m) * 60 + int(s) for h, m, s in (r[3].split(":") for r in members)
+        )
+        day = dt.datetime.strptime(date, "%d.%m.%Y").strftime("%Y-%m-%d")
+        comments = "; ".join(dict.fromkeys(r[4] for r in members))
+        found[issue, f"{day}T{members[0][2]}", (seconds + 30) // 60, comments] += 1
+    return found
+
+
+def tracker_groups(sandbox: object) -> collections.Counter[tuple[str, str, int, str]]:
+    msk = dt.timezone(dt.timedelta(hours=3))
+    return collections.Counter(
+        (w.issue, w.start.astimezone(msk).strftime("%Y-%m-%dT%H:%M:%S"),  # type: ignore[attr-defined]
+         int(w.duration.total_seconds()) // 60, w.comment)  # type: ignore[attr-defined]
+        for w in stored(sandbox)
+    )  # fmt: skip
+
+
+async def test_a_corrected_export_synced_merged_ends_with_tracker_equal_to_its_groups(
+    write_csv: Callable[..., Path], tmp_path: Path
+) -> None:
+    rows = timer_export(days=3)
+    state = tmp_path / "journal.sqlite"
+    async with running_sandbox() as sandbox:
+        await import_into(sandbox, [write_csv(rows)], MERGED, tmp_path / "r1.csv", state=state)
+        assert tracker_groups(sandbox) == expected_groups(rows)
+        corrected = [list(r) for r in rows]
+        corrected[2][3] = "0:45:00"  # a longer "code" entry: its group's sum (PATCH)
+        corrected[7][2] = "07:00:00"  # i.petrov's first row of day 1 starts earlier (new start)
+        gone = [r for r in corrected[1:] if r[5] == "a.smirnova" and r[1] == "03.10.2026"
+                and r[0] == "PORT-2"]  # fmt: skip
+        corrected = [r for r in corrected if r not in gone]  # a whole group removed (DELETE)
+        moved = next(r for r in corrected[1:] if r[5] == "i.petrov" and r[1] == "02.10.2026"
+                     and r[0] == "PORT-2")  # fmt: skip
+        moved[1] = "03.10.2026"  # a row moved to another day: two groups change
+        path = write_csv(corrected)
+        options = RunOptions(
+            [path], MERGED, sync=True, allow_mass_delete=True, report_path=tmp_path / "s.csv",
+            state_path=state, environ=sandbox_env(sandbox),
+        )  # fmt: skip
+        synced = await run_import_async(options)
+        held = tracker_groups(sandbox)
+        again = await run_import_async(
+            dataclasses.replace(options, report_path=tmp_path / "s2.csv")
+        )
+    assert synced.exit_code == ExitCode.OK, synced.stopped
+    assert held == expected_groups(corrected)
+    report = read_report(tmp_path / "s.csv")
+    rows_seen = sorted(int(line["row"]) for line in report if line["status"] != "deleted")
+    assert rows_seen == list(range(2, len(corrected) + 1))  # every row of the file, once
+    statuses = collections.Counter(line["status"] for line in report)
+    # a PATCHed sum (4 rows), the day that gained a row (3 rows); three groups whose start
+    # moved or that are gone deleted, and the moved-start ones booked anew (4 + 1 rows)
+    assert statuses == {"already_imported": 22, "updated": 7, "created": 5, "deleted": 3}
+    assert {k: v for k, v in again.counts.items() if v} == {"already_imported": len(corrected) - 1}
