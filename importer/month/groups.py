@@ -1,5 +1,5 @@
 """Rows of one person, one issue and one day (``[merge] per = "day"``): which group each
-valid row joins, how many rows a group has, its last row, and the invalid rows that would
+valid row joins, its last row, and the invalid rows that would
 have joined it — worked out from the first pass, so the second can close each group at its
 last row instead of holding the month. Pure: no I/O."""
 
@@ -18,12 +18,11 @@ _LOW = (1 << 21) - 1  # a packed key: person << 42 | issue << 21 | day
 
 @dataclasses.dataclass
 class Groups:
-    """Per row of the first pass, its group; per group, its key, size, last row and strays."""
+    """Per row of the first pass, its group; per group, its key, last row and strays."""
 
     of_row: list[int]  # the group of each of the first pass's rows
     last: list[int]  # each group's last row (index into the first pass)
     keys: list[GroupKey]
-    sizes: list[int]
     strays: dict[int, list[str]]  # invalid rows ("file:row") that would have joined a group
 
     def __len__(self) -> int:
@@ -33,11 +32,11 @@ class Groups:
 def group(facts: MonthFacts) -> Groups:
     """Each valid row's group: (person, issue, the start's local day)."""
     if not len(facts):
-        return Groups([], [], [], [], {})
+        return Groups([], [], [], {})
     person, issue, day = facts.numbers("person"), facts.numbers("issue"), facts.days()
     first_day = int(day.min())
     packed = (person << 42) | (issue << 21) | (day - first_day)
-    keys, which, sizes = np.unique(packed, return_inverse=True, return_counts=True)
+    keys, which = np.unique(packed, return_inverse=True)
     last = np.full(len(keys), -1, dtype=np.int64)
     np.maximum.at(last, which, np.arange(len(which)))
     people, issues = list(facts.people), list(facts.issues)
@@ -55,4 +54,4 @@ def group(facts: MonthFacts) -> Groups:
         found = numbered.get((author, key, dt.date.fromordinal(ordinal)))
         if found is not None:
             strays.setdefault(found, []).append(f"{facts.files[file]}:{row}")
-    return Groups(which.tolist(), last.tolist(), named, sizes.tolist(), strays)
+    return Groups(which.tolist(), last.tolist(), named, strays)

@@ -49,7 +49,6 @@ class Merger:
         self.max_comment = max_comment
         self._open: dict[int, list[_Member]] = {}
         self._refused: dict[int, list[str]] = {}  # rows refused in the second pass, by group
-        self.closed = 0  # groups closed (booked, held or invalid)
 
     def add(self, index: int, source: SourceRow, worklog: Worklog, warning: str) -> None:
         self._open.setdefault(self.groups.of_row[index], []).append(
@@ -66,7 +65,6 @@ class Merger:
         number = self.groups.of_row[index]
         if self.groups.last[number] != index:
             return
-        self.closed += 1
         members = self._open.pop(number, [])
         invalid = self.groups.strays.get(number, []) + self._refused.pop(number, [])
         if not members:
