@@ -87,6 +87,12 @@ from importer.report.progress import TerminalProgress
     help="day: one worklog per person, issue and day (the rows' hours summed, their comments "
     "joined); off: one per row. Default: merge.per of the config.",
 )
+@click.option(
+    "--rebook",
+    is_flag=True,
+    help="The batch was booked the other way (per row, or merged per day): take its "
+    "worklogs back first, then book the files as --merge says. Try it with --dry-run.",
+)
 @log_options
 def run(
     files: tuple[Path, ...],
@@ -102,6 +108,7 @@ def run(
     allow_mass_delete: bool,
     book_beside: bool,
     merge: str | None,
+    rebook: bool,
     watching: Watching,
 ) -> None:
     """Import FILE... into Tracker and write a per-row report.
@@ -135,6 +142,7 @@ def run(
             allow_mass_delete=allow_mass_delete,
             book_beside=book_beside,
             merge=merge,
+            rebook=rebook,
         )
         return run_import(options)
 

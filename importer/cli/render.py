@@ -59,6 +59,29 @@ def _batch_notes(summary: RunSummary) -> list[str]:
             "row in these files; a run without --sync leaves them in Tracker "
             "(see them with --sync --dry-run)"
         )
+    if summary.rebook:
+        r = summary.rebook
+        if summary.dry_run:
+            lines.append(
+                f"rebook: the batch was booked {r['was']}; its {r['earlier_worklogs']} "
+                f"worklogs would be taken back first, then the files booked {r['now']}"
+            )
+        elif r["stopped"]:
+            lines.append(
+                f"rebook stopped: {r['taken_back']} of the batch's {r['earlier_worklogs']} "
+                f"earlier worklogs taken back, nothing booked anew; run again with --rebook"
+            )
+        elif r["left"]:
+            lines.append(
+                f"rebook: {r['left']} of the batch's {r['earlier_worklogs']} earlier worklogs "
+                f"were not taken back (see the report), so nothing was booked anew; settle "
+                f"them and run again with --rebook"
+            )
+        else:
+            lines.append(
+                f"rebook: {r['taken_back']} worklogs booked {r['was']} taken back; the files "
+                f"booked {r['now']}"
+            )
     return lines
 
 

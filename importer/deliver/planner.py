@@ -20,9 +20,16 @@ class Planner:
     """Plans rows from the journal and, while it can, from Tracker's worklogs."""
 
     def __init__(
-        self, journal: Journal, target: str, stops: RunStop, holdings: Holdings | None
+        self,
+        journal: Journal,
+        target: str,
+        stops: RunStop,
+        holdings: Holdings | None,
+        *,
+        forget: frozenset[str] = frozenset(),
     ) -> None:
-        self._recall = journal.recall(target)
+        # ``forget``: bookings a rebook takes back before it books (not booked, to this plan)
+        self._recall = journal.recall(target, forget)
         self._stops = stops
         self._holdings = holdings  # None: plan from the journal alone
 

@@ -166,13 +166,19 @@ class Journal:
         row = self._db.execute("SELECT 1 FROM bookings WHERE target = ? LIMIT 1", (target,))
         return row.fetchone() is not None
 
-    def recall(self, target: str) -> Callable[[str], Entry | None]:
+    def recall(
+        self, target: str, forget: frozenset[str] = frozenset()
+    ) -> Callable[[str], Entry | None]:
         """A lookup for this Tracker's rows; one that never asks when none was ever marked.
 
         Fingerprints are unique within an input, so only earlier runs' marks can match a
-        row: a first run (or a dry run) pays nothing for its lookups.
+        row: a first run (or a dry run) pays nothing for its lookups. ``forget``: bookings
+        to treat as never made (a dry run's rebook would take them back first).
         """
-        return self.lookup if self.knows(target) else _nothing
+        lookup = self.lookup if self.knows(target) else _nothing
+        if not forget:
+            return lookup
+        return lambda fingerprint: None if fingerprint in forget else lookup(fingerprint)
 
     def claimed_ids(self, target: str) -> set[str]:
         """Worklog ids already booked for some row at this Tracker."""

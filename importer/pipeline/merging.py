@@ -18,7 +18,6 @@ from collections.abc import Iterator
 
 from importer.config import MergeSection
 from importer.errors import ConfigError, RowInvalid
-from importer.journal import Journal
 from importer.models import Booking, Outcome, SourceRow, Status, Worklog
 from importer.month.groups import Groups
 from importer.normalize.sendable import whole_minutes
@@ -140,7 +139,6 @@ class Closed:
         )
 
 
-MERGED_RUN = "run+day"  # how the journal records a merged run
 Per = typing.Literal["off", "day"]
 
 
@@ -153,18 +151,3 @@ def merge_option(options: RunOptions) -> RunOptions:
         raise ConfigError(f"--merge must be 'off' or 'day', got {options.merge!r}")
     merge = dataclasses.replace(options.settings.merge, per=typing.cast(Per, options.merge))
     return dataclasses.replace(options, settings=dataclasses.replace(options.settings, merge=merge))
-
-
-def refuse_switch(journal: Journal, target: str, batch: str, *, merged: bool) -> None:
-    """A batch booked one way is not booked the other way: its hours would be booked twice."""
-    runs = {run.id: run.command for run in journal.runs(target, batch)}
-    earlier = {runs.get(b.run_id or -1, "run") for b in journal.batch_bookings(target, batch)}
-    other = {"run", "sync"} if merged else {MERGED_RUN}
-    if earlier & other:
-        was = "one worklog per row" if merged else "one worklog per person, issue and day"
-        now = "merged per day" if merged else "one worklog per row"
-        raise ConfigError(
-            f"batch {batch!r} was booked {was}; booking it {now} would book its hours a "
-            f"second time. Keep merge.per as it was for this batch, or take the batch back "
-            f"first (worklog-import undo --batch {batch}) and run again"
-        )

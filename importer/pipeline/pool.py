@@ -43,8 +43,12 @@ class WorkerPool:
         self, items: Iterable[Work | Outcome], handle: Handler, *, pooled: Callable[[], bool]
     ) -> None:
         """Settle every item: an outcome goes to the sink as it is; a booking goes through
-        ``handle`` — by the workers while ``pooled()`` holds, else at once, in order."""
+        ``handle`` — by the workers while ``pooled()`` holds, else at once, in order. A
+        pool runs again once a run is over (a rebook: the earlier worklogs, then the rows)."""
+        assert not self._workers, "one run at a time"
         self._handle = handle
+        self._queue = asyncio.Queue(self.concurrency)  # the last run's end marker stays behind
+        self._read_all = False
         if pooled():
             for _ in range(self.concurrency):
                 self._spawn()

@@ -32,13 +32,14 @@ from importer.month.groups import group
 from importer.pipeline.bookings import RowNotes, bookings, survey
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.inputs import InputFile, open_inputs
-from importer.pipeline.merging import MERGED_RUN, Merger, merge_option, refuse_switch
+from importer.pipeline.merging import Merger, merge_option
 from importer.pipeline.options import (
     RunOptions,
     precheck_on,
     report_path_for,
     summary_path,
 )
+from importer.pipeline.rebooking import MERGED_RUN, Rebook, booked_other_way, refuse_switch
 from importer.pipeline.session import RunSession
 from importer.pipeline.sink import flushing
 from importer.pipeline.syncing import (
@@ -78,7 +79,11 @@ def _show_progress(options: RunOptions, inputs: Sequence[InputFile], session: Ru
 
 
 async def _book_or_plan(
-    options: RunOptions, steps: Iterable[Step], session: RunSession, delivery: Delivery | None
+    options: RunOptions,
+    steps: Iterable[Step],
+    session: RunSession,
+    delivery: Delivery | None,
+    forget: frozenset[str],
 ) -> None:
     """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
     journal, stops, pool = session.journal, session.stops, session.pool
@@ -86,7 +91,7 @@ async def _book_or_plan(
     merged = options.settings.merge.per != "off"
     if options.dry_run:
         holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
-        planner = Planner(journal, session.target, stops, holdings)
+        planner = Planner(journal, session.target, stops, holdings, forget=forget)
         # Without --sync every step is a row: the planner takes it directly (a coroutine
         # less per row of a million-row plan).
         plan = handler(None, planner.plan, options.settings.zone) if options.sync else planner.plan
@@ -146,17 +151,24 @@ class _Steps:
 
 
 def _steps_for(
-    options: RunOptions, session: RunSession, rows: Iterator[Booking | Outcome], batch: str
+    options: RunOptions,
+    session: RunSession,
+    rows: Iterator[Booking | Outcome],
+    batch: str,
+    forget: frozenset[str],
 ) -> _Steps:
     """``--sync``: the plan, read whole (an unreadable file refuses before anything is
-    sent); otherwise the rows as they stream, corrections held back by the guard."""
+    sent); otherwise the rows as they stream, corrections held back by the guard.
+    ``forget``: the bookings a rebook takes back (a dry run's: would take back) first."""
     journal, target = session.journal, session.target
+    earlier = [b for b in journal.batch_bookings(target, batch) if b.fingerprint not in forget]
+    recall = journal.recall(target, forget)
     if options.sync:
-        plan = make_plan(rows, journal, target, batch)
+        plan = make_plan(rows, earlier, recall)
         return _Steps(plan.steps, plan=plan, refusal=_valve(options, plan, batch))
     guard = CorrectionGuard(
-        journal.batch_bookings(target, batch),
-        journal.recall(target),
+        earlier,
+        recall,
         book_beside=options.book_beside,
         zone=options.settings.zone,
         per_day=options.settings.merge.per == "day",
@@ -207,7 +219,11 @@ async def run_import_async(
         command = "sync" if options.sync else "run"
         files = [str(i.table.path) for i in inputs]
         session.begin(command, batch, files, recorded=MERGED_RUN if read.merger else None)
-        refuse_switch(session.journal, session.target, batch, merged=read.merger is not None)
+        merged = read.merger is not None
+        earlier = booked_other_way(session.journal, session.target, batch, merged=merged)
+        refuse_switch(earlier, batch, merged=merged, rebook=options.rebook)
+        rebook = Rebook(earlier, merged) if earlier else None
+        forget = rebook.fingerprints() if rebook is not None else frozenset()
         summary_at = summary_path(options, report_path)
         sink = session.open_sink(report_path, union_columns(inputs), summary_at, options.progress)
         _show_progress(options, inputs, session)
@@ -226,14 +242,23 @@ async def run_import_async(
             refusals = await session.check_tracker(read.facts, mode)
             notes = RowNotes(read.findings, refusals, mode, read.merger)
             rows = bookings(inputs, mode, session.target, notes)
-            work = _steps_for(options, session, rows, batch)
             async with flushing(sink):
-                await _book_or_plan(options, work.steps, session, delivery)
-    return _concluded(session, read, work, refusals)
+                if rebook is not None:
+                    await rebook.take_back(session, delivery, options.dry_run)
+                if rebook is not None and rebook.unfinished:
+                    work = _Steps(rebook.held(rows))  # not one row is booked beside them
+                else:
+                    work = _steps_for(options, session, rows, batch, forget)
+                await _book_or_plan(options, work.steps, session, delivery, forget)
+    return _concluded(session, read, work, refusals, rebook)
 
 
 def _concluded(
-    session: RunSession, read: ReadFiles, work: _Steps, refusals: Refusals | None
+    session: RunSession,
+    read: ReadFiles,
+    work: _Steps,
+    refusals: Refusals | None,
+    rebook: Rebook | None,
 ) -> RunSummary:
     summary = session.summary
     assert summary is not None
@@ -246,6 +271,7 @@ def _concluded(
         groups = len(read.merger.groups)
         summary.merge = {"per": "day", "rows": len(read.facts), "groups": groups,
                          "requests_saved": len(read.facts) - groups}  # fmt: skip
+    summary.rebook = rebook.as_json() if rebook is not None else None
     work.complete(summary, read.batch)
     summary.publish(
         "run_finished",

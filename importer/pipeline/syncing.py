@@ -8,7 +8,7 @@ from typing import Any
 
 from importer.errors import SyncRefused
 from importer.formats import format_duration
-from importer.journal import Journal
+from importer.journal.schema import Booked, Entry
 from importer.models import Booking, Outcome, Status
 from importer.sync import Delete, Editor, Step, SyncPlan, Update, describe_change, plan_sync
 from importer.sync.plan import earlier_source, earlier_worklog
@@ -17,10 +17,13 @@ SHOWN = 5  # rows of each kind the plan shows
 
 
 def make_plan(
-    items: Iterable[Booking | Outcome], journal: Journal, target: str, batch: str
+    items: Iterable[Booking | Outcome],
+    earlier: list[Booked],
+    recall: Callable[[str], Entry | None],
 ) -> SyncPlan:
-    """Read every row (so an unreadable file refuses before anything is sent) and pair."""
-    return plan_sync(list(items), journal.batch_bookings(target, batch), journal.recall(target))
+    """Read every row (so an unreadable file refuses before anything is sent) and pair
+    them with the batch's ``earlier`` bookings."""
+    return plan_sync(list(items), earlier, recall)
 
 
 def _row(step: Step) -> str:

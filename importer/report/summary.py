@@ -116,6 +116,7 @@ class RunSummary:
     month: dict[str, Any] | None = None  # the month's findings and its person × day grid
     tracker_checks: dict[str, Any] | None = None  # issues and authors Tracker would refuse
     merge: dict[str, Any] | None = None  # merged per day: rows, groups, requests saved
+    rebook: dict[str, Any] | None = None  # --rebook: the earlier worklogs taken back
 
     @classmethod
     def of(
