@@ -56,6 +56,16 @@ class ConfigError(ImporterError):
     """The configuration, the environment or the command line is wrong."""
 
 
+class SwitchRefused(ConfigError):
+    """The batch was booked the other way (per row / merged per day): nothing was sent;
+    ``run --rebook`` (the service: the job option ``rebook``) would take it back first.
+    ``offer`` says so to a program: the batch, how it was booked and how it would be."""
+
+    def __init__(self, message: str, offer: dict[str, str]) -> None:
+        super().__init__(message)
+        self.offer = {"offer": "rebook", **offer}
+
+
 class InputError(ImporterError):
     """An input file cannot be read at all (missing, unreadable, no header)."""
 

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from importer.errors import ConfigError
+from importer.errors import SwitchRefused
 from importer.journal import Journal
 from importer.journal.schema import Booked
 from importer.models import Booking, Outcome, Status
@@ -35,6 +35,11 @@ TAKEN_BACK = (Status.DELETED, Status.GONE)
 def _ways(merged: bool) -> tuple[str, str]:
     per_row, per_day = "one worklog per row", "one worklog per person, issue and day"
     return (per_row, per_day) if merged else (per_day, per_row)
+
+
+def _per(merged: bool) -> dict[str, str]:
+    """How the batch was booked and how it is booked now, as ``row``/``day``."""
+    return {"from": "row", "to": "day"} if merged else {"from": "day", "to": "row"}
 
 
 def booked_other_way(journal: Journal, target: str, batch: str, *, merged: bool) -> list[Booked]:
@@ -54,11 +59,12 @@ def refuse_switch(earlier: list[Booked], batch: str, *, merged: bool, rebook: bo
     if not earlier or rebook:
         return
     was, now = _ways(merged)
-    raise ConfigError(
+    raise SwitchRefused(
         f"batch {batch!r} was booked {was} ({len(earlier)} worklogs); booking it {now} "
         f"beside them would book its hours a second time. Keep merge.per as it was for this "
         f"batch, or run again with --rebook to take those worklogs back and book the files "
-        f"{now} (try it with --dry-run first)"
+        f"{now} (try it with --dry-run first)",
+        {"batch": batch, **_per(merged)},
     )
 
 
@@ -129,6 +135,7 @@ class Rebook:
     def as_json(self) -> dict[str, Any]:
         was, now = _ways(self.merged)
         return {
+            **_per(self.merged),
             "was": was,
             "now": now,
             "earlier_worklogs": len(self.earlier),

@@ -57,10 +57,11 @@ async def credentials_for(options: RunOptions) -> AsyncIterator[Credentials]:
         yield resolve_credentials(options.settings, options.environ)
         return
     try:
-        yield resolve_credentials(options.settings, options.environ, require_token=False)
+        credentials = resolve_credentials(options.settings, options.environ, require_token=False)
     except ConfigError as exc:
         get_logger().warning("journal_not_consulted", reason=str(exc))
-        yield Credentials(options.settings.tracker.base_url, "", "oauth")
+        credentials = Credentials(options.settings.tracker.base_url, "", "oauth")
+    yield credentials  # outside the try: a refusal inside the session is not this one
 
 
 @dataclasses.dataclass

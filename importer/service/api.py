@@ -1,8 +1,11 @@
 """The service's HTTP API (JSON), on aiohttp like the sandbox.
 
 ``POST /api/jobs`` takes files (multipart, field ``file``, one or more) and options (fields
-``dry_run``, ``batch``, ``sync``, ``mode``, ``allow_mass_delete``) and answers ``202`` with the
-job; ``GET /api/jobs`` lists recent jobs; ``GET /api/jobs/{id}`` shows one with its progress;
+``dry_run``, ``batch``, ``sync``, ``mode``, ``allow_mass_delete``, ``rebook``) and answers
+``202`` with the job (a job refused because its batch was booked the other way says
+``"reading": {"offer": "rebook", "batch": ..., "from": "row", "to": "day"}``: ask again
+with ``rebook``); ``GET /api/jobs`` lists
+recent jobs; ``GET /api/jobs/{id}`` shows one with its progress;
 ``GET /api/jobs/{id}/report.csv``, ``failed.csv``, ``summary.json`` download its files;
 ``POST /api/jobs/{id}/cancel`` stops it; ``GET /api/health``; ``GET /metrics`` (Prometheus).
 
@@ -46,7 +49,7 @@ JOBS_DIR: web.AppKey[Path] = web.AppKey("jobs_dir", Path)
 SUBMITTERS: web.AppKey[Submitters] = web.AppKey("submitters", Submitters)
 UPLOAD_LIMIT: web.AppKey[int] = web.AppKey("upload_limit", int)  # bytes, the whole request
 SUBMITTER: web.RequestKey[str] = web.RequestKey("submitter", str)  # who sent the request
-_FLAGS = ("dry_run", "sync", "allow_mass_delete")
+_FLAGS = ("dry_run", "sync", "allow_mass_delete", "rebook")
 
 
 def _refuse(status: int, message: str) -> web.Response:

@@ -85,7 +85,7 @@ class Job:
     state: str
     names: list[str]  # the files' names as uploaded (shown, never used as paths)
     files: list[str]  # where they are stored
-    options: dict[str, Any]  # dry_run, batch, sync, mode, allow_mass_delete
+    options: dict[str, Any]  # dry_run, batch, sync, mode, allow_mass_delete, rebook
     folder: str  # the job's folder: its files, report, failed rows, summary
     created_at: str
     started_at: str | None = None
@@ -96,7 +96,8 @@ class Job:
     note: str = ""
     submitted_by: str = ""  # the named token's name, "shared-token", "local" or "inbox"
     files_removed_at: str | None = None  # when retention removed its files (None: kept)
-    reading: dict[str, Any] = dataclasses.field(default_factory=dict)  # timezone, batch, presets
+    # timezone, batch, presets; a refused job: what it could be asked again with ("offer")
+    reading: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)

@@ -211,7 +211,8 @@ class Runner:
             self.store.set_state(job.id, JobState.RUNNING, note="the service stopped mid-job")
             return True  # found running at the next start: resumed
         if ended.summary is None:
-            self.store.finish(job.id, JobState.FAILED, ended.exit_code, ended.reason, {})
+            reading = ended.offer  # a rebook's offer: the page asks again with one
+            self.store.finish(job.id, JobState.FAILED, ended.exit_code, ended.reason, {}, reading)
             log.warning("job_failed", job=job.id, reason=ended.reason)
         else:
             self._finished(running, ended.summary)
@@ -231,6 +232,7 @@ class Runner:
             batch=str(opts["batch"]) if opts.get("batch") else None,
             sync=bool(opts.get("sync")),
             allow_mass_delete=bool(opts.get("allow_mass_delete")),
+            rebook=bool(opts.get("rebook")),
             environ=self.environ if self.environ is not None else dict(os.environ),
             sandbox=self.sandbox,
             submitted_by=job.submitted_by or None,

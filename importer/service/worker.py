@@ -30,7 +30,7 @@ from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from typing import Any
 
-from importer.errors import ImporterError, StateLocked, exit_code_for
+from importer.errors import ImporterError, StateLocked, SwitchRefused, exit_code_for
 from importer.log import LogSetup, get_logger, log_setup, redacting, secrets_redacted
 from importer.models import Outcome, RequestStats
 from importer.pipeline import RunOptions, run_import_async
@@ -60,6 +60,7 @@ class Ended:
     locked: str = ""  # another run holds the journal: try again later
     exit_code: int = 0  # the run could not start: its exit code and why
     reason: str = ""
+    offer: dict[str, str] | None = None  # what the job could be asked again with (a rebook)
 
 
 class _PipeProgress:
@@ -128,7 +129,8 @@ async def _run(options: RunOptions, conn: Connection) -> Ended:
     except StateLocked as error:
         return Ended(locked=str(error))
     except ImporterError as error:
-        return Ended(exit_code=int(exit_code_for(error)), reason=str(error))
+        offer = error.offer if isinstance(error, SwitchRefused) else None
+        return Ended(exit_code=int(exit_code_for(error)), reason=str(error), offer=offer)
     finally:
         loop.remove_reader(conn.fileno())
 

@@ -83,6 +83,8 @@ async def test_a_batch_booked_per_row_is_rebooked_merged_and_tracker_holds_each_
         assert tracker_groups(sandbox) == per_row_holdings(rows) and first.counts["created"] == 16
         with pytest.raises(ConfigError, match="run again with --rebook"):
             await run(MERGED)
+        with pytest.raises(ConfigError, match="run again with --rebook"):
+            await run(MERGED, dry_run=True)  # the plan is refused too, in the same words
         planned, plan = await run(MERGED, rebook=True, dry_run=True)
         assert tracker_groups(sandbox) == per_row_holdings(rows)  # a dry run sends nothing
         before = sandbox.stats.routes.copy()
@@ -99,7 +101,7 @@ async def test_a_batch_booked_per_row_is_rebooked_merged_and_tracker_holds_each_
     assert statuses(plan) == {"pending": 16 + 16}
     taken = [line for line in read_report(plan) if "would be taken back" in line["warning"]]
     assert len(taken) == 16 and "dry run: would delete worklog" in taken[0]["error"]
-    assert planned.rebook == {"was": "one worklog per row", "now":
+    assert planned.rebook == {"from": "row", "to": "day", "was": "one worklog per row", "now":
                               "one worklog per person, issue and day", "earlier_worklogs": 16,
                               "taken_back": 0, "left": 0, "stopped": False}  # fmt: skip
     assert rebooked.exit_code == ExitCode.OK, rebooked.stopped

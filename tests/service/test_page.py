@@ -719,3 +719,90 @@ async def test_a_merged_plan_says_how_many_worklogs_the_rows_make(
         "the hours per person are the files'"
     )
     assert seen["merged_ru"].startswith("Объединено по человеку, задаче и дню: 6 строк станут 2")
+
+
+def rebook_steps(base: str, upload: Path, language: str) -> dict[str, str]:
+    """A month booked per row, checked after the service was set to merge per day: the
+    check is refused with a rebook offered; the rebook's plan, started, ends merged."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser(language, upload.parent)
+    try:
+        wait = WebDriverWait(driver, 60)
+        driver.get(base + "/")
+        driver.find_element(By.ID, "files").send_keys(str(upload))
+        driver.find_element(By.ID, "batch").send_keys("2026-10")
+        driver.find_element(By.ID, "check").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "rebook-offer")))
+        offer = driver.find_element(By.ID, "rebook-offer").text
+        driver.find_element(By.ID, "rebook").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "plan-rebook")))
+        plan = driver.find_element(By.ID, "plan").text
+        offered_after = driver.find_element(By.ID, "rebook-offer").is_displayed()
+        driver.find_element(By.ID, "start").click()
+        wait.until(shown.visibility_of_element_located((By.ID, "download-report-csv")))
+        return {
+            "offer": offer,
+            "plan": plan,
+            "offered_after": str(offered_after),
+            "finished": driver.find_element(By.ID, "progress").text,
+        }
+    finally:
+        driver.quit()
+
+
+REBOOK = {
+    "ru": {
+        "offer": "Пакет 2026-10 уже загружен по записи на строку. Загрузить его по записи на "
+        "человека, задачу и день",
+        "plan": "сначала будут удалены 16 прежних записей пакета (загружен по записи на строку)",
+        "deleted": "удалено",
+        "exit": "код 0",
+    },
+    "en": {
+        "offer": "Batch 2026-10 was booked one worklog per row. Booking it one worklog per "
+        "person, issue and day",
+        "plan": "the batch's 16 earlier worklogs (booked one worklog per row) are taken back",
+        "deleted": "deleted",
+        "exit": "exit 0",
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["ru", "en"])
+async def test_a_batch_booked_per_row_is_offered_a_rebook_when_the_service_merges_per_day(
+    write_csv: Callable[..., Path], tmp_path: Path, language: str
+) -> None:
+    from tests.pipeline.test_merge_kills import held
+    from tests.pipeline.test_merging import expected_groups
+    from tests.pipeline.test_rebook import whole_minutes
+
+    rows = whole_minutes()
+    with sandbox_process("--latency", "0.005") as url:
+        per_row, _, store = page_service(tmp_path, url)
+        first = store.add(["october.csv"], [str(write_csv(rows, "first.csv"))],
+                          {"batch": "2026-10"}, str(tmp_path / "first"))  # fmt: skip
+        await per_row.run(first)
+        assert len(sandbox_get(url, "/_sandbox/worklogs")) == 16
+        store.close()
+        merged = make_settings(merge={"per": "day"})
+        runner, app, store = page_service(tmp_path, url, merged)
+        seen = await on_the_page(
+            runner, app, rebook_steps, write_csv(rows, "october.csv"), language
+        )
+        holds = held(url)
+        jobs = store.recent(10)
+    store.close()
+    expect = REBOOK[language]
+    assert expect["offer"] in seen["offer"]
+    assert expect["plan"] in seen["plan"] and seen["offered_after"] == "False"
+    assert expect["exit"] in seen["finished"] and expect["deleted"] in seen["finished"]
+    assert other_language_in(seen["offer"] + seen["plan"] + seen["finished"], language) == []
+    assert holds == expected_groups(rows)  # 8 groups, each once; the per-row worklogs gone
+    refused = next(job for job in jobs if job.state == "failed")
+    assert refused.reading == {"offer": "rebook", "batch": "2026-10", "from": "row", "to": "day"}
+    assert [job.options.get("rebook") for job in jobs if job.state == "finished"][:2] == [
+        True, True,
+    ]  # fmt: skip
