@@ -26,6 +26,7 @@ from importer.errors import (
     RowInvalid,
     SearchTooWide,
     StateLocked,
+    SwitchRefused,
     SyncRefused,
     TrackerUnavailable,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "SourceRow",
     "StateLocked",
     "Status",
+    "SwitchRefused",
     "SyncRefused",
     "Table",
     "TrackerUnavailable",
