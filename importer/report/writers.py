@@ -43,8 +43,22 @@ FLUSH_SECONDS = 1.0  # … or seconds, whichever comes first (the sink flushes a
 
 
 # A month repeats its few starts, durations and file names: each is formatted once.
-_iso = functools.lru_cache(maxsize=65536)(dt.datetime.isoformat)
 _duration = functools.lru_cache(maxsize=4096)(format_duration)
+
+
+@functools.lru_cache(maxsize=65536)
+def _iso_in(start: dt.datetime, zone: dt.tzinfo | None) -> str:
+    return start.isoformat()
+
+
+def _iso(start: dt.datetime) -> str:
+    """``start`` as written, in its own offset. Keyed by its zone too: aware datetimes are
+    equal (and hash equal) when their instants are, so 09:00+05:00 would otherwise come out
+    as the 07:00+03:00 formatted before it."""
+    try:
+        return _iso_in(start, start.tzinfo)
+    except TypeError:  # a zone that cannot be hashed (dateutil's): formatted each time
+        return start.isoformat()
 
 
 def neutralised(text: str) -> str:

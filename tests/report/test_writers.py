@@ -45,6 +45,31 @@ def test_report_has_the_fixed_columns_then_the_source_columns(tmp_path: Path) ->
     }
 
 
+def test_one_instant_in_two_offsets_is_written_in_each_row_s_own(tmp_path: Path) -> None:
+    """Aware datetimes of one instant are equal: a start is shown as its row wrote it, not
+    as an earlier row (or an earlier run in the same process) with that instant did."""
+    from dateutil import tz
+
+    path = tmp_path / "r.csv"
+    starts = [
+        dt.datetime(2026, 10, 1, 7, 0, tzinfo=MSK),
+        dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=5))),
+        dt.datetime(2026, 10, 1, 4, 0, tzinfo=dt.UTC),
+        dt.datetime(2026, 10, 1, 8, 0, tzinfo=tz.tzoffset(None, 4 * 3600)),  # unhashable
+    ]
+    assert len(set(starts[:3])) == 1
+    with ReportWriter(path, []) as report:
+        for n, start in enumerate(starts):
+            worklog = Worklog("PORT-1", start, dt.timedelta(hours=1), "")
+            report.write(Outcome(SourceRow("a.csv", n + 2, {}), Status.CREATED, worklog, "1"))
+    assert [line["start"] for line in read_report(path)] == [
+        "2026-10-01T07:00:00+03:00",
+        "2026-10-01T09:00:00+05:00",
+        "2026-10-01T04:00:00+00:00",
+        "2026-10-01T08:00:00+04:00",
+    ]
+
+
 def test_formula_like_cells_are_neutralised(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
     cells = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "plain", ""]
