@@ -112,6 +112,12 @@ def undo(
     "The per-row report (default: report.path with -verify before its extension)."
 )
 @common.sandbox_option
+@click.option(
+    "--merge",
+    type=click.Choice(["off", "day"]),
+    help="Compare as the batch was booked: day, one worklog per person, issue and day; off, "
+    "one per row. Default: merge.per of the config.",
+)
 @common.log_options
 def verify(
     files: tuple[Path, ...],
@@ -120,6 +126,7 @@ def verify(
     state_path: Path | None,
     report_path: Path | None,
     sandbox: bool,
+    merge: str | None,
     watching: common.Watching,
 ) -> None:
     """Check FILE... against Tracker itself, read-only: each row present, missing or
@@ -140,6 +147,7 @@ def verify(
             state_path=state_path,
             sandbox=sandbox,
             batch=batch,
+            merge=merge,
         )
         return verify_files(options)
 

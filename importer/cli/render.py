@@ -61,10 +61,14 @@ def _batch_notes(summary: RunSummary) -> list[str]:
         )
     if summary.rebook:
         r = summary.rebook
+        # The hours on each side: a group or row the new way cannot book (a held group)
+        # shows as hours the batch loses, its rows in "rows to fix".
+        now_hours = sum(summary.hours_by_author.values())
         if summary.dry_run:
             lines.append(
                 f"rebook: the batch was booked {r['was']}; its {r['earlier_worklogs']} "
-                f"worklogs would be taken back first, then the files booked {r['now']}"
+                f"worklogs ({r['earlier_hours']:g} h) would be taken back first, then the "
+                f"files booked {r['now']} ({now_hours:g} h)"
             )
         elif r["stopped"]:
             lines.append(
@@ -79,8 +83,8 @@ def _batch_notes(summary: RunSummary) -> list[str]:
             )
         else:
             lines.append(
-                f"rebook: {r['taken_back']} worklogs booked {r['was']} taken back; the files "
-                f"booked {r['now']}"
+                f"rebook: {r['taken_back']} worklogs booked {r['was']} taken back "
+                f"({r['earlier_hours']:g} h); the files booked {r['now']} ({now_hours:g} h)"
             )
     return lines
 
@@ -144,10 +148,12 @@ def print_summary(summary: RunSummary) -> None:
         print_undo(summary)
         return
     if summary.dry_run:
+        # A rebook's planned deletions are lines of the report, not rows of the files.
+        taken = summary.rebook["earlier_worklogs"] if summary.rebook else 0
         lines = [
             "dry run: nothing was sent, no state was changed",
-            f"rows: {sum(c.values())}"
-            + ("" if summary.sync is not None else f"  to create: {c['pending']}")
+            f"rows: {sum(c.values()) - taken}"
+            + ("" if summary.sync is not None else f"  to create: {c['pending'] - taken}")
             + f"  already imported: {c['already_imported']}  invalid: {c['invalid']}"
             f"  skipped: {c['skipped']}"
             + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),

@@ -19,7 +19,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
-from importer.errors import SwitchRefused
+from importer.errors import ConfigError, SwitchRefused
 from importer.journal import Journal
 from importer.journal.schema import Booked
 from importer.models import Booking, Outcome, Status
@@ -65,6 +65,18 @@ def refuse_switch(earlier: list[Booked], batch: str, *, merged: bool, rebook: bo
         f"batch, or run again with --rebook to take those worklogs back and book the files "
         f"{now} (try it with --dry-run first)",
         {"batch": batch, **_per(merged)},
+    )
+
+
+def refuse_other_way(earlier: list[Booked], batch: str, *, merged: bool) -> None:
+    """``verify`` compares the files the way the batch was booked, or not at all."""
+    if not earlier:
+        return
+    was, now = _ways(merged)
+    option = "off" if merged else "day"
+    raise ConfigError(
+        f"batch {batch!r} was booked {was} ({len(earlier)} worklogs); compared {now} every "
+        f"row would differ. Verify it the way it was booked: --merge {option}"
     )
 
 
@@ -139,6 +151,7 @@ class Rebook:
             "was": was,
             "now": now,
             "earlier_worklogs": len(self.earlier),
+            "earlier_hours": round(sum(b.seconds for b in self.earlier) / 3600, 4),
             "taken_back": self.taken_back,
             "left": self.left,
             "stopped": self.stopped,

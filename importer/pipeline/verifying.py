@@ -20,6 +20,7 @@ from importer.models import Booking, Outcome, Status
 from importer.pipeline.bookings import RowNotes, bookings
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.options import RunOptions, summary_path
+from importer.pipeline.rebooking import booked_other_way, refuse_other_way
 from importer.pipeline.run import read_files, union_columns
 from importer.pipeline.session import RunSession
 from importer.report import RunSummary
@@ -83,6 +84,10 @@ async def verify_async(
             bookings(inputs, mode, target, RowNotes(read.findings, None, mode, read.merger))
         )
         rows = [item for item in items if isinstance(item, Booking)]
+        merged = read.merger is not None
+        refuse_other_way(
+            booked_other_way(session.journal, target, batch, merged=merged), batch, merged=merged
+        )
         earlier = session.journal.batch_bookings(target, batch)
         columns = union_columns(inputs)
         sink = session.open_sink(report_path, columns, summary_path(options, report_path, "verify"))

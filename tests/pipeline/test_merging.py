@@ -226,7 +226,16 @@ async def test_verify_compares_a_merged_batch_group_by_group(
         changed = [list(r) for r in rows]
         changed[2][3] = "0:45:00"  # one group's sum differs from what Tracker holds
         other = await verify_async(dataclasses.replace(options, files=[write_csv(changed)]))
+        # Compared per row, every row would differ: refused, naming the option to use; with
+        # --merge day over a per-row config, compared as booked.
+        per_row = dataclasses.replace(
+            options, files=[write_csv(rows)], settings=make_settings(), report_path=tmp_path / "p"
+        )
+        with pytest.raises(ConfigError, match="Verify it the way it was booked: --merge day"):
+            await verify_async(per_row)
+        asked = await verify_async(dataclasses.replace(per_row, merge="day"))
     assert {k: v for k, v in equal.counts.items() if v} == {"present": len(rows) - 1}
+    assert {k: v for k, v in asked.counts.items() if v} == {"present": len(rows) - 1}
     assert other.counts["different"] == 4 and other.counts["present"] == len(rows) - 5
     lines = {line["row"]: line for line in read_report(tmp_path / "v.csv")}
     assert lines["2"]["group"].endswith(":2,3,5,6") and lines["3"]["status"] == "different"

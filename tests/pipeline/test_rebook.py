@@ -101,8 +101,9 @@ async def test_a_batch_booked_per_row_is_rebooked_merged_and_tracker_holds_each_
     assert statuses(plan) == {"pending": 16 + 16}
     taken = [line for line in read_report(plan) if "would be taken back" in line["warning"]]
     assert len(taken) == 16 and "dry run: would delete worklog" in taken[0]["error"]
-    assert planned.rebook == {"from": "row", "to": "day", "was": "one worklog per row", "now":
-                              "one worklog per person, issue and day", "earlier_worklogs": 16,
+    assert planned.rebook == {"from": "row", "to": "day", "was": "one worklog per row",
+                              "now": "one worklog per person, issue and day",
+                              "earlier_worklogs": 16, "earlier_hours": 17.0,
                               "taken_back": 0, "left": 0, "stopped": False}  # fmt: skip
     assert rebooked.exit_code == ExitCode.OK, rebooked.stopped
     assert held == expected_groups(rows)  # 8 groups, each once; the per-row worklogs gone
