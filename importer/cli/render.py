@@ -186,6 +186,12 @@ def print_summary(summary: RunSummary) -> None:
         lines.append(
             f"merged per person, issue and day: {m['rows']} rows make {m['groups']} worklogs "
             f"({m['requests_saved']} requests saved); the hours per person are the files'"
+            + (
+                f", but for {m['not_booked']} groups not booked: a row of each is invalid "
+                "(see the rows to fix)"
+                if m.get("not_booked")
+                else ""
+            )
         )
     if summary.hours_by_author:
         what = "hours to create" if summary.dry_run else "hours created"

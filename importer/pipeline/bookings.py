@@ -126,6 +126,7 @@ def _merged(
             continue
         merged = merger.merged(closed.members)
         if isinstance(merged, str):
+            merger.not_booked += 1
             for member in closed.members:
                 yield Outcome(member.source, Status.INVALID, error=merged)
             continue

@@ -48,6 +48,7 @@ class Merger:
         self.max_comment = max_comment
         self._open: dict[int, list[_Member]] = {}
         self._refused: dict[int, list[str]] = {}  # rows refused in the second pass, by group
+        self.not_booked = 0  # groups closed without a worklog: held whole, or no row left to book
 
     def add(self, index: int, source: SourceRow, worklog: Worklog, warning: str) -> None:
         self._open.setdefault(self.groups.of_row[index], []).append(
@@ -67,8 +68,10 @@ class Merger:
         members = self._open.pop(number, [])
         invalid = self.groups.strays.get(number, []) + self._refused.pop(number, [])
         if not members:
+            self.not_booked += 1
             return
         if invalid and self.rules.partial == "hold":
+            self.not_booked += 1
             person, issue, day = self.groups.keys[number]
             why = (
                 f"held with its group ({person or 'the token owner'}, {issue}, {day}): "

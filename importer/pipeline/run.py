@@ -270,7 +270,8 @@ def _concluded(
     if read.merger is not None:
         groups = len(read.merger.groups)
         summary.merge = {"per": "day", "rows": len(read.facts), "groups": groups,
-                         "requests_saved": len(read.facts) - groups}  # fmt: skip
+                         "requests_saved": len(read.facts) - groups,
+                         "not_booked": read.merger.not_booked}  # fmt: skip
     summary.rebook = rebook.as_json() if rebook is not None else None
     work.complete(summary, read.batch)
     summary.publish(

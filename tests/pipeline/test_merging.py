@@ -92,7 +92,9 @@ async def test_a_timer_export_books_one_worklog_per_group_and_reports_every_row(
     for (person, _, _), seconds in expected.items():
         hours[person] += seconds
     assert summary.hours_by_author == {p: round(s / 3600, 4) for p, s in hours.items()}
-    assert summary.merge == {"per": "day", "rows": 36, "groups": 12, "requests_saved": 24}
+    assert summary.merge == {
+        "per": "day", "rows": 36, "groups": 12, "requests_saved": 24, "not_booked": 0,
+    }  # fmt: skip
 
 
 async def test_a_merged_batch_again_books_nothing_and_a_stopped_run_finishes_each_group_once(
@@ -152,6 +154,8 @@ async def test_a_group_with_an_invalid_row_is_held_or_booked_without_it(
     assert f"{path}:3 of it invalid" in lines["2"]["error"]
     assert [lines[r]["status"] for r in ("4", "7")] == ["pending"] * 2  # PORT-2's group
     assert held.counts["invalid"] == 4 and booked.counts["created"] == 5
+    assert held.merge is not None and booked.merge is not None
+    assert (held.merge["not_booked"], booked.merge["not_booked"]) == (1, 0)
     assert len(worklogs) == 2
     done = {line["row"]: line for line in read_report(tmp_path / "booked.csv")}
     assert done["2"]["warning"] == f"booked without {path}:3 of its group (invalid)"
