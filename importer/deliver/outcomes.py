@@ -48,6 +48,7 @@ def known_from_journal(booking: Booking, entry: Entry | None) -> Outcome | None:
         worklog_id=entry.worklog_id or "",
         error=note,
         warning=warning,
+        members=booking.members,
     )
 
 
@@ -61,6 +62,7 @@ def found_before(booking: Booking, worklog_id: str) -> Outcome:
         http_status=200,
         error="found in Tracker: booked before this run",
         warning=booking.warning,
+        members=booking.members,
     )
 
 
@@ -72,6 +74,7 @@ def would_create(booking: Booking) -> Outcome:
         booking.worklog,
         error="dry run: would be created",
         warning=booking.warning,
+        members=booking.members,
     )
 
 
@@ -87,6 +90,7 @@ def booked(
         http_status=201,
         attempts=attempts,
         warning=booking.warning,
+        members=booking.members,
     )
     if adopted and from_earlier_run:
         outcome.status, outcome.http_status = Status.ALREADY_IMPORTED, 200
@@ -117,6 +121,7 @@ def unbooked(
         http_status=error.status if isinstance(error, DeliveryError) else None,
         attempts=attempts,
         warning=booking.warning,
+        members=booking.members,
     )
     if stopped is not None:
         outcome.error = stopped_message(stopped, uncertain=uncertain)

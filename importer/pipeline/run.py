@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from importer.clock import Clock
 from importer.config import DeliverySection, check_batch_name
@@ -50,7 +49,7 @@ from importer.pipeline.syncing import (
     plan_summary,
 )
 from importer.report import RunSummary
-from importer.sync import CorrectionGuard, Step, SyncPlan, Update
+from importer.sync import CorrectionGuard, Step, SyncPlan
 
 
 def union_columns(inputs: Sequence[InputFile]) -> list[str]:
@@ -88,39 +87,19 @@ async def _book_or_plan(
     """Deliver every row (or, in a dry run, plan it), the pool's workers sharing the work."""
     journal, stops, pool = session.journal, session.stops, session.pool
     assert pool is not None
-    merged = options.settings.merge.per != "off"
     if options.dry_run:
         holdings = delivery.holdings if delivery is not None and precheck_on(options) else None
         planner = Planner(journal, session.target, stops, holdings, forget=forget)
         # Without --sync every step is a row: the planner takes it directly (a coroutine
         # less per row of a million-row plan).
         plan = handler(None, planner.plan, options.settings.zone) if options.sync else planner.plan
-        await pool.run(steps, with_members(plan, merged), pooled=lambda: False)
+        await pool.run(steps, plan, pooled=lambda: False)
     else:
         assert delivery is not None  # a real run always has a token
         handle = handler(delivery.editor, delivery.deliverer.deliver)
-        await pool.run(steps, with_members(handle, merged), pooled=lambda: stops.reason is None)
+        await pool.run(steps, handle, pooled=lambda: stops.reason is None)
     if not journal.readonly:
         await journal.flush()
-
-
-_Handle = Callable[[Any], Awaitable[Outcome]]
-
-
-def with_members(handle: _Handle, merged: bool) -> _Handle:
-    """A merged booking's outcome carries its rows, so the sink writes a line for each
-    (unmerged, the handler as it is: no coroutine more per row)."""
-    if not merged:
-        return handle
-
-    async def handled(step: Any) -> Outcome:
-        outcome = await handle(step)
-        booking = step.booking if isinstance(step, Update) else step
-        if isinstance(booking, Booking) and booking.members:
-            outcome = dataclasses.replace(outcome, members=booking.members)
-        return outcome
-
-    return handled
 
 
 def batch_for(options: RunOptions, inputs: Sequence[InputFile]) -> str:

@@ -110,6 +110,7 @@ def planned(step: Update | Delete, zone: dt.tzinfo | None = None) -> Outcome:
             error="dry run: would update: " + describe_change(was, step.booking.worklog),
             warning=step.booking.warning,
             previous=was,
+            members=step.booking.members,
         )
     return Outcome(
         earlier_source(step.earlier),

@@ -35,7 +35,7 @@ from importer.formats import format_duration
 from importer.journal import Journal
 from importer.journal.schema import Booked
 from importer.log import get_logger
-from importer.models import Booking, Mode, Outcome, Status, Worklog
+from importer.models import Booking, Mode, Outcome, SourceRow, Status, Worklog
 from importer.sync.looking import Looks
 from importer.sync.plan import Delete, Update, earlier_source, earlier_worklog, intended
 from importer.sync.verify import as_worklog
@@ -111,15 +111,24 @@ class Editor:
 
     async def apply(self, step: Update | Delete) -> Outcome:
         """Carry out one step; never raises for a row-level problem."""
+        members: tuple[tuple[SourceRow, Worklog], ...] = ()  # a merged group's rows
         if isinstance(step, Update):
             edit = _Edit(step.earlier, step.booking, earlier_worklog(step.earlier, self.zone))
-            source = step.booking.source
-            warning = step.booking.warning
+            source, warning, members = (
+                step.booking.source,
+                step.booking.warning,
+                step.booking.members,
+            )
         else:
             edit = _Edit(step.earlier, None, earlier_worklog(step.earlier, self.zone))
             source, warning = earlier_source(step.earlier), ""
         outcome = Outcome(
-            source, Status.PENDING, edit.goal or edit.was, previous=edit.was, warning=warning
+            source,
+            Status.PENDING,
+            edit.goal or edit.was,
+            previous=edit.was,
+            warning=warning,
+            members=members,
         )
         outcome.worklog_id = edit.earlier.worklog_id or ""
         successes = self.calls.successes
