@@ -141,16 +141,13 @@ def month_lines(summary: RunSummary) -> list[str]:
     return lines
 
 
-def print_summary(summary: RunSummary) -> None:
-    """The run in a few lines: counts, hours, rows to fix, where the files are."""
+def _count_lines(summary: RunSummary) -> list[str]:
+    """The counts: what a dry run would do, or what the run did, with its requests."""
     c = summary.counts
-    if summary.command == "undo":
-        print_undo(summary)
-        return
     if summary.dry_run:
         # A rebook's planned deletions are lines of the report, not rows of the files.
         taken = summary.rebook["earlier_worklogs"] if summary.rebook else 0
-        lines = [
+        return [
             "dry run: nothing was sent, no state was changed",
             f"rows: {sum(c.values()) - taken}"
             + ("" if summary.sync is not None else f"  to create: {c['pending'] - taken}")
@@ -158,17 +155,25 @@ def print_summary(summary: RunSummary) -> None:
             f"  skipped: {c['skipped']}"
             + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),
         ]
-    else:
-        lines = [
-            f"rows: {sum(c.values())}  created: {c['created']}"
-            f"  already imported: {c['already_imported']}"
-            f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
-            f"  pending: {c['pending']}"
-            + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),
-            f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
-            f"  retries: {summary.retries}  429s: {summary.responses_429}"
-            f"  elapsed: {summary.elapsed_seconds:.1f} s",
-        ]
+    return [
+        f"rows: {sum(c.values())}  created: {c['created']}"
+        f"  already imported: {c['already_imported']}"
+        f"  invalid: {c['invalid']}  skipped: {c['skipped']}  failed: {c['failed']}"
+        f"  pending: {c['pending']}"
+        + (f"  needs sync: {c['needs_sync']}" if c.get("needs_sync") else ""),
+        f"hours created: {summary.hours_created:g}  requests: {summary.requests}"
+        f"  retries: {summary.retries}  429s: {summary.responses_429}"
+        f"  elapsed: {summary.elapsed_seconds:.1f} s",
+    ]
+
+
+def print_summary(summary: RunSummary) -> None:
+    """The run in a few lines: counts, hours, rows to fix, where the files are."""
+    c = summary.counts
+    if summary.command == "undo":
+        print_undo(summary)
+        return
+    lines = _count_lines(summary)
     lines += _batch_notes(summary)
     if summary.sync is not None and summary.dry_run:
         lines += summary.sync.get("plan", [])
