@@ -7,9 +7,11 @@ presets' own business: :func:`importer.read.presets.check_preset_name`.)
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import datetime as dt
 import enum
+import math
 import re
 import tomllib
 import types
@@ -96,8 +98,28 @@ def parse_settings(raw: Mapping[str, Any]) -> Settings:
 
 
 def _positive(where: str, value: float) -> None:
-    if value <= 0:
-        raise ConfigError(f"{where} must be greater than 0, got {value!r}")
+    if not value > 0 or not math.isfinite(value):  # nan is not > 0; inf is no limit at all
+        raise ConfigError(f"{where} must be a number greater than 0, got {value!r}")
+
+
+def _check_input(settings: Settings) -> None:
+    """``[input]`` values that would otherwise fail deep inside a run, not naming the key."""
+    i = settings.input
+    _positive("input.max_duration_hours", i.max_duration_hours)
+    _positive("input.max_day_hours", i.max_day_hours)
+    _positive("input.max_comment_length", i.max_comment_length)
+    if i.encoding != "auto":
+        try:
+            codecs.lookup(i.encoding)
+        except LookupError:
+            raise ConfigError(
+                f"input.encoding {i.encoding!r} is not an encoding Python knows "
+                "(e.g. 'utf-8', 'cp1251', 'utf-16-le'), or 'auto'"
+            ) from None
+    if len(i.delimiter) > 1:
+        raise ConfigError(f"input.delimiter must be one character, got {i.delimiter!r}")
+    if isinstance(i.sheet, int) and i.sheet < 0:
+        raise ConfigError(f"input.sheet must be a sheet's name or 0-based index, got {i.sheet}")
 
 
 def _check_values(settings: Settings) -> None:
@@ -109,7 +131,8 @@ def _check_values(settings: Settings) -> None:
             "(e.g. 'Europe/Moscow')"
         ) from None
     try:
-        _ = settings.default_start_time
+        if settings.default_start_time.tzinfo is not None:
+            raise ValueError("an offset: times are read in input.timezone")
     except ValueError:
         raise ConfigError(
             f"input.default_start_time must be hh:mm, got {settings.input.default_start_time!r}"
@@ -117,7 +140,7 @@ def _check_values(settings: Settings) -> None:
     d = settings.delivery
     for key in ("concurrency", "rate_limit", "request_timeout", "max_attempts"):
         _positive(f"delivery.{key}", getattr(d, key))
-    _positive("input.max_duration_hours", settings.input.max_duration_hours)
+    _check_input(settings)
     if d.commit_horizon < 0:
         raise ConfigError(f"delivery.commit_horizon must be 0 or more, got {d.commit_horizon!r}")
     cols = settings.columns

@@ -28,7 +28,13 @@ from importer.normalize.sendable import (
     plausible_start,
     whole_minutes,
 )
-from importer.normalize.times import localize, parse_date, parse_datetime, parse_time
+from importer.normalize.times import (
+    localize,
+    parse_date,
+    parse_datetime,
+    parse_time,
+    time_written_in,
+)
 from importer.read.columns import ColumnMap
 from importer.read.presets import FIELDS, Preset
 
@@ -244,15 +250,7 @@ class Normalizer:
             start = self._pinned(self._parse(c.start, value, self.parse_moment), c.start, value)
             check_start(start, c.start, value)
         else:
-            day = self._parse(c.date, _present(c.date, first), self._parse_day)
-            clock = self.default_start
-            if c.time and not is_blank(clock_value):
-                clock = self._parse(c.time, clock_value, self._parse_clock)
-            if self.zone is None:
-                self._pinned(dt.datetime.combine(day, clock), c.date, first)  # refuses it
-            start = self._local(day, clock)
-            if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
-                check_start(start.replace(tzinfo=self.zone), c.date, first)
+            start = self._start_on_day(_present(c.date, first), clock_value)
         # Time only moves on: a start before a ``now`` read earlier is in the past (and stays
         # so, which is why a start may be memoised); only a later one asks the clock again.
         if not self.allow_future and start > self._seen_now and start > self._now_again():
@@ -263,6 +261,44 @@ class Normalizer:
                 column,
                 first,
             )
+        return start
+
+    def _start_on_day(self, value: Cell, clock_value: Cell) -> dt.datetime:
+        """The date cell with the time cell, or at ``input.default_start_time``. A date cell
+        that writes a time of day too (``2026-10-01 14:30``, an Excel date and time, an
+        offset) starts then; a time cell that says another time, or holds another day, makes
+        the row invalid rather than one of them silently dropped."""
+        c = self.columns
+        day = self._parse(c.date, value, self._parse_day)
+        written = time_written_in(value, dayfirst=self.dayfirst, date_system=self.date_system)
+        clock = self.default_start
+        if c.time and not is_blank(clock_value):
+            clock = self._parse(c.time, clock_value, self._parse_clock)
+            on = clock_value.date() if isinstance(clock_value, dt.datetime) else day
+            if on != day and on.year > 1900:  # 1899-12-30/31: a time cell's placeholder day
+                raise RowInvalid(
+                    f"column '{c.time}' value {cell_text(clock_value)!r} is on another day "
+                    f"than column '{c.date}' value {cell_text(value)!r}",
+                    c.time,
+                    clock_value,
+                )
+            if written is not None and written.time() != clock:
+                raise RowInvalid(
+                    f"column '{c.date}' value {cell_text(value)!r} writes the time "
+                    f"{written.time().isoformat()}, column '{c.time}' value "
+                    f"{cell_text(clock_value)!r} another; which one is meant?",
+                    c.date,
+                    value,
+                )
+        if written is None:
+            if self.zone is None:
+                self._pinned(dt.datetime.combine(day, clock), c.date, value)  # refuses it
+            start = self._local(day, clock)
+            if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
+                check_start(start.replace(tzinfo=self.zone), c.date, value)
+            return start
+        start = self._pinned(written, c.date, value)  # its own offset, or input.timezone
+        check_start(start, c.date, value)
         return start
 
     def _duration(self, row: SourceRow, start: dt.datetime) -> dt.timedelta:
@@ -281,18 +317,21 @@ class Normalizer:
         return _checked_span(column, value, duration, self.max_duration, self.rounded)
 
     def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
-        """Elapsed time from the start to an end time; an end before the start is next day."""
+        """Elapsed time from the start to the end. An end that writes its own date (and
+        perhaps its offset) is that moment; a bare end time before the start is the next day
+        (a timer that ran past midnight); one equal to the start is no time at all."""
         c = self.columns
         if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 8):
             parse = partial(parse_datetime, dayfirst=self.dayfirst, date_system=self.date_system)
             end = self._parse(c.end, value, parse)
         else:
             day = start.replace(tzinfo=None).date()
+            crossed = not c.end_date
             if c.end_date and not is_blank(end_day := self._cell(row, c.end_date)):
                 day = self._parse(c.end_date, end_day, partial(parse_date, dayfirst=self.dayfirst))
             end = dt.datetime.combine(day, self._parse(c.end, value, parse_time))
-        if end <= start.replace(tzinfo=None) and not c.end_date:
-            end += dt.timedelta(days=1)  # crossed midnight
+            if crossed and end < start.replace(tzinfo=None):
+                end += dt.timedelta(days=1)  # crossed midnight
         # Elapsed time between two instants, so a DST change inside the span counts right.
         # (Python subtracts datetimes sharing a tzinfo by wall clock: compare in UTC.) Without
         # a configured zone the start carried an offset, and a bare end time shares it.

@@ -4,7 +4,7 @@
   cell like ``PORT-4\\x0013`` is never booked to ``PORT-4``, and a comment is never sent
   with characters that mean nothing to a person;
 * no spreadsheet error values (``#DIV/0!``, ``#N/A``) standing in for a value;
-* a start from 1900 on, in a whole-minute zone offset;
+* a start from 1900 to 2099, in a whole-minute zone offset;
 * a duration in whole minutes: rounded to the nearest minute, half a minute up (Toggl's
   ``00:29:31`` books 30 minutes); under half a minute it is refused.
 """
@@ -25,19 +25,22 @@ EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
 def plausible_start(moment: dt.datetime) -> bool:
-    """From 1900 on, in a whole-minute offset (see :func:`check_start`)."""
+    """From 1900 to 2099, in a whole-minute offset (see :func:`check_start`)."""
+    if not 1900 <= moment.year < 2100:  # first: the year 9999 has no UTC instant to compare
+        return False
     offset = moment.utcoffset() or dt.timedelta(0)
     return moment >= EARLIEST and not offset.seconds % 60 and not offset.microseconds
 
 
 def check_start(moment: dt.datetime, column: str, value: Cell) -> None:
     """Refuse a start Tracker cannot take: before 1900 (Excel's day 0 is 1899-12-30, so such
-    a date is an empty or zero cell read as a date), or an offset of odd seconds (a zone's
-    local mean time before standard time, e.g. Moscow's +02:30:17 until 1919)."""
+    a date is an empty or zero cell read as a date), from 2100 on (a typo, or a date no
+    timesheet holds), or an offset of odd seconds (a zone's local mean time before standard
+    time, e.g. Moscow's +02:30:17 until 1919)."""
     if not plausible_start(moment):
         raise RowInvalid(
             f"column '{column}' value {cell_text(value)!r}: {moment.isoformat()} is before "
-            "1900 or in a zone offset Tracker cannot write; check the date",
+            "1900, from 2100 on, or in a zone offset Tracker cannot write; check the date",
             column,
             value,
         )

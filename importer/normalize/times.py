@@ -157,6 +157,35 @@ def parse_datetime(
     return dt.datetime.combine(day, clock)
 
 
+def time_written_in(
+    value: object, *, dayfirst: bool = True, date_system: int = 1900
+) -> dt.datetime | None:
+    """The moment a *date* cell writes when it holds a time of day (or an offset) too:
+    ``2026-10-01 14:30``, ``2026-10-02T11:15+05:00``, an Excel date and time or a serial
+    with a fraction. ``None`` for a bare date — and for midnight without an offset, which is
+    how spreadsheets store a bare date."""
+    moment: dt.datetime
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer():
+            return None
+        try:
+            moment = excel_serial_to_datetime(float(value), date_system)
+        except ValueError:
+            return None
+    elif isinstance(value, str) and ":" in value:
+        try:
+            moment = parse_datetime(value, dayfirst=dayfirst, date_system=date_system)
+        except ValueError:
+            return None
+    else:
+        return None
+    if moment.tzinfo is None and moment.time() == dt.time(0):
+        return None
+    return moment
+
+
 def localize(moment: dt.datetime, zone: dt.tzinfo | None) -> dt.datetime:
     """Pin a naive wall-clock time to ``zone`` (see the module's DST rules); keep aware ones.
     Without a zone (``input.timezone`` unset) a naive time is refused, never guessed."""

@@ -127,6 +127,78 @@ def test_an_end_time_instead_of_a_duration_crosses_midnight() -> None:
     assert isinstance(result, Worklog) and result.duration == dt.timedelta(minutes=75)
 
 
+def test_an_end_equal_to_the_start_is_no_time_not_a_whole_day() -> None:
+    settings = make_settings(columns={"duration": "", "end": "Until"})
+    result = Normalizer(settings).normalize(row(Start="09:00", Until="09:00"))
+    assert isinstance(result, Invalid) and "duration must be positive" in result.reason
+
+
+def test_an_end_with_its_own_date_or_offset_is_that_moment() -> None:
+    """Only a bare end time crosses midnight; an end that writes its date is taken as it is
+    (before the start: invalid, never a day added), and an offset is compared as an instant."""
+    settings = make_settings(columns={"duration": "", "end": "Until"})
+    normalize = Normalizer(settings).normalize
+    offset = normalize(row(Start="09:00", Until="2026-10-01T10:30+03:00"))
+    assert isinstance(offset, Worklog) and offset.duration == dt.timedelta(minutes=90)
+    other = normalize(row(Start="09:00", Until="2026-10-01T12:00+05:00"))  # 10:00 Moscow
+    assert isinstance(other, Worklog) and other.duration == dt.timedelta(hours=1)
+    before = normalize(row(Start="09:00", Until="2026-10-01 08:00"))
+    assert isinstance(before, Invalid) and "duration must be positive" in before.reason
+    no_zone = make_settings(
+        input={"timezone": ""}, columns={"date": "", "time": "", "start": "From", "end": "To"}
+    )
+    both = Normalizer(no_zone).normalize(
+        row(From="2026-10-01T09:00+03:00", To="2026-10-01T10:30+03:00")
+    )
+    assert isinstance(both, Worklog) and both.duration == dt.timedelta(minutes=90)
+
+
+@pytest.mark.parametrize(
+    ("date", "start", "expected"),
+    [
+        ("2026-10-01 14:30", "", dt.datetime(2026, 10, 1, 14, 30, tzinfo=MSK)),
+        ("01.10.2026 16:45", "", dt.datetime(2026, 10, 1, 16, 45, tzinfo=MSK)),
+        ("2026-10-02T11:15:00+05:00", "", dt.datetime(2026, 10, 2, 9, 15, tzinfo=MSK)),
+        (dt.datetime(2026, 10, 12, 14, 30), "", dt.datetime(2026, 10, 12, 14, 30, tzinfo=MSK)),
+        (46296.75, "", dt.datetime(2026, 10, 1, 18, 0, tzinfo=MSK)),  # a serial's fraction
+        ("2026-10-03 14:30", "14:30", dt.datetime(2026, 10, 3, 14, 30, tzinfo=MSK)),  # agree
+        (dt.datetime(2026, 10, 5), "11:00", dt.datetime(2026, 10, 5, 11, 0, tzinfo=MSK)),
+        ("2026-10-05 00:00", "", dt.datetime(2026, 10, 5, 9, 0, tzinfo=MSK)),  # a bare date
+    ],
+)
+def test_a_time_written_in_the_date_cell_is_kept(
+    date: object, start: str, expected: dt.datetime
+) -> None:
+    result = Normalizer(make_settings()).normalize(row(Date=date, Start=start))
+    assert isinstance(result, Worklog), result
+    assert result.start == expected
+
+
+def test_a_date_cell_s_offset_is_kept_without_a_timezone() -> None:
+    settings = make_settings(input={"timezone": ""})
+    result = Normalizer(settings).normalize(row(Date="2026-10-02T11:15:00+05:00", Start=""))
+    assert isinstance(result, Worklog)
+    assert result.start.isoformat() == "2026-10-02T11:15:00+05:00"
+
+
+@pytest.mark.parametrize(
+    ("date", "start", "says"),
+    [
+        ("2026-10-03 14:30", "10:00", "column 'Date' value '2026-10-03 14:30' writes the time "
+         "14:30:00, column 'Start' value '10:00' another; which one is meant?"),
+        (dt.datetime(2026, 10, 5), dt.datetime(2026, 10, 6, 11, 0), "column 'Start' value "
+         "'2026-10-06 11:00:00' is on another day than column 'Date' value '2026-10-05"),
+        ("31.12.9999", "23:30", "from 2100 on"),
+    ],
+)  # fmt: skip
+def test_a_date_and_a_time_that_disagree_are_refused(
+    date: object, start: object, says: str
+) -> None:
+    settings = make_settings(input={"allow_future": True})
+    result = Normalizer(settings).normalize(row(Date=date, Start=start))
+    assert isinstance(result, Invalid) and says in result.reason, result
+
+
 @pytest.mark.parametrize(
     ("day", "hours"),
     [
