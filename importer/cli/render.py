@@ -174,6 +174,7 @@ def print_summary(summary: RunSummary) -> None:
         print_undo(summary)
         return
     lines = _count_lines(summary)
+    lines += [f"note: {note}" for note in summary.notes]
     lines += _batch_notes(summary)
     if summary.sync is not None and summary.dry_run:
         lines += summary.sync.get("plan", [])
@@ -262,6 +263,8 @@ def inspection_lines(found: Inspection) -> list[str]:
         lines.append(f"format: CSV  encoding: {found.encoding}  delimiter: {delimiter}")
     else:
         lines.append(f"format: spreadsheet ({found.path.suffix.lstrip('.').upper()})")
+    if found.note:
+        lines.append(f"note: {found.note}")
     lines.append(f"header row: {found.header_row}")
     lines.append("columns: " + ", ".join(found.header))
     guessed = PRESETS[found.guessed_preset].title if found.guessed_preset else "none matches"

@@ -176,6 +176,11 @@ def read_files(options: RunOptions, now: Callable[[], dt.datetime] | None) -> Re
     mode = Mode(options.mode or settings.tracker.mode)  # "import" from a Python caller too
     inputs = open_inputs(options.files, settings, mode=mode, now=now, names=options.file_names)
     batch = batch_for(options, inputs)
+    for opened in inputs:
+        if opened.table.other_sheets:
+            get_logger().warning(
+                "sheets_not_read", file=opened.table.shown, sheets=opened.table.other_sheets
+            )
     facts = survey(inputs, merged)  # the first pass: the month as a whole
     findings = find(facts, settings.month, settings.input.max_day_hours, batch)
     merger = (
@@ -245,6 +250,7 @@ def _concluded(
     summary.timezone = settings.input.timezone
     summary.presets = {i.table.shown: i.column_map.preset_name or "" for i in read.inputs}
     summary.month = read.findings.as_json()
+    summary.notes = [note for i in read.inputs if (note := i.table.other_sheets_note())]
     summary.tracker_checks = refusals.as_json() if refusals is not None else None
     if read.merger is not None:
         groups = len(read.merger.groups)

@@ -38,6 +38,7 @@ class Inspection:
     rows: list[tuple[SourceRow, Worklog | Invalid | Skipped]]
     problem: str = ""
     timezone: str = ""  # the zone times are read in, or why a run needs input.timezone
+    note: str = ""  # a workbook's other sheets that hold rows (not read)
 
 
 def inspect_file(
@@ -63,6 +64,7 @@ def inspect_file(
         preset="",
         column_map={},
         rows=[],
+        note=table.other_sheets_note(),
     )
     try:
         [opened] = open_inputs([path], settings, now=now, require_zone=False)

@@ -28,6 +28,28 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _REF = re.compile(r"^([A-Z]+)([0-9]+)$")
 
 
+def other_sheets(path: Path, sheet: str | int) -> dict[str, int]:
+    """The workbook's other sheets that hold rows below a first row, with how many: a run
+    reads one sheet, and a person with a sheet per employee must hear of the rest."""
+    from python_calamine import CalamineError, CalamineWorkbook
+
+    found: dict[str, int] = {}
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        names = book.sheet_names
+        chosen = names[sheet] if isinstance(sheet, int) and sheet < len(names) else sheet
+        for name in names:
+            if name == chosen:
+                continue
+            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
+            filled = sum(1 for row in rows if any(cell not in ("", None) for cell in row))
+            if filled > 1:  # a header and at least a row
+                found[name] = filled - 1
+    except (CalamineError, OSError, ValueError, IndexError):
+        return {}  # the chosen sheet was read; this is only a note about the others
+    return found
+
+
 def read_sheet(path: Path, sheet: str | int) -> pd.DataFrame:
     """The whole sheet, anchored at A1, with error cells as :class:`CellError`."""
     frame = pd.read_excel(path, engine="calamine", sheet_name=sheet, header=None, dtype=object)

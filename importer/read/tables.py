@@ -59,8 +59,23 @@ class Table:
     # CSV: what one pass over the bytes ruled out (rows are then not looked at one by one).
     scan: Scan = UNSCANNED
     name: str = ""  # what the person who gave the file calls it (an upload's own name)
+    # A workbook's other sheets that hold rows (name → rows below their first): not read.
+    other_sheets: dict[str, int] = field(default_factory=dict)
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _counted: list[int] = field(default_factory=list, repr=False, compare=False)  # by check()
+
+    def other_sheets_note(self) -> str:
+        """What a person must hear of the rows on sheets this run does not read."""
+        if not self.other_sheets:
+            return ""
+        listed = ", ".join(f"{name!r} ({rows} rows)" for name, rows in self.other_sheets.items())
+        sheet = self.sheet
+        which = repr(sheet) if isinstance(sheet, str) else f"{sheet + 1} (input.sheet = {sheet})"
+        return (
+            f"{self.shown}: only sheet {which} is read; other sheets hold rows too, not booked: "
+            f"{listed}. A run reads one sheet (input.sheet); book another with a run of its own "
+            "and a --batch of its own"
+        )
 
     @property
     def shown(self) -> str:
@@ -180,7 +195,7 @@ def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | N
     import pandas as pd
     from python_calamine import CalamineError
 
-    from importer.read.sheets import read_sheet
+    from importer.read.sheets import other_sheets, read_sheet
 
     try:
         frame = read_sheet(path, options.sheet)
@@ -193,7 +208,14 @@ def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | N
     columns, duplicated = _checked_header(head, index, path)
     data = frame.iloc[index + 1 :]
     return Table(
-        path, columns, "excel", index + 1, sheet=options.sheet, duplicated=duplicated, _frame=data
+        path,
+        columns,
+        "excel",
+        index + 1,
+        sheet=options.sheet,
+        duplicated=duplicated,
+        other_sheets=other_sheets(path, options.sheet),
+        _frame=data,
     )
 
 

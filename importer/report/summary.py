@@ -99,6 +99,7 @@ class RunSummary:
     hours_by_author: dict[str, float] = dataclasses.field(default_factory=dict)
     hours_by_issue: dict[str, float] = dataclasses.field(default_factory=dict)
     problems: list[dict[str, str]] = dataclasses.field(default_factory=list)  # the first few
+    notes: list[str] = dataclasses.field(default_factory=list)  # about whole files (sheets)
     dry_run: bool = False
     stopped: str = ""
     exit_code: ExitCode = ExitCode.OK

@@ -140,6 +140,48 @@ def test_sheet_by_name(tmp_path: Path) -> None:
         booked(path, sheet="Ноябрь")
 
 
+def test_rows_on_other_sheets_are_named_not_silently_left(tmp_path: Path) -> None:
+    """A workbook with a sheet per person: a run reads one sheet and says which others hold
+    rows (a sheet with a header alone, or empty, is not worth a word)."""
+    from importer.cli.render import inspection_lines
+    from importer.preflight import inspect_file
+    from tests.helpers import make_settings
+
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "Смирнова"
+    for row in ROWS:
+        first.append(row)
+    second = book.create_sheet("Петров")
+    for row in [*ROWS, ROWS[1]]:
+        second.append(row)
+    book.create_sheet("Итоги").append(["Hours"])
+    book.create_sheet("Пусто")
+    path = tmp_path / "team.xlsx"
+    book.save(path)
+    table = open_table(path, InputSection(timezone="Europe/Moscow"))
+    assert table.other_sheets == {"Петров": 3}
+    assert table.other_sheets_note() == (
+        f"{path}: only sheet 1 (input.sheet = 0) is read; other sheets hold rows too, not "
+        "booked: 'Петров' (3 rows). A run reads one sheet (input.sheet); book another with a "
+        "run of its own and a --batch of its own"
+    )
+    chosen = open_table(path, InputSection(timezone="Europe/Moscow", sheet="Петров"))
+    assert chosen.other_sheets == {"Смирнова": 2}
+    settings = make_settings(columns={**COLUMNS, "author": ""})
+    assert any(
+        "'Петров' (3 rows)" in line for line in inspection_lines(inspect_file(path, settings))
+    )
+    from importer.pipeline import RunOptions, run_import
+
+    plan = run_import(
+        RunOptions([path], settings, dry_run=True, report_path=tmp_path / "r.csv",
+                   state_path=tmp_path / "j.sqlite", environ={})
+    )  # fmt: skip
+    assert plan.notes == [table.other_sheets_note()] and plan.counts["pending"] == 2
+
+
 def test_excel_date_cells_serials_and_1904(tmp_path: Path) -> None:
     book = Workbook()
     sheet = book.active
