@@ -229,7 +229,7 @@ def _open_delimited(path: Path, options: InputSection, header_score: HeaderScore
     if undecodable := _undecodable(head[: index + 1]):
         raise InputError(
             f"{path}: not readable as {encoding} ({undecodable} in the header); "
-            'set input.encoding (e.g. "cp1251" or "utf-16")'
+            'set input.encoding (e.g. "cp1251"; "utf-16-le" for UTF-16 without a BOM)'
         )
     columns, duplicated = _checked_header(head, index, path)
     return Table(
