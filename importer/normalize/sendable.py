@@ -1,6 +1,7 @@
 """What Tracker will take: a row whose values it would refuse (or book wrong) is invalid.
 
-* no control characters (C0, DEL; tab and line breaks are fine) in any mapped cell: an issue
+* no control characters (C0, DEL, C1; tab and line breaks are fine) nor invisible ones
+  (zero-width space, byte order mark, bidirectional overrides) in any mapped cell: an issue
   cell like ``PORT-4\\x0013`` is never booked to ``PORT-4``, and a comment is never sent
   with characters that mean nothing to a person;
 * no spreadsheet error values (``#DIV/0!``, ``#N/A``) standing in for a value;
@@ -19,8 +20,12 @@ from importer.errors import RowInvalid
 from importer.models import Cell, CellError
 from importer.normalize.cells import cell_text
 
-# C0 controls and DEL, but tab, line feed and carriage return (a comment may hold lines).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls, DEL and C1 controls, but tab, line feed and carriage return (a comment may
+# hold lines); and what shows nothing yet changes the text: the zero-width space, the byte
+# order mark, and the bidirectional embeddings, overrides and isolates (U+202E shows a
+# comment backwards). Joiners (U+200C/D: emoji, Persian) and direction marks stay.
+INVISIBLE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b\u202a-\u202e\u2066-\u2069\ufeff"
+_CONTROL = re.compile(f"[{INVISIBLE}]")
 EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
@@ -73,8 +78,9 @@ def check_cells(values: Mapping[str, Cell], mapped: Sequence[str]) -> None:
         value = values.get(column)
         if type(value) is str:
             if found := _CONTROL.search(value):
+                what = "a control" if ord(found.group()) < 0xA0 else "an invisible"
                 raise RowInvalid(
-                    f"column '{column}' value {value!r}: a control character "
+                    f"column '{column}' value {value!r}: {what} character "
                     f"(U+{ord(found.group()):04X}); such a cell is never sent",
                     column,
                     value,

@@ -100,6 +100,12 @@ def sniff_delimiter(path: Path, encoding: str, configured: str) -> str:
 
 
 _CONTROL_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# UTF-8's C1 controls, zero-width space, bidirectional controls and byte order mark (the
+# characters ``normalize.sendable.INVISIBLE`` adds to C0 and DEL).
+_INVISIBLE_UTF8 = re.compile(
+    rb"\xc2[\x80-\x9f]|\xe2\x80[\x8b\xaa-\xae]|\xe2\x81[\xa6-\xa9]|\xef\xbb\xbf"
+)
+_HIGH_CONTROLS = re.compile(rb"[\x80-\x9f]")  # C1 controls in a Latin-1-like encoding
 # A UTF-8 multi-byte sequence: in a single-byte file, the mark of a row pasted from UTF-8.
 _UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}")
 
@@ -122,12 +128,19 @@ def scan_bytes(path: Path, encoding: str) -> Scan:
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")()
     clean, no_controls, tail = True, True, b""
+    # In a single-byte encoding the bytes 0x80–0x9F are letters (cp1251, cp1252) or C1
+    # controls (Latin-1); in UTF-8, invisible characters are sequences (see _INVISIBLE_UTF8).
+    invisible = _INVISIBLE_UTF8 if utf8 else _HIGH_CONTROLS if _c1_controls(encoding) else None
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
             if utf16:
                 continue
-            if no_controls and _CONTROL_BYTES.search(block):
+            start = 3 if not tail and block.startswith(b"\xef\xbb\xbf") else 0  # the BOM
+            if no_controls and (
+                _CONTROL_BYTES.search(block)
+                or (invisible is not None and invisible.search(tail + block, start))
+            ):
                 no_controls = False
             if clean and utf8:
                 try:
@@ -140,6 +153,12 @@ def scan_bytes(path: Path, encoding: str) -> Scan:
     if utf16:
         return Scan(clean_text=True, no_controls=False, digest=digest.hexdigest())
     return Scan(clean, no_controls, digest.hexdigest())
+
+
+def _c1_controls(encoding: str) -> bool:
+    """Whether the encoding reads some byte 0x80–0x9F as a C1 control (Latin-1 does)."""
+    text = bytes(range(0x80, 0xA0)).decode(encoding, errors="ignore")
+    return any("\x80" <= ch <= "\x9f" for ch in text)
 
 
 def _decodes(block: bytes, encoding: str) -> bool:

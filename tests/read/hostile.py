@@ -89,6 +89,21 @@ def control_characters() -> bytes:
     )
 
 
+def invisible_characters() -> bytes:
+    """Characters that show nothing yet change the text (rows 2–5), in a file with a BOM,
+    and the invisible ones that belong to the text: an emoji's joiner and a direction mark
+    in Hebrew (rows 6–7, fine)."""
+    return b"\xef\xbb\xbf" + _lines(
+        HEADER,
+        "PORT-14\u200b,01.10.2026,09:00,1,Созвон,a.smirnova",
+        "PORT-5,01.10.2026,10:00,1,\u202eйицазилаер,a.smirnova",
+        "PORT-6,01.10.2026,11:00,1,Ревью\ufeff,a.smirnova",
+        "PORT-7,01.10.2026,12:00,1,NEL\x85here,a.smirnova",
+        "PORT-8,01.10.2026,13:00,1,семья 👨\u200d👩\u200d👧,a.smirnova",
+        "PORT-9,01.10.2026,14:00,1,\u05e9\u05dc\u05d5\u05dd\u200f 2,a.smirnova",
+    )
+
+
 def odd_values() -> bytes:
     """Seconds in durations, a start before 1900, digits of another script."""
     return _lines(

@@ -147,6 +147,48 @@ async def test_control_characters_make_the_row_invalid_and_are_never_sent(
     assert stored == ["две\nстроки"]
 
 
+async def test_invisible_characters_make_the_row_invalid_but_joiners_and_marks_are_text(
+    tmp_path: Path,
+) -> None:
+    path = hostile.write(tmp_path, hostile.invisible_characters)
+    report, stored, _ = await _import(path, tmp_path)
+    assert [(line["row"], line["status"], line["error"]) for line in report] == [
+        ("2", "invalid", "column 'Issue' value 'PORT-14\\u200b': an invisible character "
+         "(U+200B); such a cell is never sent"),
+        ("3", "invalid", "column 'Comment' value '\\u202eйицазилаер': an invisible character "
+         "(U+202E); such a cell is never sent"),
+        ("4", "invalid", "column 'Comment' value 'Ревью\\ufeff': an invisible character "
+         "(U+FEFF); such a cell is never sent"),
+        ("5", "invalid", "column 'Comment' value 'NEL\\x85here': a control character "
+         "(U+0085); such a cell is never sent"),
+        ("6", "created", ""),
+        ("7", "created", ""),
+    ]  # fmt: skip
+    assert stored == ["семья 👨\u200d👩\u200d👧", "\u05e9\u05dc\u05d5\u05dd\u200f 2"]
+
+
+def test_the_byte_scan_sees_invisible_characters_in_utf_8_and_c1_controls_in_latin_1(
+    tmp_path: Path,
+) -> None:
+    """A file the scan calls free of them skips the per-row look: it must not miss one, even
+    split across its 1 MiB blocks; a BOM at the start is not one."""
+    from importer.read.delimited import scan_bytes
+
+    def scanned(data: bytes, encoding: str = "utf-8-sig") -> bool:
+        path = tmp_path / "f.csv"
+        path.write_bytes(data)
+        return scan_bytes(path, encoding).no_controls
+
+    filler = b"a" * ((1 << 20) - 1)
+    assert scanned(b"\xef\xbb\xbfIssue,Comment\r\nPORT-1,ok\r\n")
+    assert not scanned("PORT-1,x\u202ey\r\n".encode())
+    assert not scanned(filler + "\u200b".encode())  # split: one byte here, two in the next
+    assert not scanned(b"x" + b"\xef\xbb\xbf")
+    assert scanned("PORT-1,тест\r\n".encode("cp1251"), "cp1251")  # 0x80–0x9F are letters
+    assert scanned("PORT-1,Ü\u2013\r\n".encode("cp1252"), "cp1252")
+    assert not scanned(b"PORT-1,a\x85b\r\n", "latin-1")
+
+
 async def test_values_tracker_would_refuse_are_rounded_or_refused_never_sent(
     tmp_path: Path,
 ) -> None:
