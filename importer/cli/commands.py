@@ -88,6 +88,12 @@ from importer.report.progress import TerminalProgress
     "joined); off: one per row. Default: merge.per of the config.",
 )
 @click.option(
+    "--recheck",
+    is_flag=True,
+    help="Look for the batch's worklogs in Tracker first (a listing per issue): a row whose "
+    "worklog was deleted there since is booked again instead of trusted to the journal.",
+)
+@click.option(
     "--rebook",
     is_flag=True,
     help="The batch was booked the other way (per row, or merged per day): take its "
@@ -109,6 +115,7 @@ def run(
     book_beside: bool,
     merge: str | None,
     rebook: bool,
+    recheck: bool,
     watching: Watching,
 ) -> None:
     """Import FILE... into Tracker and write a per-row report.
@@ -143,6 +150,7 @@ def run(
             book_beside=book_beside,
             merge=merge,
             rebook=rebook,
+            recheck=recheck,
         )
         return run_import(options)
 

@@ -59,6 +59,24 @@ def _batch_notes(summary: RunSummary) -> list[str]:
             "row in these files; a run without --sync leaves them in Tracker "
             "(see them with --sync --dry-run)"
         )
+    return lines + _rebook_lines(summary)
+
+
+def _rebook_lines(summary: RunSummary) -> list[str]:
+    """What ``--recheck`` found and what ``--rebook`` took back."""
+    lines: list[str] = []
+    if summary.recheck:
+        r = summary.recheck
+        again = "would be booked again" if summary.dry_run else "booked again"
+        lines.append(
+            f"recheck: {r['looked_for']} worklogs of the batch looked for in {r['issues']} "
+            f"issues; {r['gone']} no longer in Tracker, {again}"
+            + (
+                f"; not read (left as the journal says): {', '.join(r['unread_issues'])}"
+                if r["unread_issues"]
+                else ""
+            )
+        )
     if summary.rebook:
         r = summary.rebook
         # The hours on each side: a group or row the new way cannot book (a held group)

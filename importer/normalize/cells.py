@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from importer.errors import RowInvalid
 from importer.models import Cell
 
 _T = TypeVar("_T")
@@ -70,3 +71,22 @@ def refuse_foreign_digits(text: str) -> None:
     """Raise ``ValueError`` naming a digit that is not 0–9."""
     if digit := foreign_digit(text):
         raise ValueError(f"the digit {digit!r} is not one of 0–9; write the number with 0–9")
+
+
+def present(column: str, value: Cell) -> Cell:
+    """A cell that must hold something; an empty one makes the row invalid."""
+    if type(value) is str and value.strip():
+        return value
+    if is_blank(value):
+        raise RowInvalid(f"column '{column}' is empty", column, value)
+    return value
+
+
+def parsed(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
+    """Apply a parser; its complaint becomes a reason naming the column and the value."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise RowInvalid(
+            f"column '{column}' value {cell_text(value)!r}: {exc}", column, value
+        ) from None

@@ -18,22 +18,17 @@ from typing import TypeVar
 from importer.config import InputSection, Settings
 from importer.errors import RowInvalid
 from importer.models import Cell, Invalid, Mode, Skipped, SourceRow, Worklog
-from importer.normalize.cells import cached, cell_text, is_blank, totals_marker
+from importer.normalize.cells import cached, cell_text, is_blank, parsed, present, totals_marker
 from importer.normalize.durations import parse_duration
 from importer.normalize.issues import IssueKeys
 from importer.normalize.people import Authors
-from importer.normalize.sendable import (
-    check_cells,
-    check_start,
-    plausible_start,
-    whole_minutes,
-)
+from importer.normalize.sendable import check_cells, check_start, whole_minutes
+from importer.normalize.starts import Starts
 from importer.normalize.times import (
     localize,
     parse_date,
     parse_datetime,
     parse_time,
-    time_written_in,
 )
 from importer.read.columns import ColumnMap
 from importer.read.presets import FIELDS, Preset
@@ -47,15 +42,6 @@ def effective_input(settings: Settings, preset: Preset | None) -> InputSection:
         return settings.input
     chosen = {k: v for k, v in preset.options.items() if f"input.{k}" not in settings.explicit}
     return dataclasses.replace(settings.input, **chosen)  # type: ignore[arg-type]
-
-
-def _present(column: str, value: Cell) -> Cell:
-    """A cell that must hold something; an empty one makes the row invalid."""
-    if type(value) is str and value.strip():
-        return value
-    if is_blank(value):
-        raise RowInvalid(f"column '{column}' is empty", column, value)
-    return value
 
 
 def _checked_span(
@@ -105,12 +91,10 @@ class Normalizer:
         self.zone = settings.zone
         self.dayfirst = options.dayfirst
         self.date_system = options.date_system
-        self.default_start = settings.default_start_time
         self.unit = options.duration_unit
         self.max_duration = dt.timedelta(hours=options.max_duration_hours)
         self.rounded = settings.merge.per == "off"  # merged: rounded once, as their sum
         self.max_comment = options.max_comment_length
-        self.allow_future = options.allow_future
         needs_map = column_map.preset is not None and column_map.preset.issue_map
         self.issue_keys = IssueKeys(settings.issue, issue_map, needs_map=needs_map)
         # The preset's author column may hold part of the name (unless the config chose
@@ -124,44 +108,18 @@ class Normalizer:
             user_map=user_map,
             import_mode=Mode(mode) is Mode.IMPORT,
         )
-        self.now = now or (lambda: dt.datetime.now(dt.UTC))
-        self._seen_now = self.now()
+        self.starts = Starts(
+            self.columns,
+            options,
+            self.zone,
+            settings.default_start_time,
+            now or (lambda: dt.datetime.now(dt.UTC)),
+        )
+        self.parse_moment = self.starts.parse_moment
         # A month of rows repeats the same few dates, times and durations: parse each once.
-        self._parse_day = cached(
-            partial(parse_date, dayfirst=self.dayfirst, date_system=self.date_system)
-        )
-        self._parse_clock = cached(parse_time)
-        self.parse_moment = cached(
-            partial(
-                parse_datetime,
-                dayfirst=self.dayfirst,
-                date_system=self.date_system,
-                default_time=self.default_start,
-            )
-        )
         self._parse_span = cached(partial(parse_duration, unit=self.unit))
-        self._local = functools.lru_cache(maxsize=65536)(self._localize)
-        self._start_at = functools.lru_cache(maxsize=65536)(self._start_from)
         self._span_at = functools.lru_cache(maxsize=4096)(self._span_from)
         self._issue_at = functools.lru_cache(maxsize=65536)(self._issue_from)
-
-    def _now_again(self) -> dt.datetime:
-        self._seen_now = self.now()
-        return self._seen_now
-
-    def _localize(self, day: dt.date, clock: dt.time) -> dt.datetime:
-        """The instant, checked once per (day, time) pair; a naive result marks one that
-        Tracker cannot take (hashing aware datetimes per row would cost more)."""
-        start = localize(dt.datetime.combine(day, clock), self.zone)
-        return start if plausible_start(start) else start.replace(tzinfo=None)
-
-    def _pinned(self, moment: dt.datetime, column: str, value: Cell) -> dt.datetime:
-        """``moment`` in the configured zone; a naive one without a zone names the key."""
-        try:
-            return localize(moment, self.zone)
-        except ValueError as exc:
-            reason = f"column '{column}' value {cell_text(value)!r} {exc}"
-            raise RowInvalid(reason, column, value) from None
 
     def normalize(self, row: SourceRow) -> Worklog | Invalid | Skipped:
         """The worklog one row books, or why it books nothing."""
@@ -213,17 +171,7 @@ class Normalizer:
         return row.values.get(column)
 
     def _required(self, row: SourceRow, column: str) -> Cell:
-        return _present(column, row.values.get(column))
-
-    @staticmethod
-    def _parse(column: str, value: Cell, parse: Callable[[Cell], _T]) -> _T:
-        """Apply a parser; its complaint becomes a reason naming the column and the value."""
-        try:
-            return parse(value)
-        except ValueError as exc:
-            raise RowInvalid(
-                f"column '{column}' value {cell_text(value)!r}: {exc}", column, value
-            ) from None
+        return present(column, row.values.get(column))
 
     def _issue(self, row: SourceRow) -> str:
         return self._issue_at(row.values.get(self.columns.issue))
@@ -232,74 +180,14 @@ class Normalizer:
         """The issue key in a cell; memoised per cell (``_issue_at``): a month books the
         same few issues again and again."""
         column = self.columns.issue
-        return self.issue_keys.key(column, _present(column, value))
+        return self.issue_keys.key(column, present(column, value))
 
     def _start(self, row: SourceRow) -> dt.datetime:
         c = self.columns
         values = row.values
         if c.start:
-            return self._start_at(values.get(c.start), None)
-        return self._start_at(values.get(c.date), values.get(c.time) if c.time else None)
-
-    def _start_from(self, first: Cell, clock_value: Cell) -> dt.datetime:
-        """The start from the start cell (or the date and time cells); memoised per pair of
-        cells (``_start_at``): a month repeats its few dates and times."""
-        c = self.columns
-        if c.start:
-            value = _present(c.start, first)
-            start = self._pinned(self._parse(c.start, value, self.parse_moment), c.start, value)
-            check_start(start, c.start, value)
-        else:
-            start = self._start_on_day(_present(c.date, first), clock_value)
-        # Time only moves on: a start before a ``now`` read earlier is in the past (and stays
-        # so, which is why a start may be memoised); only a later one asks the clock again.
-        if not self.allow_future and start > self._seen_now and start > self._now_again():
-            column = c.start or c.date
-            raise RowInvalid(
-                f"column '{column}': the work starts in the future ({start.isoformat()}); "
-                "set input.allow_future = true to book it anyway",
-                column,
-                first,
-            )
-        return start
-
-    def _start_on_day(self, value: Cell, clock_value: Cell) -> dt.datetime:
-        """The date cell with the time cell, or at ``input.default_start_time``. A date cell
-        that writes a time of day too (``2026-10-01 14:30``, an Excel date and time, an
-        offset) starts then; a time cell that says another time, or holds another day, makes
-        the row invalid rather than one of them silently dropped."""
-        c = self.columns
-        day = self._parse(c.date, value, self._parse_day)
-        written = time_written_in(value, dayfirst=self.dayfirst, date_system=self.date_system)
-        clock = self.default_start
-        if c.time and not is_blank(clock_value):
-            clock = self._parse(c.time, clock_value, self._parse_clock)
-            on = clock_value.date() if isinstance(clock_value, dt.datetime) else day
-            if on != day and on.year > 1900:  # 1899-12-30/31: a time cell's placeholder day
-                raise RowInvalid(
-                    f"column '{c.time}' value {cell_text(clock_value)!r} is on another day "
-                    f"than column '{c.date}' value {cell_text(value)!r}",
-                    c.time,
-                    clock_value,
-                )
-            if written is not None and written.time() != clock:
-                raise RowInvalid(
-                    f"column '{c.date}' value {cell_text(value)!r} writes the time "
-                    f"{written.time().isoformat()}, column '{c.time}' value "
-                    f"{cell_text(clock_value)!r} another; which one is meant?",
-                    c.date,
-                    value,
-                )
-        if written is None:
-            if self.zone is None:
-                self._pinned(dt.datetime.combine(day, clock), c.date, value)  # refuses it
-            start = self._local(day, clock)
-            if start.tzinfo is None:  # _localize's mark of a start Tracker cannot take
-                check_start(start.replace(tzinfo=self.zone), c.date, value)
-            return start
-        start = self._pinned(written, c.date, value)  # its own offset, or input.timezone
-        check_start(start, c.date, value)
-        return start
+            return self.starts.at(values.get(c.start), None)
+        return self.starts.at(values.get(c.date), values.get(c.time) if c.time else None)
 
     def _duration(self, row: SourceRow, start: dt.datetime) -> dt.timedelta:
         c = self.columns
@@ -312,8 +200,8 @@ class Normalizer:
     def _span_from(self, value: Cell) -> dt.timedelta:
         """A duration cell as Tracker books it; memoised per cell (``_span_at``)."""
         column = self.columns.duration
-        value = _present(column, value)
-        duration = self._parse(column, value, self._parse_span)
+        value = present(column, value)
+        duration = parsed(column, value, self._parse_span)
         return _checked_span(column, value, duration, self.max_duration, self.rounded)
 
     def _until_end(self, row: SourceRow, start: dt.datetime, value: Cell) -> dt.timedelta:
@@ -323,13 +211,13 @@ class Normalizer:
         c = self.columns
         if isinstance(value, dt.datetime) or (isinstance(value, str) and len(value.strip()) > 8):
             parse = partial(parse_datetime, dayfirst=self.dayfirst, date_system=self.date_system)
-            end = self._parse(c.end, value, parse)
+            end = parsed(c.end, value, parse)
         else:
             day = start.replace(tzinfo=None).date()
             crossed = not c.end_date
             if c.end_date and not is_blank(end_day := self._cell(row, c.end_date)):
-                day = self._parse(c.end_date, end_day, partial(parse_date, dayfirst=self.dayfirst))
-            end = dt.datetime.combine(day, self._parse(c.end, value, parse_time))
+                day = parsed(c.end_date, end_day, partial(parse_date, dayfirst=self.dayfirst))
+            end = dt.datetime.combine(day, parsed(c.end, value, parse_time))
             if crossed and end < start.replace(tzinfo=None):
                 end += dt.timedelta(days=1)  # crossed midnight
         # Elapsed time between two instants, so a DST change inside the span counts right.
@@ -342,7 +230,7 @@ class Normalizer:
         column = self.columns.created_at
         if not column or is_blank(value := row.values.get(column)):
             return None
-        created_at = self._pinned(self._parse(column, value, self.parse_moment), column, value)
+        created_at = self.starts.pinned(parsed(column, value, self.parse_moment), column, value)
         check_start(created_at, column, value)
         return created_at
 

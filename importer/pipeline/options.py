@@ -40,6 +40,7 @@ class RunOptions:
     book_beside: bool = False  # without --sync, book a corrected row beside its earlier booking
     merge: str | None = None  # --merge: "day" or "off" (default: merge.per of the config)
     rebook: bool = False  # a batch booked the other way: take its worklogs back, book anew
+    recheck: bool = False  # look for the batch's worklogs in Tracker; book the gone ones again
     cancel: asyncio.Event | None = None  # set: the run stops as on SIGTERM (a service's cancel)
     submitted_by: str | None = None  # a service's job: who submitted it (in the summary)
     # What people call the files (an upload's own name), one per file: the report, the plan

@@ -39,6 +39,7 @@ from importer.pipeline.options import (
     summary_path,
 )
 from importer.pipeline.rebooking import MERGED_RUN, Rebook, booked_other_way, refuse_switch
+from importer.pipeline.rechecking import Recheck, recheck
 from importer.pipeline.session import RunSession
 from importer.pipeline.sink import flushing
 from importer.pipeline.syncing import (
@@ -229,12 +230,28 @@ async def run_import_async(
             async with flushing(sink):
                 if rebook is not None:
                     await rebook.take_back(session, delivery, options.dry_run)
+                rechecked = await _recheck(options, session, delivery, batch)
+                if rechecked is not None:
+                    forget |= frozenset(rechecked.gone)  # a dry run's journal is not marked
+                    rows = rechecked.rows(rows)
                 if rebook is not None and rebook.unfinished:
                     work = _Steps(rebook.held(rows))  # not one row is booked beside them
                 else:
                     work = _steps_for(options, session, rows, batch, forget)
                 await _book_or_plan(options, work.steps, session, delivery, forget)
-    return _concluded(session, read, work, refusals, rebook)
+    summary = _concluded(session, read, work, refusals, rebook)
+    summary.recheck = rechecked.as_json() if rechecked is not None else None
+    return summary
+
+
+async def _recheck(
+    options: RunOptions, session: RunSession, delivery: Delivery | None, batch: str
+) -> Recheck | None:
+    """``--recheck``: the batch's worklogs looked for in Tracker (needs a token)."""
+    if not options.recheck or delivery is None or session.stops.reason is not None:
+        return None
+    concurrency = options.settings.delivery.concurrency
+    return await recheck(session.journal, session.target, batch, delivery, concurrency)
 
 
 def _concluded(

@@ -13,7 +13,6 @@ from collections.abc import Callable, Collection
 from pathlib import Path
 
 from importer.clock import Clock
-from importer.errors import Rejected
 from importer.journal.schema import Booked
 from importer.log import get_logger
 from importer.models import Booking, Outcome, Status
@@ -21,11 +20,11 @@ from importer.pipeline.bookings import RowNotes, bookings
 from importer.pipeline.delivery import Delivery
 from importer.pipeline.options import RunOptions, summary_path
 from importer.pipeline.rebooking import booked_other_way, refuse_other_way
+from importer.pipeline.rechecking import issue_listings
 from importer.pipeline.run import read_files, union_columns
 from importer.pipeline.session import RunSession
 from importer.report import RunSummary
 from importer.sync.verify import Audit, audit
-from importer.tracker import Record
 
 
 def verify_report_path(options: RunOptions) -> Path:
@@ -34,29 +33,6 @@ def verify_report_path(options: RunOptions) -> Path:
         return options.report_path
     configured = Path(options.settings.report.path)
     return configured.with_name(f"{configured.stem}-verify{configured.suffix or '.csv'}")
-
-
-async def _listings(
-    delivery: Delivery, issues: list[str], concurrency: int
-) -> tuple[dict[str, list[Record]], dict[str, str]]:
-    """Every issue's worklogs; an issue Tracker refuses to list is kept with its reason."""
-    calls = delivery.deliverer.calls
-    client = delivery.client
-    gate = asyncio.Semaphore(concurrency)
-    found: dict[str, list[Record]] = {}
-    refused: dict[str, str] = {}
-
-    async def one(issue: str) -> None:
-        async with gate:
-            try:
-                found[issue] = await calls.pages(
-                    f"{issue} (verify)", lambda each: client.issue_worklogs(issue, each_page=each)
-                )
-            except Rejected as error:
-                refused[issue] = f"cannot read {issue}'s worklogs: {error.message}"
-
-    await asyncio.gather(*(one(issue) for issue in issues))
-    return found, refused
 
 
 async def verify_async(
@@ -124,7 +100,7 @@ async def _audit(
 ) -> Audit:
     """Tracker's listings of every issue the file or the batch touches, matched with rows."""
     issues = sorted({r.worklog.issue for r in rows} | {e.issue for e in earlier})
-    listings, refused = await _listings(delivery, issues, concurrency)
+    listings, refused = await issue_listings(delivery, issues, concurrency, "verify")
     people: dict[str, Collection[str]] = {}
     for row in rows:
         if row.worklog.author not in people:

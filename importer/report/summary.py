@@ -118,6 +118,7 @@ class RunSummary:
     tracker_checks: dict[str, Any] | None = None  # issues and authors Tracker would refuse
     merge: dict[str, Any] | None = None  # merged per day: rows, groups, requests saved
     rebook: dict[str, Any] | None = None  # --rebook: the earlier worklogs taken back
+    recheck: dict[str, Any] | None = None  # --recheck: the batch's worklogs looked for
 
     @classmethod
     def of(
