@@ -250,6 +250,16 @@ def print_undo(summary: RunSummary) -> None:
     echo("\n".join(lines))
 
 
+def _verdict(summary: RunSummary) -> str:
+    """Whether Tracker matches the file; rows that could not be compared are said apart."""
+    c = summary.counts
+    if summary.exit_code == 0:
+        return "Tracker matches the file"
+    if not any(c[k] for k in ("missing", "different", "extra", "failed")) and c["invalid"]:
+        return f"Tracker matches the file's valid rows; {c['invalid']} rows are invalid"
+    return "Tracker differs from the file"
+
+
 def print_verify(summary: RunSummary) -> None:
     """A verify in a few lines: rows present, missing, different; extras; hours side by side."""
     c = summary.counts
@@ -257,7 +267,7 @@ def print_verify(summary: RunSummary) -> None:
         f"verify of batch {summary.batch!r}: present {c['present']}  missing {c['missing']}"
         f"  different {c['different']}  extra {c['extra']}  invalid {c['invalid']}"
         f"  not checked {c['failed']}",
-        "Tracker matches the file" if summary.exit_code == 0 else "Tracker differs from the file",
+        _verdict(summary),
     ]
     for field in ("person", "issue"):
         totals = (summary.verify or {}).get(field, {})

@@ -84,3 +84,25 @@ def test_verify_on_the_command_line_exits_1_and_says_so(
     )
     assert result.exit_code == 1, result.output
     assert "missing 1" in result.output and "Tracker differs from the file" in result.output
+
+
+def test_verify_of_a_file_whose_only_trouble_is_invalid_rows_says_tracker_matches_the_rest(
+    tracker: str, tmp_path: Path, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in tracker_env(tracker).items():
+        monkeypatch.setenv(name, value)
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG_TOML, encoding="utf-8")
+    rows = unique_issues("VALIDONLY-")(FIRST[:3])
+    path = write_csv(rows, name="october.csv")
+    state = ["--state", str(tmp_path / "j.sqlite")]
+    booked = CliRunner().invoke(main, ["run", str(path), "-c", str(config), *state, "-q"])
+    assert booked.exit_code == 0, booked.output
+    path = write_csv(
+        [*rows, [rows[1][0], "32.10.2026", "09:00", "1", "bad", ""]], name="october.csv"
+    )
+    result = CliRunner().invoke(main, ["verify", str(path), "-c", str(config), *state,
+                                       "--report", str(tmp_path / "v.csv")])  # fmt: skip
+    assert result.exit_code == 1, result.output  # invalid rows: exit 1, as documented
+    assert "Tracker matches the file's valid rows; 1 rows are invalid" in result.output
+    assert "Tracker differs" not in result.output
