@@ -50,7 +50,9 @@ def plan_lines(plan: SyncPlan, batch: str) -> list[str]:
     """The plan as a person reads it: counts, the first rows of each kind, hours per person."""
     lines = [
         f"sync of batch {batch!r}: {plan.unchanged} unchanged, {plan.creates} to create, "
-        f"{plan.updates} to update, {plan.deletes} to delete "
+        f"{plan.updates} to update, {plan.deletes} to delete"
+        + (f" ({plan.moved} of them booked anew: their start moved)" if plan.moved else "")
+        + " "
         f"(the batch holds {plan.batch_size} bookings)"
     ]
     for title, chosen in (
@@ -79,6 +81,7 @@ def plan_summary(plan: SyncPlan) -> dict[str, Any]:
         "to_create": plan.creates,
         "to_update": plan.updates,
         "to_delete": plan.deletes,
+        "moved": plan.moved,
         "hours_by_person": {
             p: {"before": b, "after": a} for p, (b, a) in plan.hours_by_author().items()
         },
@@ -89,9 +92,11 @@ def check_valve(plan: SyncPlan, batch: str, max_share: float, allowed: bool) -> 
     """Refuse a sync that deletes more than ``max_share`` of its batch (a truncated export)."""
     if allowed or plan.deletes == 0 or plan.delete_share() <= max_share:
         return
+    moved = f" and {plan.moved} more to book anew where their start moved" if plan.moved else ""
     message = (
-        f"--sync would delete {plan.deletes} of the {plan.batch_size} bookings of batch "
-        f"{batch!r} ({plan.delete_share():.0%}, more than sync.max_delete_share "
+        f"--sync would delete {plan.deletes - plan.moved}{moved} of the {plan.batch_size} "
+        f"bookings of batch {batch!r} ({plan.delete_share():.0%} removed, more than "
+        "sync.max_delete_share "
         f"{max_share:.0%}); nothing was sent. Is the file complete? If these rows really are "
         "gone, run again with --allow-mass-delete.\n" + "\n".join(plan_lines(plan, batch))
     )

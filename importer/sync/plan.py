@@ -78,12 +78,16 @@ class SyncPlan:
     creates: int = 0
     updates: int = 0
     deletes: int = 0
+    # of the deletions, those whose issue, person and day get a new booking in the same plan:
+    # a row (or merged group) whose start moved — Tracker cannot move a start — not a removal
+    moved: int = 0
     new: set[str] = dataclasses.field(default_factory=set)  # fingerprints of rows to create
     seconds_before: dict[str, int] = dataclasses.field(default_factory=dict)  # by author
     seconds_after: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def delete_share(self) -> float:
-        return self.deletes / self.batch_size if self.batch_size else 0.0
+        """The share of the batch the plan removes (deletions of moved rows not counted)."""
+        return (self.deletes - self.moved) / self.batch_size if self.batch_size else 0.0
 
     def first(self, kind: type, count: int = 5) -> list[Step]:
         """The first ``count`` steps of a kind (``Booking``: the rows to create)."""
@@ -134,11 +138,21 @@ def plan_sync(
             _place(plan, item, corrections.get(item.fingerprint), by_fp.get(item.fingerprint))
         else:
             plan.steps.append(item)
+    replaced = Counter(_day_key(b.worklog.issue, b.worklog.author, b.worklog.start)
+                       for b in new_rows)  # fmt: skip
     for e in leftovers:
         if e.fingerprint not in corrected:
             plan.steps.append(Delete(e))
             plan.deletes += 1
+            key = _day_key(e.issue, e.author, dt.datetime.fromisoformat(e.start_utc))
+            if replaced[key]:
+                replaced[key] -= 1
+                plan.moved += 1
     return plan
+
+
+def _day_key(issue: str, author: str, start: dt.datetime) -> tuple[str, str, dt.date]:
+    return (issue, author, start.astimezone(dt.UTC).date())
 
 
 def _corrections(new_rows: list[Booking], leftovers: list[Booked]) -> dict[str, Booked]:

@@ -70,6 +70,20 @@ def test_a_moved_start_is_a_deletion_and_a_creation() -> None:
     assert (plan.creates, plan.updates, plan.deletes) == (1, 0, 1)
 
 
+def test_a_start_moved_within_its_day_is_not_a_removal_to_the_safety_valve() -> None:
+    """Tracker cannot move a start: the booking is deleted and booked anew. The valve against
+    truncated exports counts what the file removes, not such moves."""
+    earlier = [booking(n) for n in range(1, 5)]
+    moved = [dataclasses.replace(b, worklog=dataclasses.replace(
+        b.worklog, start=b.worklog.start + dt.timedelta(hours=2)), fingerprint=b.fingerprint + "m")
+        for b in earlier[:2]]  # fmt: skip
+    plan = plan_sync([*moved, *earlier[2:3]], [booked(b) for b in earlier], nothing)
+    assert (plan.creates, plan.deletes, plan.moved) == (2, 3, 2)
+    assert plan.delete_share() == 0.25  # one of four removed (PORT-4); two moved
+    other_day = plan_sync([booking(1, day=1)], [booked(booking(1))], nothing)
+    assert (other_day.deletes, other_day.moved) == (1, 0)  # another day: a removal too
+
+
 def test_an_ambiguous_correction_is_not_guessed() -> None:
     # Two earlier bookings share issue, start and author: which one was corrected is unknown.
     twins = [booking(1, comment="a"), booking(1, comment="b")]
