@@ -19,6 +19,7 @@ from importer.errors import InputError
 from importer.log import get_logger
 from importer.models import Booking, Invalid, Mode, Outcome, SourceRow, Status, Worklog
 from importer.month import MonthFacts, MonthFindings
+from importer.normalize.times import is_slashed, only_one_order
 from importer.pipeline.inputs import InputFile
 from importer.pipeline.merging import Merger
 
@@ -30,13 +31,51 @@ def survey(inputs: Sequence[InputFile], merged: bool = False) -> MonthFacts:
     for position, opened in enumerate(inputs):
         normalizer = opened.normalizer
         normalize = normalizer.normalize
+        order = _DateOrder(normalizer.columns.start or normalizer.columns.date, normalizer.dayfirst)
         for source in opened.table.rows():
+            cell = source.values.get(order.column)
+            if type(cell) is str and "/" in cell:
+                order.see(source, cell)
             result = normalize(source)
             if isinstance(result, Worklog):
                 facts.add(position, source.row, result)
             elif merged and isinstance(result, Invalid) and (whose := normalizer.whose(source)):
                 facts.add_stray(position, source.row, *whose)
+        order.check()
     return facts
+
+
+class _DateOrder:
+    """A file whose slashed dates are read one way (``05/10/2026`` as 5 October) but that
+    also holds one that only the other way can be (``13/10/2026``) is refused before anything
+    is sent: its ambiguous dates would be booked on the wrong day."""
+
+    def __init__(self, column: str, dayfirst: bool) -> None:
+        self.column, self.dayfirst = column, dayfirst
+        self.ambiguous: SourceRow | None = None
+        self.other: tuple[SourceRow, str] | None = None
+
+    def see(self, source: SourceRow, cell: str) -> None:
+        day_first = only_one_order(cell)
+        if day_first is None:
+            if self.ambiguous is None and is_slashed(cell):
+                self.ambiguous = source
+        elif day_first != self.dayfirst and self.other is None:
+            self.other = (source, cell)
+
+    def check(self) -> None:
+        if self.ambiguous is None or self.other is None:
+            return
+        source, cell = self.other
+        read, written = ("day", "month") if self.dayfirst else ("month", "day")
+        raise InputError(
+            f"{source.file}: row {source.row} column '{self.column}' value {cell!r} can only "
+            f"be {written} first, but the file's dates are read {read} first (input.dayfirst "
+            f"= {str(self.dayfirst).lower()}, a preset's default or the config's): row "
+            f"{self.ambiguous.row}'s {self.ambiguous.values.get(self.column)!r} and every date "
+            f"like it would be booked on the wrong day. Set input.dayfirst = "
+            f"{str(not self.dayfirst).lower()}; nothing was sent"
+        )
 
 
 @dataclasses.dataclass

@@ -301,3 +301,35 @@ def test_spreadsheet_error_cells_name_the_error(tmp_path: Path) -> None:
         "column 'Hours': the cell holds the spreadsheet error #DIV/0!",
         "column 'Comment': the cell holds the spreadsheet error #N/A",
     ]
+
+
+async def test_a_file_whose_dates_can_only_be_the_other_order_is_refused_before_sending(
+    tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    """Read day first, 10/05/2026 is 10 May; a 10/25/2026 in the same file shows it is 5
+    October. Booking the rest anyway would put them on the wrong day: the file is refused."""
+    rows = [
+        ["Issue", "Date", "Start", "Hours", "Comment", "Author"],
+        ["PORT-1", "10/05/2026", "09:00", "1", "a", "a.smirnova"],
+        ["PORT-2", "10/25/2026", "09:00", "1", "b", "a.smirnova"],
+    ]
+    path = write_csv(rows)
+    async with running_sandbox() as sandbox:
+        with pytest.raises(InputError) as refused:
+            await import_into(sandbox, [path], make_settings(), tmp_path / "r.csv")
+        assert not sandbox.store.worklogs
+        month_first = make_settings(input={"dayfirst": False})
+        summary = await import_into(sandbox, [path], month_first, tmp_path / "r2.csv")
+        starts = sorted(w.start.date() for w in sandbox.store.worklogs.values())
+    assert str(refused.value) == (
+        f"{path}: row 3 column 'Date' value '10/25/2026' can only be month first, but the "
+        "file's dates are read day first (input.dayfirst = true, a preset's default or the "
+        "config's): row 2's '10/05/2026' and every date like it would be booked on the wrong "
+        "day. Set input.dayfirst = false; nothing was sent"
+    )
+    assert summary.exit_code == ExitCode.OK
+    assert starts == [dt.date(2026, 10, 5), dt.date(2026, 10, 25)]
+    dotted = write_csv([rows[0], [*rows[1][:1], "05.10.2026", *rows[1][2:]], rows[2]])
+    async with running_sandbox() as sandbox:  # no ambiguous date: only that row is invalid
+        alone = await import_into(sandbox, [dotted], make_settings(), tmp_path / "r3.csv")
+    assert (alone.counts["created"], alone.counts["invalid"]) == (1, 1)
