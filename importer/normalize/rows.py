@@ -68,6 +68,9 @@ def _checked_span(
     return duration
 
 
+ONLY_NUMBERS = "totals row (no issue, date or text; only numbers)"
+
+
 class Normalizer:
     """Applies one file's column map and the configured rules to its rows."""
 
@@ -147,8 +150,19 @@ class Normalizer:
             if marker := totals_marker(row.values):
                 return Skipped(f"totals row ({marker!r})")
             if self._only_totals(row):
-                return Skipped("totals row (no issue, date or text; only numbers)")
+                return Skipped(ONLY_NUMBERS)
             return Invalid(exc.reason, exc.column, exc.value)
+
+    def total_in(self, row: SourceRow) -> dt.timedelta | None:
+        """The hours a totals row writes in the duration column, if it writes any."""
+        column = self.columns.duration
+        value = row.values.get(column) if column else None
+        if is_blank(value):
+            return None
+        try:
+            return self._parse_span(value)
+        except ValueError:
+            return None
 
     def whose(self, row: SourceRow) -> tuple[str, str, dt.datetime] | None:
         """An invalid row's author, issue and start, if readable: the group it would join."""

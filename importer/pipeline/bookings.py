@@ -11,14 +11,16 @@ a valid one as a ``Booking`` carrying its month warnings.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable, Iterator, Sequence
 
 from importer.deliver import Occurrences, Refusals, booking_content
 from importer.deliver.identity import Fingerprints
 from importer.errors import InputError
 from importer.log import get_logger
-from importer.models import Booking, Invalid, Mode, Outcome, SourceRow, Status, Worklog
+from importer.models import Booking, Invalid, Mode, Outcome, Skipped, SourceRow, Status, Worklog
 from importer.month import MonthFacts, MonthFindings
+from importer.normalize.rows import ONLY_NUMBERS, Normalizer
 from importer.normalize.times import is_slashed, only_one_order
 from importer.pipeline.inputs import InputFile
 from importer.pipeline.merging import Merger
@@ -105,13 +107,17 @@ def bookings(
     for position, opened in enumerate(inputs):
         table, normalizer = opened.table, opened.normalizer
         rows = 0
+        totals = _Totals()
         for source in table.rows():
             rows += 1
             result = normalizer.normalize(source)
             if not isinstance(result, Worklog):
+                if isinstance(result, Skipped):
+                    result = totals.check(source, result, normalizer)
                 status = Status.INVALID if isinstance(result, Invalid) else Status.SKIPPED
                 yield Outcome(source, status, error=result.reason)
                 continue
+            totals.add(result.duration)
             warning, refused = notes.of(position, source.row, result)
             if notes.merger is not None:
                 yield from _merged(notes, position, source, result, warning, refused, fingerprint)
@@ -123,6 +129,47 @@ def bookings(
         log.info("file_read", file=str(table.path), rows=rows, header_row=table.header_row)
     if notes.merger is not None:
         yield from notes.merger.held()
+
+
+class _Totals:
+    """A row of numbers only (no issue, date or label) is a totals row when it adds up the
+    rows above it — since the last totals row, or from the top; otherwise it is a lost entry
+    (its issue and date missing), and reported ``invalid`` rather than skipped."""
+
+    def __init__(self) -> None:
+        self.since = self.all = dt.timedelta(0)
+
+    def add(self, duration: dt.timedelta) -> None:
+        self.since += duration
+        self.all += duration
+
+    def check(
+        self, source: SourceRow, skipped: Skipped, normalizer: Normalizer
+    ) -> Invalid | Skipped:
+        if not skipped.reason.startswith("totals row"):
+            return skipped  # a blank row
+        since, self.since = self.since, dt.timedelta(0)
+        if skipped.reason != ONLY_NUMBERS:
+            return skipped  # it says it is a total ("Итого")
+        total = normalizer.total_in(source)
+        if total is None or any(abs(total - sum_) <= TOLERANCE for sum_ in (since, self.all)):
+            return skipped
+        column = normalizer.columns.duration
+        return Invalid(
+            f"column '{column}' value {source.values.get(column)!r}: a row with no issue, "
+            f"date or text, and its hours are not the total of the rows above "
+            f"({_hours(since)} since the last total, {_hours(self.all)} in all): is it an "
+            "entry missing its issue and date?",
+            column,
+            source.values.get(column),
+        )
+
+
+TOLERANCE = dt.timedelta(minutes=1)  # a total of hours written with two decimals
+
+
+def _hours(span: dt.timedelta) -> str:
+    return f"{span.total_seconds() / 3600:g} h"
 
 
 def _fingerprinter(target: str, mode: Mode) -> Callable[[Worklog], str]:

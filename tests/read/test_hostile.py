@@ -333,3 +333,30 @@ async def test_a_file_whose_dates_can_only_be_the_other_order_is_refused_before_
     async with running_sandbox() as sandbox:  # no ambiguous date: only that row is invalid
         alone = await import_into(sandbox, [dotted], make_settings(), tmp_path / "r3.csv")
     assert (alone.counts["created"], alone.counts["invalid"]) == (1, 1)
+
+
+async def test_a_row_of_numbers_only_is_a_total_only_when_it_adds_up_the_rows_above(
+    tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    rows = [
+        ["Issue", "Date", "Start", "Hours", "Comment", "Author"],
+        ["PORT-1", "01.10.2026", "09:00", "1", "a", "a.smirnova"],
+        ["PORT-2", "01.10.2026", "11:00", "2,5", "b", "a.smirnova"],
+        ["", "", "", "3,5", "", ""],  # row 4: the subtotal of rows 2–3
+        ["PORT-3", "02.10.2026", "09:00", "2", "c", "a.smirnova"],
+        ["", "", "", "8", "", ""],  # row 6: adds up nothing: an entry that lost its issue
+        ["", "", "", "", "", ""],
+        ["", "", "", "5,5", "", ""],  # row 8: the grand total
+    ]
+    async with running_sandbox() as sandbox:
+        summary = await import_into(sandbox, [write_csv(rows)], make_settings(), tmp_path / "r.csv")
+    lines = {line["row"]: line for line in read_report(tmp_path / "r.csv")}
+    assert [lines[r]["status"] for r in ("4", "6", "7", "8")] == [
+        "skipped", "invalid", "skipped", "skipped",
+    ]  # fmt: skip
+    assert lines["6"]["error"] == (
+        "column 'Hours' value '8': a row with no issue, date or text, and its hours are not "
+        "the total of the rows above (2 h since the last total, 5.5 h in all): is it an entry "
+        "missing its issue and date?"
+    )
+    assert summary.exit_code == ExitCode.ROWS_FAILED and summary.counts["created"] == 3
