@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+from multidict import CIMultiDict
 
 from importer.clock import Clock, SystemClock
 from importer.config import Credentials
@@ -169,6 +170,7 @@ class TrackerClient(PagedReads):
         self._session = session
         self._base = credentials.base_url
         self._headers = credentials.headers()
+        self._token = credentials.token  # never repeated: an answer that echoes it is scrubbed
         self._timeout = aiohttp.ClientTimeout(total=request_timeout)
         self.clock = clock or SystemClock()
         self.pacer = Pacer(rate_limit, self.clock)
@@ -210,6 +212,9 @@ class TrackerClient(PagedReads):
             except ValueError:
                 raise Retryable(f"HTTP {status} with a body that is not JSON") from None
         text = answer.decode("utf-8", errors="replace")
+        if self._token:  # a Tracker (or a proxy) that echoes the request must not pass it on
+            text = text.replace(self._token, "***")
+            headers = CIMultiDict((k, v.replace(self._token, "***")) for k, v in headers.items())
         error = error_for_status(status, text, headers, changes_state=changes_state)
         if status == 429:
             self.stats.responses_429 += 1

@@ -116,3 +116,41 @@ def test_a_credential_with_a_control_character_is_refused_naming_the_variable(
         env=env,
     )
     assert run.exit_code == 2 and "control character" in run.output
+
+
+@pytest.mark.parametrize("how", ["body", "redirect"])
+async def test_a_tracker_that_echoes_the_token_does_not_get_it_into_any_answer_or_file(
+    how: str, tmp_path: Path, write_csv: Callable[..., Path]
+) -> None:
+    """Tracker's words reach the report, the summary and the service's job: an answer that
+    repeats the Authorization header (a proxy's echo, a redirect that puts it in its URL)
+    must not carry the token there."""
+
+    async def echo(request: web.Request) -> web.Response:
+        said = request.headers.get("Authorization", "")
+        if how == "redirect":
+            raise web.HTTPFound(f"http://127.0.0.1:9/v2/myself?echo={said}")
+        return web.json_response({"errorMessages": [f"bad credentials: {said}"]}, status=401)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", echo)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        options = RunOptions(
+            [write_csv(month_rows(3))], make_settings(), report_path=tmp_path / "r.csv",
+            state_path=tmp_path / "j.sqlite",
+            environ=env_for(str(server.make_url("")).rstrip("/"), token="SECRETECHO777"),
+        )  # fmt: skip
+        try:
+            summary = await run_import_async(options)
+            said = summary.stopped
+        except (ConfigError, Exception) as error:  # a refusal before the run: its words
+            said = str(error)
+    finally:
+        await server.close()
+    assert "***" in said or "bad credentials" in said or "redirect" in said
+    assert "SECRETECHO777" not in said
+    for made in tmp_path.iterdir():
+        if made.is_file():
+            assert b"SECRETECHO777" not in made.read_bytes(), made
