@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import math
+import zipfile
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,6 +191,26 @@ def open_table(
     )
 
 
+UNPACKED_MOST = 2 << 30  # bytes a workbook may unpack to: a million rows take about 0.5 GiB
+SQUEEZED_MOST = 100  # and, past 200 MiB, how many times its own size (a sheet of XML: 5–15)
+
+
+def _check_unpacked(path: Path) -> None:
+    """Refuse a workbook that unpacks to far more than a timesheet could (a zip bomb: 1 MB
+    of file holding gigabytes of spaces) before it is read into memory."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            unpacked = sum(info.file_size for info in book.infolist())
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip (XLS), or unreadable: the reader says what is wrong
+    size = max(path.stat().st_size, 1)
+    if unpacked > UNPACKED_MOST or (unpacked > 200 << 20 and unpacked / size > SQUEEZED_MOST):
+        raise InputError(
+            f"{path}: unpacks to {unpacked / 2**20:,.0f} MiB, {unpacked / size:,.0f} times its "
+            "size: more than any timesheet; refused unread"
+        )
+
+
 def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | None) -> Table:
     # pandas and calamine load only for a spreadsheet: a CSV run starts 0.2 s sooner.
     import pandas as pd
@@ -197,6 +218,7 @@ def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | N
 
     from importer.read.sheets import other_sheets, read_sheet
 
+    _check_unpacked(path)
     try:
         frame = read_sheet(path, options.sheet)
     except pd.errors.EmptyDataError:

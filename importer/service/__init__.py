@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import shutil
 import signal
 from collections.abc import Mapping
 from pathlib import Path
@@ -60,6 +61,8 @@ def parse_listen(listen: str, token: str | bool) -> tuple[str, int]:
         port = int(port_text)
     except ValueError:
         raise ConfigError(f"--listen {listen!r}: expected HOST:PORT, e.g. 127.0.0.1:8765") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--listen {listen!r}: a port is 0 to 65535")
     try:
         loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -107,7 +110,13 @@ async def serve(
     with redacting(*secrets):
         try:
             site = web.TCPSite(web_runner, host, port)
-            await site.start()
+            try:
+                await site.start()
+            except OSError as error:  # the port taken, the address not this machine's
+                raise ConfigError(
+                    f"--listen {listen}: cannot listen there: {error.strerror or error}"
+                ) from None
+            _sweep_cut_uploads(folder / "jobs", store)
             log.info("service_started", listen=f"{host}:{port}", jobs=str(folder))
             worker = asyncio.create_task(runner.serve())
             watcher = asyncio.create_task(_watch(inbox, runner, folder / "jobs")) if inbox else None
@@ -131,14 +140,27 @@ async def serve(
             store.close()
 
 
+def _sweep_cut_uploads(jobs_dir: Path, store: JobStore) -> None:
+    """An upload cut off by the service's own death (SIGKILL mid-body) left a folder that no
+    job owns: removed at start, as an upload cut off by its client is at once."""
+    owned = store.folders()
+    for folder in jobs_dir.glob("upload-*"):
+        if folder.is_dir() and folder.name not in owned:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("cut_upload_removed", folder=str(folder))
+
+
 async def _watch(folder: Path, runner: Runner, jobs_dir: Path) -> None:
     """Look into the inbox every second; file away the jobs it started when they end."""
     inbox = Inbox(folder, runner.store, jobs_dir)
     runner.on_end.append(inbox.file_away)
     loop = asyncio.get_running_loop()
     while True:
-        if inbox.scan(loop.time()):
-            runner.wakeup.set()
+        try:
+            if inbox.scan(loop.time()):
+                runner.wakeup.set()
+        except OSError as error:  # a folder gone or unreadable: said, and looked at again
+            log.error("inbox_unreadable", folder=str(folder), reason=str(error))
         await asyncio.sleep(INBOX_EVERY)
 
 

@@ -21,6 +21,7 @@ files are stored under generated names. The Tracker token is never part of any a
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -30,30 +31,22 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from aiohttp.multipart import BodyPartReader
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from importer.config import check_batch_name
-from importer.errors import ConfigError
-from importer.models import Mode
-from importer.service.jobs import Job, JobState, JobStore, batch_from_name
+from importer.service.jobs import Job, JobState
+from importer.service.keys import (
+    JOBS_DIR,
+    RUNNER,
+    STORE,
+    SUBMITTER,
+    SUBMITTERS,
+    UPLOAD_LIMIT,
+    refuse,
+)
 from importer.service.people import Submitters
 from importer.service.runner import Runner
-
-MAX_FILES = 10
-ACCEPTED = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
-RUNNER: web.AppKey[Runner] = web.AppKey("runner", Runner)
-STORE: web.AppKey[JobStore] = web.AppKey("store", JobStore)
-JOBS_DIR: web.AppKey[Path] = web.AppKey("jobs_dir", Path)
-SUBMITTERS: web.AppKey[Submitters] = web.AppKey("submitters", Submitters)
-UPLOAD_LIMIT: web.AppKey[int] = web.AppKey("upload_limit", int)  # bytes, the whole request
-SUBMITTER: web.RequestKey[str] = web.RequestKey("submitter", str)  # who sent the request
-_FLAGS = ("dry_run", "sync", "allow_mass_delete", "rebook")
-
-
-def _refuse(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+from importer.service.uploads import create_job
 
 
 def _cross_site(request: web.Request) -> bool:
@@ -80,105 +73,48 @@ def _loopback_host(request: web.Request) -> bool:
 
 
 @web.middleware
+async def _json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Every answer under ``/api/`` is JSON, aiohttp's own refusals too (an unknown route, a
+    method not allowed, a body past the size limit)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400 or not request.path.startswith("/api/"):
+            raise
+        if error.content_type == "application/json":
+            raise
+        return refuse(error.status, error.text or error.reason)
+    return response
+
+
+@web.middleware
 async def _authorised(request: web.Request, handler: Any) -> web.StreamResponse:
     if _cross_site(request):
-        return _refuse(403, "a request from another site's page is refused")
+        return refuse(403, "a request from another site's page is refused")
     submitters = request.app[SUBMITTERS]
     if not submitters.needed and not _loopback_host(request):
-        return _refuse(403, "without an API token the service answers only as 127.0.0.1")
+        return refuse(403, "without an API token the service answers only as 127.0.0.1")
     if request.path not in ("/", "/api/health"):  # the page asks for the token itself
         who = submitters.who(request.headers.get("Authorization", ""))
         if who is None:
-            return _refuse(401, "send your API token as 'Authorization: Bearer <token>'")
+            return refuse(401, "send your API token as 'Authorization: Bearer <token>'")
         request[SUBMITTER] = who
     response: web.StreamResponse = await handler(request)
     return response
 
 
-async def create_job(request: web.Request) -> web.Response:
-    """``POST /api/jobs``: store the uploaded files and queue the job. Whatever stops the
-    upload part-way (a refusal, a client gone mid-body) leaves nothing behind."""
-    if not request.content_type.startswith("multipart/"):
-        return _refuse(415, "send the files as multipart/form-data, field 'file'")
-    limit = request.app[UPLOAD_LIMIT]
-    if (request.content_length or 0) > limit:
-        return _refuse(
-            413, f"the upload is larger than {limit / 2**20:g} MiB (service.max_upload_mb)"
-        )
-    folder = request.app[JOBS_DIR] / f"upload-{secrets.token_hex(8)}"
-    (folder / "files").mkdir(parents=True)
-    stored = False
-    try:
-        answer = await _store_upload(request, folder)
-        stored = True
-        return answer
-    except _Refused as refused:
-        return _refuse(refused.status, str(refused))
-    finally:
-        if not stored:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-class _Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-async def _store_upload(request: web.Request, folder: Path) -> web.Response:
-    store, runner = request.app[STORE], request.app[RUNNER]
-    limit = request.app[UPLOAD_LIMIT]
-    received = 0
-    names: list[str] = []
-    files: list[str] = []
-    options: dict[str, Any] = {}
-    reader = await request.multipart()
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.name is None:
-            continue
-        if part.name == "file":
-            name = Path(part.filename or "").name
-            suffix = Path(name).suffix.lower()
-            if suffix not in ACCEPTED:
-                kinds = ", ".join(sorted(ACCEPTED))
-                raise _Refused(415, f"{name or 'a file'}: not a timesheet file (use {kinds})")
-            if len(files) >= MAX_FILES:
-                raise _Refused(413, f"at most {MAX_FILES} files per job")
-            stored = folder / "files" / f"{len(files) + 1}{suffix}"
-            with stored.open("wb") as handle:
-                while chunk := await part.read_chunk():
-                    received += len(chunk)
-                    if received > limit:
-                        raise _Refused(
-                            413,
-                            f"the upload is larger than {limit / 2**20:g} MiB "
-                            "(service.max_upload_mb)",
-                        )
-                    handle.write(chunk)
-            names.append(name)
-            files.append(str(stored))
-        elif part.name in (*_FLAGS, "batch", "mode"):
-            options[part.name] = (await part.text()).strip()
-    if not files:
-        raise _Refused(400, "no file: send one or more in the multipart field 'file'")
-    for flag in _FLAGS:
-        options[flag] = str(options.get(flag, "")).lower() in ("1", "true", "yes", "on")
-    try:
-        options["batch"] = check_batch_name(options.get("batch") or batch_from_name(names[0]))
-        if options.get("mode"):
-            options["mode"] = Mode(options["mode"]).value
-    except (ConfigError, ValueError) as error:
-        raise _Refused(400, str(error)) from None
-    job = store.add(names, files, options, str(folder), request[SUBMITTER])
-    runner.wakeup.set()
-    return web.json_response({**job.as_json(), "url": f"/api/jobs/{job.id}"}, status=202)
-
-
 def _job_id(request: web.Request) -> int:
     try:
-        return int(request.match_info["id"])
+        job_id = int(request.match_info["id"])
     except ValueError:
-        raise web.HTTPNotFound(text="no such job") from None
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": "no such job"}), content_type="application/json"
+        ) from None
+    if not 0 < job_id < 2**63:  # SQLite's integers: a larger id is no job either
+        raise web.HTTPNotFound(
+            text=json.dumps({"error": "no such job"}), content_type="application/json"
+        )
+    return job_id
 
 
 def _shown(request: web.Request, job_id: int) -> dict[str, Any] | None:
@@ -200,7 +136,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     shown = _shown(request, _job_id(request))
     if shown is None:
-        return _refuse(404, "no such job")
+        return refuse(404, "no such job")
     return web.json_response(shown)
 
 
@@ -212,7 +148,7 @@ _DOWNLOADS = {
 
 
 def _files_gone(job: Job) -> web.Response:
-    return _refuse(
+    return refuse(
         410,
         f"job {job.id}'s files were removed on {job.files_removed_at} (service.keep_days); "
         "its bookings stay in the journal and in Tracker",
@@ -223,21 +159,21 @@ async def download(request: web.Request) -> web.StreamResponse:
     job = request.app[STORE].get(_job_id(request))
     name = request.match_info["name"]
     if job is None or name not in _DOWNLOADS:
-        return _refuse(404, "no such job or file")
+        return refuse(404, "no such job or file")
     if job.files_removed_at:
         return _files_gone(job)
     path = Path(job.folder) / _DOWNLOADS[name]
     if not path.is_file():
-        return _refuse(404, f"job {job.id} has no {name} (yet)")
+        return refuse(404, f"job {job.id} has no {name} (yet)")
     return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 async def cancel_job(request: web.Request) -> web.Response:
     job_id = _job_id(request)
     if request.app[STORE].get(job_id) is None:
-        return _refuse(404, "no such job")
+        return refuse(404, "no such job")
     if not request.app[RUNNER].cancel(job_id):
-        return _refuse(409, "the job has already ended")
+        return refuse(409, "the job has already ended")
     return web.json_response(_shown(request, job_id), status=202)
 
 
@@ -248,9 +184,9 @@ async def start_job(request: web.Request) -> web.Response:
     store, runner = request.app[STORE], request.app[RUNNER]
     planned = store.get(_job_id(request))
     if planned is None:
-        return _refuse(404, "no such job")
+        return refuse(404, "no such job")
     if not planned.options.get("dry_run") or planned.state != JobState.FINISHED:
-        return _refuse(409, "only a finished dry run can be started")
+        return refuse(409, "only a finished dry run can be started")
     if planned.files_removed_at:
         return _files_gone(planned)
     folder = request.app[JOBS_DIR] / f"start-{secrets.token_hex(8)}"
@@ -266,7 +202,7 @@ async def start_job(request: web.Request) -> web.Response:
             files.append(str(target))
     except OSError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        return _refuse(409, f"job {planned.id}'s files cannot be read: {error.strerror}")
+        return refuse(409, f"job {planned.id}'s files cannot be read: {error.strerror}")
     options = {**planned.options, "dry_run": False}
     job = store.add(planned.names, files, options, str(folder), request[SUBMITTER])
     runner.wakeup.set()
@@ -361,7 +297,7 @@ def create_service_app(
     """The API over ``runner``'s store; the caller runs ``runner.serve()`` beside it. Who may
     submit: ``submitters`` (named tokens), else the one ``token``, else anyone on loopback."""
     limit = int(runner.settings.service.max_upload_mb * 2**20)
-    app = web.Application(middlewares=[_authorised], client_max_size=limit)
+    app = web.Application(middlewares=[_json_errors, _authorised], client_max_size=limit)
     app[RUNNER], app[STORE], app[JOBS_DIR] = runner, runner.store, jobs_dir
     app[SUBMITTERS] = submitters if submitters is not None else Submitters(shared=token)
     app[UPLOAD_LIMIT] = limit

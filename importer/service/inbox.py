@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from importer.log import get_logger
-from importer.service.jobs import Job, JobStore, batch_from_name
+from importer.service.jobs import Job, JobStore, batch_from_name, shown_name
+from importer.service.uploads import ACCEPTED
 
 log = get_logger()
 STABLE_FOR = 3.0  # seconds a file's size and time must hold still before it is taken
-ACCEPTED = frozenset({".csv", ".tsv", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
 FOLDERS: dict[str, dict[str, Any]] = {  # where a file is dropped → how it is imported
     "": {},
     "sync": {"sync": True},
@@ -55,6 +55,7 @@ class Inbox:
     def _candidates(self) -> list[tuple[Path, dict[str, Any]]]:
         found = []
         for sub, options in FOLDERS.items():
+            (self.folder / sub).mkdir(parents=True, exist_ok=True)  # removed meanwhile: again
             for path in sorted((self.folder / sub).iterdir()):
                 if (
                     path.is_file()
@@ -92,9 +93,10 @@ class Inbox:
         (folder / "files").mkdir(parents=True)
         stored = folder / "files" / f"1{path.suffix.lower()}"
         shutil.move(path, stored)
-        relative = str(path.relative_to(self.folder))
+        relative = shown_name(str(path.relative_to(self.folder)))
         job_options = {**options, "batch": batch_from_name(path.name), "inbox": relative}
-        job = self.store.add([path.name], [str(stored)], job_options, str(folder), "inbox")
+        name = shown_name(path.name)
+        job = self.store.add([name], [str(stored)], job_options, str(folder), "inbox")
         log.info("inbox_taken", job=job.id, file=relative)
         return job
 
@@ -103,8 +105,9 @@ class Inbox:
         if "inbox" not in job.options:
             return None
         where = self.folder / ("done" if job.exit_code == 0 else "failed")
+        where.mkdir(parents=True, exist_ok=True)
         name = Path(job.names[0])
-        base = where / f"{name.stem}.job{job.id}"
+        base = where / f"{name.stem[:150]}.job{job.id}"  # a name's own limit is 255 bytes
         folder = Path(job.folder)
         moves = [(Path(job.files[0]), base.with_name(base.name + name.suffix))]
         for made, suffix in (

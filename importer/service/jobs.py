@@ -75,6 +75,12 @@ def batch_from_name(name: str) -> str:
     return stem[:100]
 
 
+def shown_name(name: str) -> str:
+    """A file's name as people see it and logs and the jobs table keep it: bytes that are not
+    UTF-8 become U+FFFD (Python keeps them as lone surrogates, which no encoder writes)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -128,6 +134,7 @@ class JobStore:
         values = list(row)
         for index in (2, 3, 4, 11, 15):
             values[index] = json.loads(values[index])
+        values[2] = [shown_name(name) for name in values[2]]  # a job stored before names were
         return Job(*values)
 
     def add(
@@ -142,7 +149,7 @@ class JobStore:
             "INSERT INTO jobs (state, names, files, options, folder, created_at, submitted_by) "
             f"VALUES ('{JobState.QUEUED}', ?, ?, ?, ?, ?, ?)",
             (
-                json.dumps(names),
+                json.dumps([shown_name(name) for name in names]),
                 json.dumps(files),
                 json.dumps(options),
                 folder,
@@ -161,6 +168,10 @@ class JobStore:
     def recent(self, limit: int = 50) -> list[Job]:
         rows = self._db.execute(f"SELECT {_FIELDS} FROM jobs ORDER BY id DESC LIMIT ?", (limit,))
         return [self._job(r) for r in rows]
+
+    def folders(self) -> set[str]:
+        """Every job's folder (its name): what the service's jobs folder may hold."""
+        return {Path(str(r[0])).name for r in self._db.execute("SELECT folder FROM jobs")}
 
     def count_by_state(self) -> dict[str, int]:
         rows = self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state")

@@ -110,6 +110,13 @@ def shown_names(names: list[str]) -> list[str]:
     return [f"{n} (file {i + 1})" if counts[n] > 1 else n for i, n in enumerate(names)]
 
 
+def _as_uploaded(reason: str, job: Job) -> str:
+    """A refusal names the files as they were uploaded, never where the service keeps them."""
+    for stored, shown in zip(job.files, shown_names(job.names), strict=True):
+        reason = reason.replace(stored, shown)
+    return reason
+
+
 async def _in_process(options: RunOptions, running: Running) -> Ended:
     """The job in its process. Cancelled meanwhile (the service is going down and will not
     wait any longer), the job is stopped as SIGTERM stops a run and is let settle, so it
@@ -161,7 +168,15 @@ class Runner:
                 self.wakeup.clear()
                 await self.wakeup.wait()
                 continue
-            if not await self.run(job):
+            try:
+                ran = await self.run(job)
+            except Exception as error:  # one job's trouble never stops the queue
+                log.exception("job_crashed", job=job.id)
+                reason = f"the service could not run this job: {type(error).__name__}: {error}"
+                self.store.finish(job.id, JobState.FAILED, 1, reason, {})
+                self._ended(job.id)
+                continue
+            if not ran:
                 await asyncio.sleep(self.locked_retry)
 
     def cancel(self, job_id: int) -> bool:
@@ -179,8 +194,12 @@ class Runner:
     def _ended(self, job_id: int) -> None:
         job = self.store.get(job_id)
         for tell in self.on_end:
-            if job is not None:
+            if job is None:
+                continue
+            try:
                 tell(job)
+            except Exception:  # e.g. filing an inbox job away: said, not fatal
+                log.exception("job_end_not_handled", job=job_id)
 
     def shut_down(self) -> None:
         """The service stops: the running job stops as on SIGTERM and resumes on start."""
@@ -212,8 +231,9 @@ class Runner:
             return True  # found running at the next start: resumed
         if ended.summary is None:
             reading = ended.offer  # a rebook's offer: the page asks again with one
-            self.store.finish(job.id, JobState.FAILED, ended.exit_code, ended.reason, {}, reading)
-            log.warning("job_failed", job=job.id, reason=ended.reason)
+            reason = _as_uploaded(ended.reason, job)
+            self.store.finish(job.id, JobState.FAILED, ended.exit_code, reason, {}, reading)
+            log.warning("job_failed", job=job.id, reason=reason)
         else:
             self._finished(running, ended.summary)
         self._ended(job.id)

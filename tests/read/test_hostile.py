@@ -360,3 +360,16 @@ async def test_a_row_of_numbers_only_is_a_total_only_when_it_adds_up_the_rows_ab
         "missing its issue and date?"
     )
     assert summary.exit_code == ExitCode.ROWS_FAILED and summary.counts["created"] == 3
+
+
+def test_a_workbook_that_unpacks_to_gigabytes_is_refused_unread(tmp_path: Path) -> None:
+    import zipfile
+
+    from importer.config import InputSection
+    from importer.read.tables import open_table
+
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as book:
+        book.writestr("xl/worksheets/sheet1.xml", b" " * (300 << 20))  # 300 MiB of spaces
+    with pytest.raises(InputError, match=r"bomb\.xlsx: unpacks to 300 MiB, [\d,]+ times its size"):
+        open_table(bomb, InputSection())
