@@ -3,7 +3,8 @@
 Retry what :func:`importer.tracker.client.error_for_status` calls
 :class:`~importer.errors.Retryable` (429, 5xx, network trouble, timeouts), at most
 ``max_attempts`` times, waiting an exponentially growing, jittered time while Tracker is in
-trouble and a short step while failures are sporadic — but never less than Tracker's
+trouble and a short step while failures are sporadic (the first two retries of a request
+while most answers succeed) — but never less than Tracker's
 ``Retry-After``. A read (a lookup, a search, a listing page) is asked again at once the
 first time: repeating it costs one request, never a duplicate, and a run's first POST waits
 for its pre-check read (P5: a 503 to the pre-check held the whole run for a second).
@@ -28,6 +29,10 @@ from importer.config import DeliverySection
 from importer.errors import Retryable
 
 STEADY_STEP = 0.1  # seconds: the most a retry waits while most answers succeed
+# Retries of one request that may take that short step: a failure that comes back again and
+# again is not sporadic, whatever the other answers say (Tracker gone away mid-run: the last
+# seconds' successes would otherwise let a row spend every attempt within a second).
+QUICK_RETRIES = 2
 READ_STEP = 0.05  # seconds: the most a read's first retry waits
 
 
@@ -60,7 +65,8 @@ class wait_by_health(wait_base):
         self.at_once = at_once
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        quick = retry_state.attempt_number <= self.at_once or self.steady()
+        attempt = retry_state.attempt_number
+        quick = attempt <= self.at_once or (attempt <= QUICK_RETRIES and self.steady())
         return float((self.first if quick else self.escalating)(retry_state))
 
 

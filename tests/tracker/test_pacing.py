@@ -302,9 +302,13 @@ async def test_retries_back_off_exponentially_only_when_tracker_is_in_trouble(
     assert await retrying(failing(5)) == "ok"
     assert len(clock.slept) == 5
     if steady:
-        assert all(0.0 <= wait <= 0.5 for wait in clock.slept)
+        # Sporadic: two short steps; a request failing again and again backs off all the same
+        # (Tracker gone away while the last seconds' answers were still good).
+        assert all(0.0 <= wait <= 0.1 for wait in clock.slept[:2])
+        assert clock.slept[4] >= 0.5 * 2**4
     else:
         assert clock.slept[4] >= 0.5 * 2**4
+    assert sum(clock.slept) >= 15  # ten attempts never spent within a second or two
 
 
 async def test_a_failed_read_is_asked_again_at_once_then_backs_off_by_health() -> None:
