@@ -29,6 +29,7 @@ from importer.errors import (
     SwitchRefused,
     SyncRefused,
     TrackerUnavailable,
+    Unreachable,
 )
 from importer.formats import format_duration, parse_business_iso
 from importer.models import Invalid, Mode, Outcome, Skipped, SourceRow, Status, Worklog
@@ -80,6 +81,7 @@ __all__ = [
     "Table",
     "TrackerUnavailable",
     "UndoOptions",
+    "Unreachable",
     "Worklog",
     "format_duration",
     "list_batches",

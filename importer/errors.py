@@ -131,6 +131,12 @@ class Retryable(DeliveryError):
         self.retry_after = retry_after
 
 
+class Unreachable(Retryable):
+    """No connection could be made (refused, no route): nothing was sent. Not a sporadic
+    failure like a 503 among good answers: Tracker (or the way to it) is gone, and a retry
+    backs off however well the last seconds went."""
+
+
 class OutcomeUnknown(Retryable):
     """The request was sent and may have taken effect; reconcile before resending.
 

@@ -53,10 +53,11 @@ def test_importing_the_package_does_not_load_the_sandbox_or_aiohttps_server() ->
 
 def test_only_the_tracker_package_uses_aiohttps_client() -> None:
     """The sandbox and the service serve with ``aiohttp.web`` (the service reads uploads with
-    its multipart reader); everything else talks through the tracker."""
+    its multipart reader, and names a body it cannot parse by the server's parsing error);
+    everything else talks through the tracker."""
     client_import = re.compile(
-        r"^\s*(import aiohttp\b|from aiohttp(?!\.multipart import BodyPartReader$)(\.\w+)* "
-        r"import (?!web$))",
+        r"^\s*(import aiohttp\b|from aiohttp(?!\.multipart import BodyPartReader$)"
+        r"(?!\.http_exceptions import HttpProcessingError$)(\.\w+)* import (?!web$))",
         re.M,
     )
     users = sorted(

@@ -3,8 +3,8 @@
 Retry what :func:`importer.tracker.client.error_for_status` calls
 :class:`~importer.errors.Retryable` (429, 5xx, network trouble, timeouts), at most
 ``max_attempts`` times, waiting an exponentially growing, jittered time while Tracker is in
-trouble and a short step while failures are sporadic (the first two retries of a request
-while most answers succeed) — but never less than Tracker's
+trouble and a short step while failures are sporadic (an answer that failed while most
+succeed; never a refused connection) — but never less than Tracker's
 ``Retry-After``. A read (a lookup, a search, a listing page) is asked again at once the
 first time: repeating it costs one request, never a duplicate, and a run's first POST waits
 for its pre-check read (P5: a 503 to the pre-check held the whole run for a second).
@@ -26,13 +26,9 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from importer.config import DeliverySection
-from importer.errors import Retryable
+from importer.errors import Retryable, Unreachable
 
 STEADY_STEP = 0.1  # seconds: the most a retry waits while most answers succeed
-# Retries of one request that may take that short step: a failure that comes back again and
-# again is not sporadic, whatever the other answers say (Tracker gone away mid-run: the last
-# seconds' successes would otherwise let a row spend every attempt within a second).
-QUICK_RETRIES = 2
 READ_STEP = 0.05  # seconds: the most a read's first retry waits
 
 
@@ -65,8 +61,11 @@ class wait_by_health(wait_base):
         self.at_once = at_once
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        attempt = retry_state.attempt_number
-        quick = attempt <= self.at_once or (attempt <= QUICK_RETRIES and self.steady())
+        outcome = retry_state.outcome
+        gone = outcome is not None and isinstance(outcome.exception(), Unreachable)
+        # Tracker gone away mid-run is not sporadic, however well the last seconds went: a
+        # row would otherwise spend every attempt on a refused connection within a second.
+        quick = retry_state.attempt_number <= self.at_once or (self.steady() and not gone)
         return float((self.first if quick else self.escalating)(retry_state))
 
 

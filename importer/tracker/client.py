@@ -26,6 +26,7 @@ from importer.errors import (
     OutcomeUnknown,
     Rejected,
     Retryable,
+    Unreachable,
 )
 from importer.log import get_logger
 from importer.models import RequestStats
@@ -198,7 +199,7 @@ class TrackerClient(PagedReads):
             status, headers, answer = await self._exchange(method, path, body, params, ticket)
         except aiohttp.ClientConnectorError as exc:
             # Never connected: nothing was sent, so a resend is safe.
-            raise Retryable(f"cannot connect to {self._base}: {exc.os_error}") from None
+            raise Unreachable(f"cannot connect to {self._base}: {exc.os_error}") from None
         except TimeoutError:
             kind = OutcomeUnknown if changes_state else Retryable
             raise kind(f"no answer within {self._timeout.total:g} s") from None
