@@ -12,6 +12,7 @@ Pure: no I/O.
 from __future__ import annotations
 
 import array
+import bisect
 import collections
 import dataclasses
 import datetime as dt
@@ -45,6 +46,7 @@ class MonthFacts:
         self.seconds = array.array("q")  # the duration
         self.offset = array.array("q")  # the start's UTC offset, seconds (local times, days)
         self.strays: list[tuple[int, int, str, str, int]] = []  # invalid rows' group keys
+        self._sums: np.ndarray | None = None  # running sums of ``seconds``, once asked
 
     def add(self, file: int, row: int, worklog: Worklog) -> None:
         """One valid row (a million of them: kept to five integers and two lookups)."""
@@ -63,6 +65,16 @@ class MonthFacts:
         self.start.append(int(start.timestamp()))
         self.seconds.append(int(worklog.duration.total_seconds()))
         self.offset.append(int(offset.total_seconds()) if offset is not None else 0)
+
+    def seconds_between(self, file: int, first: int, last: int) -> int:
+        """The valid rows' seconds in rows ``first`` to ``last`` of file ``file`` (a totals
+        row is checked against them: asked rarely, so nothing is summed per row)."""
+        if self._sums is None:
+            seconds = np.frombuffer(self.seconds, dtype=np.int64)
+            self._sums = np.concatenate(([0], np.cumsum(seconds)))
+        low = bisect.bisect_left(self.key, file << 32 | first)
+        high = bisect.bisect_right(self.key, file << 32 | last)
+        return int(self._sums[high] - self._sums[low])
 
     def add_stray(self, file: int, row: int, author: str, issue: str, start: dt.datetime) -> None:
         """An invalid row whose author, issue and day can still be read (a merged run holds

@@ -107,7 +107,7 @@ def bookings(
     for position, opened in enumerate(inputs):
         table, normalizer = opened.table, opened.normalizer
         rows = 0
-        totals = _Totals()
+        totals = _Totals(notes.findings.facts if notes.findings else None, position)
         for source in table.rows():
             rows += 1
             result = normalizer.normalize(source)
@@ -117,7 +117,6 @@ def bookings(
                 status = Status.INVALID if isinstance(result, Invalid) else Status.SKIPPED
                 yield Outcome(source, status, error=result.reason)
                 continue
-            totals.add(result.duration)
             warning, refused = notes.of(position, source.row, result)
             if notes.merger is not None:
                 yield from _merged(notes, position, source, result, warning, refused, fingerprint)
@@ -134,31 +133,31 @@ def bookings(
 class _Totals:
     """A row of numbers only (no issue, date or label) is a totals row when it adds up the
     rows above it — since the last totals row, or from the top; otherwise it is a lost entry
-    (its issue and date missing), and reported ``invalid`` rather than skipped."""
+    (its issue and date missing), and reported ``invalid`` rather than skipped. The sums come
+    from the first pass's durations, so nothing is added up row by row."""
 
-    def __init__(self) -> None:
-        self.since = self.all = dt.timedelta(0)
-
-    def add(self, duration: dt.timedelta) -> None:
-        self.since += duration
-        self.all += duration
+    def __init__(self, facts: MonthFacts | None, file: int) -> None:
+        self.facts, self.file = facts, file
+        self.last = 0  # the row of the last totals row
 
     def check(
         self, source: SourceRow, skipped: Skipped, normalizer: Normalizer
     ) -> Invalid | Skipped:
         if not skipped.reason.startswith("totals row"):
             return skipped  # a blank row
-        since, self.since = self.since, dt.timedelta(0)
-        if skipped.reason != ONLY_NUMBERS:
-            return skipped  # it says it is a total ("Итого")
+        since_row, self.last = self.last, source.row
+        if skipped.reason != ONLY_NUMBERS or self.facts is None:
+            return skipped  # it says it is a total ("Итого"), or no first pass to add up
         total = normalizer.total_in(source)
-        if total is None or any(abs(total - sum_) <= TOLERANCE for sum_ in (since, self.all)):
+        since = dt.timedelta(seconds=self.facts.seconds_between(self.file, since_row, source.row))
+        every = dt.timedelta(seconds=self.facts.seconds_between(self.file, 0, source.row))
+        if total is None or any(abs(total - sum_) <= TOLERANCE for sum_ in (since, every)):
             return skipped
         column = normalizer.columns.duration
         return Invalid(
             f"column '{column}' value {source.values.get(column)!r}: a row with no issue, "
             f"date or text, and its hours are not the total of the rows above "
-            f"({_hours(since)} since the last total, {_hours(self.all)} in all): is it an "
+            f"({_hours(since)} since the last total, {_hours(every)} in all): is it an "
             "entry missing its issue and date?",
             column,
             source.values.get(column),
