@@ -6,9 +6,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import random
-import signal
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from importer.testing import sandbox_process
 from tests.helpers import HEADER, read_report, sandbox_get
 from tests.pipeline.test_merging import expected_groups
 from tests.pipeline.test_rebook import per_row_holdings
-from tests.sync.test_sync_faults import start
+from tests.sync.test_sync_faults import kill_after_edits, start
 
 pytestmark = pytest.mark.slow  # whole processes, killed
 MSK = dt.timezone(dt.timedelta(hours=3))
@@ -64,17 +62,7 @@ def kill_after_writes(
 ) -> bool:
     """SIGKILL the run once Tracker saw ``writes`` more POSTs and DELETEs; False if the
     run ended first."""
-    wanted = writes_seen(url) + writes
-    deadline = time.monotonic() + 60
-    while writes_seen(url) < wanted:
-        if process.poll() is not None:
-            return False
-        assert time.monotonic() < deadline, "the run made no progress"
-        time.sleep(0.003)
-    time.sleep(dice.random() * 0.01)
-    process.send_signal(signal.SIGKILL)
-    assert process.wait(timeout=30) == -signal.SIGKILL
-    return True
+    return kill_after_edits(url, process, writes, dice, seen=writes_seen)
 
 
 def test_sigkill_during_a_merged_run_and_a_rebook_then_a_rerun_ends_exactly(

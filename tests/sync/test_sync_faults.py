@@ -136,15 +136,20 @@ def edits_seen(base_url: str) -> int:
 
 
 def kill_after_edits(
-    base_url: str, process: subprocess.Popen[bytes], edits: int, dice: random.Random
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    edits: int,
+    dice: random.Random,
+    seen: Callable[[str], int] = edits_seen,
 ) -> bool:
-    """SIGKILL the process once Tracker saw ``edits`` more edits; False if it ended first."""
-    wanted = edits_seen(base_url) + edits
+    """SIGKILL the process once Tracker saw ``edits`` more edits (or whatever ``seen``
+    counts); False if it ended first."""
+    wanted = seen(base_url) + edits
     deadline = time.monotonic() + 60
-    while edits_seen(base_url) < wanted:
+    while seen(base_url) < wanted:
         if process.poll() is not None:
             return False
-        assert time.monotonic() < deadline, "the sync made no progress"
+        assert time.monotonic() < deadline, "the run made no progress"
         time.sleep(0.003)
     time.sleep(dice.random() * 0.01)
     process.send_signal(signal.SIGKILL)

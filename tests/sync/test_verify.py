@@ -71,13 +71,19 @@ async def test_verify_finds_a_deleted_an_edited_and_an_extra_worklog(
     assert matching.exit_code == ExitCode.OK and matching.counts["present"] == 2
 
 
-def test_verify_on_the_command_line_exits_1_and_says_so(
-    tracker: str, tmp_path: Path, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def cli_config(tracker: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The command line's way in: the Tracker in the environment, the config in a file."""
     for name, value in tracker_env(tracker).items():
         monkeypatch.setenv(name, value)
     config = tmp_path / "config.toml"
     config.write_text(CONFIG_TOML, encoding="utf-8")
+    return config
+
+
+def test_verify_on_the_command_line_exits_1_and_says_so(
+    tracker: str, tmp_path: Path, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = cli_config(tracker, tmp_path, monkeypatch)
     missing = write_csv(unique_issues("NOWHERE-")(FIRST[:2]), name="never-booked.csv")
     result = CliRunner().invoke(
         main, ["verify", str(missing), "-c", str(config), "--report", str(tmp_path / "v.csv")]
@@ -89,10 +95,7 @@ def test_verify_on_the_command_line_exits_1_and_says_so(
 def test_verify_of_a_file_whose_only_trouble_is_invalid_rows_says_tracker_matches_the_rest(
     tracker: str, tmp_path: Path, write_csv: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name, value in tracker_env(tracker).items():
-        monkeypatch.setenv(name, value)
-    config = tmp_path / "config.toml"
-    config.write_text(CONFIG_TOML, encoding="utf-8")
+    config = cli_config(tracker, tmp_path, monkeypatch)
     rows = unique_issues("VALIDONLY-")(FIRST[:3])
     path = write_csv(rows, name="october.csv")
     state = ["--state", str(tmp_path / "j.sqlite")]
