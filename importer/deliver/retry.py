@@ -30,6 +30,11 @@ from importer.errors import Retryable, Unreachable
 
 STEADY_STEP = 0.1  # seconds: the most a retry waits while most answers succeed
 READ_STEP = 0.05  # seconds: the most a read's first retry waits
+# seconds: the longest a read backs off. A read is one request, safe to repeat, and rows wait
+# on it (a reconciling search): at half the answers failing, a read backing off to 30 s held
+# every waiting row for half a minute at a time (211 s for 37 s of requests). A Tracker that
+# stays down is the run's patience's to judge (delivery.give_up_after), not the read's.
+READ_BACKOFF_MAX = 4.0
 
 
 class wait_retry_after(wait_base):
@@ -92,7 +97,7 @@ def retry_policy(
                 wait_random(0, first),
                 wait_exponential_jitter(
                     multiplier=policy.backoff_initial,
-                    max=policy.backoff_max,
+                    max=min(policy.backoff_max, READ_BACKOFF_MAX) if read else policy.backoff_max,
                     jitter=policy.backoff_initial,
                 ),
                 steady,

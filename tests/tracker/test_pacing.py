@@ -327,6 +327,20 @@ async def test_a_refused_connection_backs_off_however_well_the_last_seconds_went
     assert clock.slept[4] >= 0.5 * 2**4 and sum(clock.slept) >= 15
 
 
+async def test_a_read_backs_off_at_most_a_few_seconds_for_rows_wait_on_it() -> None:
+    from importer.deliver.retry import READ_BACKOFF_MAX
+
+    clock = FakeClock()
+    policy = DeliverySection(max_attempts=10, backoff_initial=0.5, backoff_max=30.0)
+    reads = retry_policy(policy, sleep=clock.sleep, steady=lambda: False, read=True)
+    assert await reads(failing(9)) == "ok"
+    assert max(clock.slept) <= READ_BACKOFF_MAX + policy.backoff_initial  # its jitter
+    slept = FakeClock()
+    writes = retry_policy(policy, sleep=slept.sleep, steady=lambda: False)
+    assert await writes(failing(9)) == "ok"
+    assert max(slept.slept) >= 16  # a write still backs off in full
+
+
 async def test_a_failed_read_is_asked_again_at_once_then_backs_off_by_health() -> None:
     clock = FakeClock()
     policy = DeliverySection(max_attempts=4, backoff_initial=0.5, backoff_max=30.0)
