@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import hashlib
+import typing
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -84,7 +85,7 @@ def open_inputs(
                 f"{table.shown}: mode 'import' books each row as its author; map columns.author"
             )
         normalizer = Normalizer(
-            settings,
+            _dated(settings, table),
             column_map,
             issue_map=issue_map,
             user_map=user_map,
@@ -96,6 +97,17 @@ def open_inputs(
             _check_zone(table, normalizer)
         opened.append(InputFile(table, column_map, normalizer))
     return opened
+
+
+def _dated(settings: Settings, table: Table) -> Settings:
+    """A workbook that counts its dates from 1904 reads its plain serials so, unless the
+    config says ``input.date_system`` itself."""
+    if table.date_system is None or "input.date_system" in settings.explicit:
+        return settings
+    system = typing.cast(typing.Literal[1900, 1904], table.date_system)
+    return dataclasses.replace(
+        settings, input=dataclasses.replace(settings.input, date_system=system)
+    )
 
 
 def _mapped(settings: Settings, table: Table, path: Path) -> ColumnMap:

@@ -28,6 +28,21 @@ _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _REF = re.compile(r"^([A-Z]+)([0-9]+)$")
 
 
+def counts_from_1904(path: Path) -> bool:
+    """Whether an XLSX/XLSM counts its dates from 1904 (old Mac workbooks): a plain serial
+    in it is another day than in the 1900 system (calamine converts formatted date cells
+    itself; numbers are read as ``input.date_system`` says)."""
+    if path.suffix.lower() not in (".xlsx", ".xlsm"):
+        return False
+    try:
+        with zipfile.ZipFile(path) as book:
+            workbook = ElementTree.fromstring(book.read("xl/workbook.xml"))
+    except (zipfile.BadZipFile, KeyError, OSError, ElementTree.ParseError):
+        return False
+    properties = workbook.find(f"{_MAIN}workbookPr")
+    return properties is not None and properties.get("date1904") in ("1", "true")
+
+
 def other_sheets(path: Path, sheet: str | int) -> dict[str, int]:
     """The workbook's other sheets that hold rows below a first row, with how many: a run
     reads one sheet, and a person with a sheet per employee must hear of the rest."""

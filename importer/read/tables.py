@@ -62,6 +62,7 @@ class Table:
     name: str = ""  # what the person who gave the file calls it (an upload's own name)
     # A workbook's other sheets that hold rows (name → rows below their first): not read.
     other_sheets: dict[str, int] = field(default_factory=dict)
+    date_system: int | None = None  # 1904: the workbook says its serials count from 1904
     _frame: pd.DataFrame | None = field(default=None, repr=False, compare=False)
     _counted: list[int] = field(default_factory=list, repr=False, compare=False)  # by check()
 
@@ -216,7 +217,7 @@ def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | N
     import pandas as pd
     from python_calamine import CalamineError
 
-    from importer.read.sheets import other_sheets, read_sheet
+    from importer.read.sheets import counts_from_1904, other_sheets, read_sheet
 
     _check_unpacked(path)
     try:
@@ -237,6 +238,7 @@ def _open_sheet(path: Path, options: InputSection, header_score: HeaderScore | N
         sheet=options.sheet,
         duplicated=duplicated,
         other_sheets=other_sheets(path, options.sheet),
+        date_system=1904 if counts_from_1904(path) else None,
         _frame=data,
     )
 

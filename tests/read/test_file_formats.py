@@ -198,6 +198,27 @@ def test_excel_date_cells_serials_and_1904(tmp_path: Path) -> None:
     assert sent(later[3])[1] == "2030-10-02T09:00:00.000+0300"
 
 
+def test_a_workbook_counting_from_1904_reads_its_plain_serials_so(tmp_path: Path) -> None:
+    """An old Mac workbook says so in its workbook part: a plain serial there is 1462 days
+    later than in the 1900 system. Read as 1900 it was booked four years early, silently."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904
+
+    book = Workbook()
+    book.epoch = CALENDAR_MAC_1904
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(ROWS[0])
+    sheet.append(["PORT-1", 44834, "09:00", 1.5, "1904 serial"])  # 2026-10-01 from 1904
+    sheet.append(["PORT-1", dt.datetime(2026, 10, 2), dt.time(9, 0), 1.5, "date cell"])
+    path = tmp_path / "mac.xlsx"
+    book.save(path)
+    rows = booked(path)
+    assert sent(rows[2])[1] == "2026-10-01T09:00:00.000+0300"
+    assert sent(rows[3])[1] == "2026-10-02T09:00:00.000+0300"  # calamine's own conversion
+    said = booked(path, date_system=1900)  # the config's word wins
+    assert sent(said[2])[1] == "2022-09-30T09:00:00.000+0300"
+
+
 def test_totals_rows_are_skipped_with_their_reason(write_csv: Callable[..., Path]) -> None:
     path = write_csv(
         [*ROWS, ["Итого", "", "", "3,5", ""], ["", "", "", "3,5", ""], ["", "", "", "", ""]]
