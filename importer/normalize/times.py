@@ -86,23 +86,18 @@ def parse_date(value: object, *, dayfirst: bool = True, date_system: int = 1900)
         raise ValueError(f"not a date: {value!r} ({exc})") from None
 
 
-def is_slashed(text: str) -> bool:
-    """Whether a date cell writes ``a/b/yyyy`` (perhaps with a time after it)."""
-    return _SLASHED_DATE.match(re.split(r"[T ]", text.strip(), maxsplit=1)[0]) is not None
-
-
-def only_one_order(text: str) -> bool | None:
-    """For a slashed date (``13/10/2026``, perhaps with a time after it): ``True`` when it can
-    only be day-first, ``False`` when only month-first, ``None`` when either or not slashed."""
+def date_order(text: str) -> str | None:
+    """How a slashed date (``13/10/2026``, perhaps with a time after it) can be read: ``"day"``
+    (day first only), ``"month"`` (month first only), ``"either"``; ``None``: not slashed."""
     m = _SLASHED_DATE.match(re.split(r"[T ]", text.strip(), maxsplit=1)[0])
     if m is None:
         return None
     first, second = int(m[1]), int(m[2])
     if first > 12 >= second:
-        return True
+        return "day"
     if second > 12 >= first:
-        return False
-    return None
+        return "month"
+    return "either"
 
 
 def parse_time(value: object) -> dt.time:

@@ -21,7 +21,7 @@ from importer.log import get_logger
 from importer.models import Booking, Invalid, Mode, Outcome, Skipped, SourceRow, Status, Worklog
 from importer.month import MonthFacts, MonthFindings
 from importer.normalize.rows import ONLY_NUMBERS, Normalizer
-from importer.normalize.times import is_slashed, only_one_order
+from importer.normalize.times import date_order
 from importer.pipeline.inputs import InputFile
 from importer.pipeline.merging import Merger
 
@@ -58,11 +58,11 @@ class _DateOrder:
         self.other: tuple[SourceRow, str] | None = None
 
     def see(self, source: SourceRow, cell: str) -> None:
-        day_first = only_one_order(cell)
-        if day_first is None:
-            if self.ambiguous is None and is_slashed(cell):
+        order = date_order(cell)  # one look at the cell, on every slashed row of the file
+        if order == "either":
+            if self.ambiguous is None:
                 self.ambiguous = source
-        elif day_first != self.dayfirst and self.other is None:
+        elif order is not None and (order == "day") != self.dayfirst and self.other is None:
             self.other = (source, cell)
 
     def check(self) -> None:
